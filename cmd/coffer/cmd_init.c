@@ -1,0 +1,181 @@
+/* cmd_init.c: coffer init, coffer key. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static int
+parse_kdf(const struct gopts *g, struct opt *opts, struct cf_kdf *kdf)
+{
+	struct opt *m = opt_get(opts, "kdf-memory"), *o = opt_get(opts, "kdf-ops");
+	char *end;
+
+	kdf->mem = CF_KDF_DEFAULT_MEM;
+	kdf->ops = CF_KDF_DEFAULT_OPS;
+	if (m->set) {
+		unsigned long long v = strtoull(m->value, &end, 10);
+
+		if (*end || v < 8 || v > 4096)
+			return usage_error(g, "--kdf-memory takes 8 to 4096 "
+					      "(MiB), not '%s'", m->value);
+		kdf->mem = v << 20;
+	}
+	if (o->set) {
+		unsigned long long v = strtoull(o->value, &end, 10);
+
+		if (*end || v < 1 || v > CF_KDF_MAX_OPS)
+			return usage_error(g, "--kdf-ops takes 1 to %d, not '%s'",
+			    CF_KDF_MAX_OPS, o->value);
+		kdf->ops = v;
+	}
+	return 0;
+}
+
+int
+cmd_init(struct gopts *g, int argc, char **argv)
+{
+	struct opt opts[] = {{"kdf-memory", 0, OPT_VALUE, 0, NULL, NULL, 0},
+	    {"kdf-ops", 0, OPT_VALUE, 0, NULL, NULL, 0}, {0}};
+	struct cf_err err = {0};
+	struct cf_kdf kdf;
+	const char **pos, *where;
+	char *pass;
+	size_t npos, n;
+	int rc;
+
+	if (parse_args(g, argc, argv, opts, &pos, &npos))
+		return EXIT_USAGE;
+	if (npos > 0)
+		rc = usage_error(g, "unexpected argument '%s'", pos[0]);
+	else if ((where = repo_where(g)) == NULL || !*where)
+		rc = usage_error(g, "no repository: give --repo or set COFFER_REPO");
+	else if ((rc = parse_kdf(g, opts, &kdf)) == 0 &&
+		 (rc = read_password(g, 1, NULL, &pass, &n)) == 0) {
+		rc = cf_repo_init(where, pass, n, &kdf, host_name(), &err);
+		password_free(pass, n);
+		if (rc != 0)
+			rc = report(g, &err);
+		else if (g->json) {
+			printf("{\"repository\":");
+			json_str(stdout, where, strlen(where));
+			printf("}\n");
+		} else if (!g->quiet)
+			printf("created coffer repository at %s\n"
+			       "keep the password safe: without it the data "
+			       "cannot be read by anyone\n",
+			    where);
+	}
+	free(pos);
+	return rc;
+}
+
+static int
+key_add(struct gopts *g, struct cf_repo *r, struct opt *opts)
+{
+	struct opt *f = opt_get(opts, "new-password-file");
+	struct cf_err err = {0};
+	struct cf_kdf kdf;
+	char *pass, name[65];
+	size_t n;
+	int rc;
+
+	if ((rc = parse_kdf(g, opts, &kdf)) != 0 ||
+	    (rc = read_password(g, 1, f->set ? f->value : NULL, &pass, &n)) != 0)
+		return rc;
+	rc = cf_repo_add_key(r, pass, n, &kdf, host_name(), name, &err);
+	password_free(pass, n);
+	if (rc != 0)
+		return report(g, &err);
+	if (g->json)
+		printf("{\"id\":\"%s\"}\n", name);
+	else if (!g->quiet)
+		printf("added key %.8s\n", name);
+	return 0;
+}
+
+struct keylist {
+	struct gopts *g;
+	struct cf_repo *r;
+	int first;
+};
+
+static int
+key_row(void *arg, const char *name, uint64_t size)
+{
+	struct keylist *l = arg;
+	struct cf_slotinfo info;
+	struct cf_err err;
+	struct cf_buf b;
+	int cur = strcmp(name, l->r->slot) == 0, ok;
+
+	(void)size;
+	cf_buf_init(&b, 4096);
+	ok = cf_store_get(l->r->store, CF_KIND_KEY, name, 0, CF_GET_ALL, &b,
+		 &err) == 0 &&
+	    cf_keyslot_parse(b.p, b.len, &info, &err) == 0;
+	cf_buf_release(&b);
+	if (l->g->json) {
+		printf("%s{\"id\":\"%s\",\"current\":%s,\"valid\":%s", l->first ? "" : ",",
+		    name, cur ? "true" : "false", ok ? "true" : "false");
+		if (ok)
+			printf(",\"kdf\":\"argon2id\",\"memory_mib\":%llu,\"ops\":%llu",
+			    (unsigned long long)(info.mem >> 20),
+			    (unsigned long long)info.ops);
+		printf("}");
+	} else {
+		printf("%s %.8s  %s\n", cur ? "*" : " ", name,
+		    ok ? "password (argon2id)" : err.msg);
+	}
+	l->first = 0;
+	return 0;
+}
+
+int
+cmd_key(struct gopts *g, int argc, char **argv)
+{
+	struct opt opts[] = {{"new-password-file", 0, OPT_VALUE, 0, NULL, NULL, 0},
+	    {"kdf-memory", 0, OPT_VALUE, 0, NULL, NULL, 0},
+	    {"kdf-ops", 0, OPT_VALUE, 0, NULL, NULL, 0}, {0}};
+	struct keylist l = {g, NULL, 1};
+	struct cf_err err = {0};
+	struct cf_repo *r = NULL;
+	const char **pos;
+	size_t npos;
+	int rc = 0;
+
+	if (parse_args(g, argc, argv, opts, &pos, &npos))
+		return EXIT_USAGE;
+	if (npos == 0 || (strcmp(pos[0], "add") && strcmp(pos[0], "list") &&
+			     strcmp(pos[0], "remove"))) {
+		rc = usage_error(g, "give 'add', 'list' or 'remove ID'");
+		goto out;
+	}
+	if ((npos != 1 && strcmp(pos[0], "remove")) ||
+	    (!strcmp(pos[0], "remove") && npos != 2)) {
+		rc = usage_error(g, "wrong number of arguments");
+		goto out;
+	}
+	if ((r = open_repo(g, &rc)) == NULL)
+		goto out;
+	if (!strcmp(pos[0], "add")) {
+		rc = key_add(g, r, opts);
+	} else if (!strcmp(pos[0], "list")) {
+		if (g->json)
+			printf("[");
+		if (cf_store_list(r->store, CF_KIND_KEY, key_row, &l, &err))
+			rc = report(g, &err);
+		if (g->json)
+			printf("]\n");
+	} else {
+		const char *id = pos[1];
+
+		rc = cf_repo_remove_key(r, id, &err) ? report(g, &err) : 0;
+		if (rc == 0 && !g->quiet && !g->json)
+			printf("removed key %s\n", id);
+	}
+out:
+	cf_repo_close(r);
+	free(pos);
+	return rc;
+}

@@ -1,0 +1,105 @@
+/* main.c: coffer, the command line over libcoffer: a dispatch table. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli.h"
+
+const char *cli_progname = "coffer";
+
+static const struct cmd cmds[] = {
+    {"init", cmd_init, "init [--kdf-memory MIB] [--kdf-ops N]"},
+    {"backup", cmd_backup,
+	"backup PATH... [--exclude PATTERN] [--exclude-file FILE] [--tag TAG]\n"
+	"                [--host NAME] [--parent SNAPSHOT] [--force] [--threads N]"},
+    {"snapshots", cmd_snapshots, "snapshots"},
+    {"ls", cmd_ls, "ls SNAPSHOT[:PATH] [--long]"},
+    {"restore", cmd_restore,
+	"restore SNAPSHOT[:PATH] --target DIR [--include PATTERN]\n"
+	"                [--exclude PATTERN] [--threads N]"},
+    {"dump", cmd_dump, "dump SNAPSHOT:FILE"},
+    {"diff", cmd_diff, "diff SNAPSHOT1 SNAPSHOT2"},
+    {"check", cmd_check, "check [--read-data]"},
+    {"key", cmd_key,
+	"key add [--new-password-file FILE] | key list | key remove ID"},
+};
+
+static void
+help(FILE *f)
+{
+	fprintf(f,
+	    "coffer %s: encrypted, deduplicated backups that only you can "
+	    "read\n\nusage: coffer COMMAND [OPTIONS]\n\ncommands:\n",
+	    COFFER_VERSION);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %s\n", cmds[i].usage);
+	fprintf(f,
+	    "\nglobal options:\n"
+	    "  -r, --repo DIR          the repository (or COFFER_REPO)\n"
+	    "  -p, --password-file F   read the password from F (or "
+	    "COFFER_PASSWORD_FILE;\n"
+	    "                          else it is asked on the terminal)\n"
+	    "      --cache-dir DIR     local index cache (or COFFER_CACHE_DIR;\n"
+	    "                          default ~/.cache/coffer)\n"
+	    "      --json              machine-readable output\n"
+	    "  -q, --quiet             no progress, no summary\n"
+	    "\nsnapshots are named by 'latest' or a prefix of their ID (4+ "
+	    "hex digits)\n"
+	    "\nexit codes:\n"
+	    "  0   success\n"
+	    "  1   failure (the error line says what)\n"
+	    "  2   bad command line\n"
+	    "  3   backup completed, but some files could not be read\n"
+	    "  10  no repository at the given place\n"
+	    "  12  wrong password\n");
+}
+
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct gopts g = {0};
+	struct cf_err err;
+
+	if (argc < 2) {
+		help(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "-h")) {
+		help(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+		printf("coffer %s\n", COFFER_VERSION);
+		return EXIT_OK;
+	}
+	if (cf_crypto_init(&err) != 0)
+		return report(&g, &err);
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].name) != 0)
+			continue;
+		g.cmd = cmds[i].name;
+		for (int j = 2; j < argc; j++)
+			if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
+				printf("usage: coffer %s\n", cmds[i].usage);
+				return EXIT_OK;
+			}
+		return cmds[i].run(&g, argc - 1, argv + 1);
+	}
+	return usage_error(&g, "unknown command '%s'", argv[1]);
+}

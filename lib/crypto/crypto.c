@@ -1,0 +1,325 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crypto/crypto.h"
+
+#define WRAP_MAGIC0 'C'
+#define WRAP_MAGIC1 'F'
+#define WRAP_VERSION 1
+#define ENV_MAX_PLAIN (256u << 20)
+
+/** cf_crypto_init(err): initialise libsodium. */
+int
+cf_crypto_init(struct cf_err *err)
+{
+	if (sodium_init() < 0)
+		return cf_err_set(err, CF_EINTERNAL, "libsodium init failed");
+	return 0;
+}
+
+static void
+derive(uint8_t out[static CF_KEY_BYTES], uint64_t id, const char ctx[8],
+    const uint8_t zone[static CF_KEY_BYTES])
+{
+	/* crypto_kdf cannot fail for these fixed sizes. */
+	(void)crypto_kdf_derive_from_key(out, CF_KEY_BYTES, id, ctx, zone);
+}
+
+/** cf_keys_new(zone, err): derive the subkeys of ${zone}. */
+struct cf_keys *
+cf_keys_new(const uint8_t zone[static CF_KEY_BYTES], struct cf_err *err)
+{
+	struct cf_keys *k;
+	uint8_t seed[crypto_box_SEEDBYTES];
+
+	if ((k = sodium_malloc(sizeof(*k))) == NULL) {
+		cf_err_set(err, CF_ENOMEM, "cannot allocate key memory");
+		return NULL;
+	}
+	memcpy(k->zone, zone, CF_KEY_BYTES);
+	derive(k->id, 1, "cfchunk1", zone);
+	derive(k->gear, 2, "cfgear01", zone);
+	derive(k->index, 3, "cfindex1", zone);
+	derive(k->mac, 4, "cfmac001", zone);
+	derive(seed, 5, "cfbox001", zone);
+	(void)crypto_box_seed_keypair(k->box_pk, k->box_sk, seed);
+	sodium_memzero(seed, sizeof(seed));
+	return k;
+}
+
+/** cf_keys_free(k): wipe and free. */
+void
+cf_keys_free(struct cf_keys *k)
+{
+	if (k != NULL)
+		sodium_free(k); /* sodium_free wipes */
+}
+
+void
+cf_crypto_random(void *p, size_t n)
+{
+	randombytes_buf(p, n);
+}
+
+/** cf_crypto_chunk_id(k, p, n, id): keyed BLAKE2b-256. */
+void
+cf_crypto_chunk_id(const struct cf_keys *k, const uint8_t *p, size_t n,
+    uint8_t id[static CF_ID_BYTES])
+{
+	(void)crypto_generichash(id, CF_ID_BYTES, p, n, k->id, CF_KEY_BYTES);
+}
+
+/** cf_crypto_hash(p, n, out): unkeyed BLAKE2b-256. */
+void
+cf_crypto_hash(const uint8_t *p, size_t n, uint8_t out[static 32])
+{
+	(void)crypto_generichash(out, 32, p, n, NULL, 0);
+}
+
+static void
+wrap_mac(const struct cf_keys *k, const uint8_t *hdr, uint8_t out[16])
+{
+	(void)crypto_generichash(out, 16, hdr, CF_WRAP_BYTES - 16, k->mac,
+	    CF_KEY_BYTES);
+}
+
+/** cf_crypto_wrap_key(k, type, key, out): seal and authenticate ${key}. */
+int
+cf_crypto_wrap_key(const struct cf_keys *k, enum cf_objtype type,
+    const uint8_t key[static CF_KEY_BYTES], uint8_t out[static CF_WRAP_BYTES],
+    struct cf_err *err)
+{
+	out[0] = WRAP_MAGIC0;
+	out[1] = WRAP_MAGIC1;
+	out[2] = WRAP_VERSION;
+	out[3] = (uint8_t)type;
+	if (crypto_box_seal(out + 4, key, CF_KEY_BYTES, k->box_pk) != 0)
+		return cf_err_set(err, CF_EINTERNAL, "crypto_box_seal failed");
+	wrap_mac(k, out, out + CF_WRAP_BYTES - 16);
+	return 0;
+}
+
+/** cf_crypto_unwrap_key(k, type, in, key): verify, then open. */
+int
+cf_crypto_unwrap_key(const struct cf_keys *k, enum cf_objtype type,
+    const uint8_t in[static CF_WRAP_BYTES], uint8_t key[static CF_KEY_BYTES],
+    struct cf_err *err)
+{
+	uint8_t mac[16];
+
+	if (in[0] != WRAP_MAGIC0 || in[1] != WRAP_MAGIC1)
+		return cf_err_set(err, CF_EFORMAT, "bad object magic");
+	if (in[2] != WRAP_VERSION)
+		return cf_err_set(err, CF_EFORMAT,
+		    "unsupported object version %u", in[2]);
+	if (in[3] != (uint8_t)type)
+		return cf_err_set(err, CF_EAUTH,
+		    "object type %u where %u was expected", in[3], type);
+	wrap_mac(k, in, mac);
+	if (sodium_memcmp(mac, in + CF_WRAP_BYTES - 16, 16) != 0)
+		return cf_err_set(err, CF_EAUTH,
+		    "object key not authentic (tampered, or another repository)");
+	if (crypto_box_seal_open(key, in + 4, CF_KEY_BYTES + crypto_box_SEALBYTES,
+		k->box_pk, k->box_sk) != 0)
+		return cf_err_set(err, CF_EAUTH, "object key does not open");
+	return 0;
+}
+
+/** cf_crypto_nonce(nonce, counter): counter nonce for a single-use key. */
+void
+cf_crypto_nonce(uint8_t nonce[static CF_NONCE_BYTES], uint64_t counter)
+{
+	memset(nonce, 0, CF_NONCE_BYTES);
+	cf_le64_put(nonce, counter);
+}
+
+void
+cf_aead_seal(uint8_t *out, const uint8_t *in, size_t n, const uint8_t *ad,
+    size_t adn, const uint8_t nonce[static CF_NONCE_BYTES],
+    const uint8_t key[static CF_KEY_BYTES])
+{
+	(void)crypto_aead_xchacha20poly1305_ietf_encrypt(out, NULL, in, n, ad,
+	    adn, NULL, nonce, key);
+}
+
+int
+cf_aead_open(uint8_t *out, const uint8_t *in, size_t n, const uint8_t *ad,
+    size_t adn, const uint8_t nonce[static CF_NONCE_BYTES],
+    const uint8_t key[static CF_KEY_BYTES])
+{
+	if (n < CF_TAG_BYTES)
+		return -1;
+	return crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL, in,
+	    n, ad, adn, nonce, key);
+}
+
+/** cf_padme(n): Padme (Nikitin et al., PETS 2019): keep the top
+ * floor(log2(E))+1 bits of the length, where E = floor(log2(n)). */
+uint64_t
+cf_padme(uint64_t n)
+{
+	unsigned e, s, z;
+	uint64_t mask;
+
+	if (n < 2)
+		return n;
+	e = 63 - (unsigned)__builtin_clzll(n);
+	s = 64 - (unsigned)__builtin_clzll((uint64_t)e);
+	z = e - s;
+	mask = (1ull << z) - 1;
+	if (n > UINT64_MAX - mask)
+		return n;
+	return (n + mask) & ~mask;
+}
+
+/** cf_env_seal(k, type, p, n, out, err): append an envelope to ${out}. */
+int
+cf_env_seal(const struct cf_keys *k, enum cf_objtype type, const uint8_t *p,
+    size_t n, struct cf_buf *out, struct cf_err *err)
+{
+	uint8_t key[CF_KEY_BYTES], nonce[CF_NONCE_BYTES];
+	uint8_t *plain, *dst;
+	size_t plen, start = out->len;
+
+	if (n > ENV_MAX_PLAIN)
+		return cf_err_set(err, CF_ELIMIT, "object of %zu bytes too large",
+		    n);
+	plen = (size_t)cf_padme(n + 4);
+	if (cf_buf_reserve(out, CF_WRAP_BYTES + CF_NONCE_BYTES + plen +
+		CF_TAG_BYTES))
+		return cf_err_set(err, CF_ENOMEM, "cannot allocate envelope");
+	if ((plain = calloc(1, plen)) == NULL)
+		return cf_err_set(err, CF_ENOMEM, "cannot allocate envelope");
+	cf_le32_put(plain, (uint32_t)n);
+	if (n > 0)
+		memcpy(plain + 4, p, n);
+	cf_crypto_random(key, sizeof(key));
+	cf_crypto_random(nonce, sizeof(nonce));
+	dst = out->p + start;
+	if (cf_crypto_wrap_key(k, type, key, dst, err))
+		goto err1;
+	memcpy(dst + CF_WRAP_BYTES, nonce, CF_NONCE_BYTES);
+	cf_aead_seal(dst + CF_WRAP_BYTES + CF_NONCE_BYTES, plain, plen, dst,
+	    CF_WRAP_BYTES, nonce, key);
+	out->len = start + CF_WRAP_BYTES + CF_NONCE_BYTES + plen + CF_TAG_BYTES;
+	sodium_memzero(plain, plen);
+	free(plain);
+	sodium_memzero(key, sizeof(key));
+	return 0;
+err1:
+	sodium_memzero(plain, plen);
+	free(plain);
+	sodium_memzero(key, sizeof(key));
+	return -1;
+}
+
+/** cf_env_open(k, type, in, n, out, outn, err): verify and decrypt. The
+ * bytes of ${in} are attacker-controlled: every length is checked. */
+int
+cf_env_open(const struct cf_keys *k, enum cf_objtype type, const uint8_t *in,
+    size_t n, uint8_t **out, size_t *outn, struct cf_err *err)
+{
+	uint8_t key[CF_KEY_BYTES];
+	uint8_t *plain;
+	size_t clen, plen;
+	uint32_t len;
+
+	if (n < CF_ENV_OVERHEAD)
+		return cf_err_set(err, CF_EFORMAT, "object truncated (%zu bytes)",
+		    n);
+	if (cf_crypto_unwrap_key(k, type, in, key, err))
+		return -1;
+	clen = n - CF_WRAP_BYTES - CF_NONCE_BYTES;
+	plen = clen - CF_TAG_BYTES;
+	if ((plain = malloc(plen)) == NULL) {
+		sodium_memzero(key, sizeof(key));
+		return cf_err_set(err, CF_ENOMEM, "cannot allocate %zu bytes",
+		    plen);
+	}
+	if (cf_aead_open(plain, in + CF_WRAP_BYTES + CF_NONCE_BYTES, clen, in,
+		CF_WRAP_BYTES, in + CF_WRAP_BYTES, key)) {
+		sodium_memzero(key, sizeof(key));
+		free(plain);
+		return cf_err_set(err, CF_EAUTH,
+		    "object does not authenticate (tampered or truncated)");
+	}
+	sodium_memzero(key, sizeof(key));
+	len = cf_le32_get(plain);
+	if (len > plen - 4) {
+		free(plain);
+		return cf_err_set(err, CF_EFORMAT, "object length field invalid");
+	}
+	memmove(plain, plain + 4, len);
+	*out = plain;
+	*outn = len;
+	return 0;
+}
+
+/** cf_sym_seal(key, type, p, n, out, err): symmetric envelope. */
+int
+cf_sym_seal(const uint8_t key[static CF_KEY_BYTES], enum cf_objtype type,
+    const uint8_t *p, size_t n, struct cf_buf *out, struct cf_err *err)
+{
+	uint8_t *plain, *dst;
+	size_t plen;
+
+	if (n > ENV_MAX_PLAIN)
+		return cf_err_set(err, CF_ELIMIT, "object of %zu bytes too large",
+		    n);
+	plen = (size_t)cf_padme(n + 4);
+	if (cf_buf_reserve(out, 4 + CF_NONCE_BYTES + plen + CF_TAG_BYTES) ||
+	    (plain = calloc(1, plen)) == NULL)
+		return cf_err_set(err, CF_ENOMEM, "cannot allocate envelope");
+	cf_le32_put(plain, (uint32_t)n);
+	if (n > 0)
+		memcpy(plain + 4, p, n);
+	dst = out->p + out->len;
+	dst[0] = 'C';
+	dst[1] = 'S';
+	dst[2] = WRAP_VERSION;
+	dst[3] = (uint8_t)type;
+	cf_crypto_random(dst + 4, CF_NONCE_BYTES);
+	cf_aead_seal(dst + 4 + CF_NONCE_BYTES, plain, plen, dst, 4, dst + 4, key);
+	out->len += 4 + CF_NONCE_BYTES + plen + CF_TAG_BYTES;
+	sodium_memzero(plain, plen);
+	free(plain);
+	return 0;
+}
+
+/** cf_sym_open(key, type, in, n, out, outn, err): open a symmetric
+ * envelope; ${in} is attacker-controlled. */
+int
+cf_sym_open(const uint8_t key[static CF_KEY_BYTES], enum cf_objtype type,
+    const uint8_t *in, size_t n, uint8_t **out, size_t *outn,
+    struct cf_err *err)
+{
+	uint8_t *plain;
+	size_t clen;
+	uint32_t len;
+
+	if (n < CF_SYM_OVERHEAD)
+		return cf_err_set(err, CF_EFORMAT, "object truncated");
+	if (in[0] != 'C' || in[1] != 'S' || in[2] != WRAP_VERSION ||
+	    in[3] != (uint8_t)type)
+		return cf_err_set(err, CF_EFORMAT, "bad object header");
+	clen = n - 4 - CF_NONCE_BYTES;
+	if ((plain = malloc(clen)) == NULL)
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	if (cf_aead_open(plain, in + 4 + CF_NONCE_BYTES, clen, in, 4, in + 4,
+		key)) {
+		free(plain);
+		return cf_err_set(err, CF_EAUTH,
+		    "object does not authenticate (tampered or truncated)");
+	}
+	len = cf_le32_get(plain);
+	if (len > clen - CF_TAG_BYTES - 4) {
+		free(plain);
+		return cf_err_set(err, CF_EFORMAT, "object length field invalid");
+	}
+	memmove(plain, plain + 4, len);
+	*out = plain;
+	*outn = len;
+	return 0;
+}

@@ -1,0 +1,1140 @@
+/*
+ * backup.c: folder -> snapshot.
+ *
+ * One walker thread (the caller's) lists folders depth-first, stats every
+ * entry and decides what must be read: a file whose size, mtime, ctime and
+ * inode match its entry in the parent snapshot keeps its chunk list without
+ * being opened.  Files to read go to a bounded queue served by worker
+ * threads, which read, chunk, hash, compress, encrypt and pack.  A folder
+ * is finished (its tree encoded and stored) by whichever thread completes
+ * its last pending entry, then it releases its own parent: no thread ever
+ * waits for a folder, so all cores stay busy on trees of tiny files too.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "engine/engine_internal.h"
+#include "repo/packer.h"
+
+#define QCAP 512
+#define READBUF (2 * CF_CHUNK_MAX)
+
+struct bdir;
+
+struct bent {
+	struct cf_node n;
+	uint8_t *name, *target, *xattrs, *chunks; /* owned */
+	int skip;
+};
+
+struct bdir {
+	struct bdir *parent;
+	size_t pidx;
+	int fd;
+	char *path;
+	struct bent *ents;
+	size_t n;
+	atomic_long pending;
+};
+
+struct job {
+	struct bdir *d;
+	size_t i;
+};
+
+/* Per-thread scratch. */
+struct wctx {
+	struct cf_zc *zc;
+	struct cf_buf scratch, tree;
+	uint8_t *rbuf;
+	size_t zero_len;
+	uint8_t zero_id[32];
+};
+
+struct vnode {
+	char *name;
+	int leaf;
+	struct vnode **kids;
+	size_t nkids;
+};
+
+struct bctx {
+	struct cf_repo *r;
+	const struct cf_backup_opts *o;
+	struct cf_packer *pk;
+	struct cf_counters *ctr, own_ctr;
+	pthread_mutex_t qmu;
+	pthread_cond_t qne, qnf;
+	struct job q[QCAP];
+	size_t qh, qn;
+	int qclosed;
+	pthread_mutex_t emu;
+	int failed;
+	struct cf_err err;
+	pthread_mutex_t dmu;
+	pthread_cond_t dcv;
+	int root_done;
+	uint8_t root_id[32];
+	atomic_ullong unreadable, changed, unchanged, new_blobs;
+};
+
+static void
+fail(struct bctx *b, const struct cf_err *e)
+{
+	pthread_mutex_lock(&b->emu);
+	if (!b->failed) {
+		b->failed = 1;
+		b->err = *e;
+	}
+	pthread_mutex_unlock(&b->emu);
+}
+
+static int
+failed(struct bctx *b)
+{
+	int f;
+
+	pthread_mutex_lock(&b->emu);
+	f = b->failed;
+	pthread_mutex_unlock(&b->emu);
+	return f;
+}
+
+static void
+warn(struct bctx *b, const char *dir, const uint8_t *name, size_t nn,
+    const char *msg)
+{
+	char *p = cf_path_join(dir, (const char *)name, nn);
+
+	if (b->o->warn != NULL)
+		b->o->warn(b->o->arg, p ? p : dir, msg);
+	free(p);
+}
+
+static int
+wctx_init(struct wctx *w, struct cf_repo *r)
+{
+	memset(w, 0, sizeof(*w));
+	cf_buf_init(&w->scratch, 2 * CF_BLOB_MAX_RAW);
+	cf_buf_init(&w->tree, CF_BLOB_MAX_RAW);
+	w->zc = cf_zc_new(r->zstd_level);
+	w->rbuf = malloc(READBUF);
+	return w->zc == NULL || w->rbuf == NULL ? -1 : 0;
+}
+
+static void
+wctx_release(struct wctx *w)
+{
+	cf_zc_free(w->zc);
+	cf_buf_release(&w->scratch);
+	cf_buf_release(&w->tree);
+	if (w->rbuf != NULL)
+		sodium_memzero(w->rbuf, READBUF);
+	free(w->rbuf);
+}
+
+/* Store a blob unless the repository or this session already has it.
+ * Returns 1 if it was new. */
+static int
+put_blob(struct bctx *b, struct wctx *w, uint8_t type, const uint8_t *id,
+    const uint8_t *p, size_t n, struct cf_err *err)
+{
+	struct cf_loc loc;
+	int rc;
+
+	if (cf_packer_has(b->pk, id))
+		return 0;
+	rc = cf_index_lookup(b->r->index, id, &loc, err);
+	if (rc <= 0)
+		return rc;
+	rc = cf_packer_add(b->pk, type, id, p, n, w->zc, &w->scratch, err);
+	if (rc == 0) {
+		b->new_blobs++;
+		atomic_fetch_add(&b->ctr->new_bytes, n);
+		return 1;
+	}
+	return rc == 1 ? 0 : -1;
+}
+
+static void
+free_ents(struct bdir *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->ents[i].name);
+		free(d->ents[i].target);
+		free(d->ents[i].xattrs);
+		free(d->ents[i].chunks);
+	}
+	free(d->ents);
+	d->ents = NULL;
+}
+
+static int
+finish_dir(struct bctx *b, struct wctx *w, struct bdir *d, uint8_t id[32],
+    struct cf_err *err)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		count += !d->ents[i].skip;
+	w->tree.len = 0;
+	w->tree.failed = 0;
+	cf_tree_begin(&w->tree, count);
+	for (size_t i = 0; i < d->n; i++)
+		if (!d->ents[i].skip)
+			cf_tree_add(&w->tree, &d->ents[i].n);
+	if (cf_buf_check(&w->tree, err, "folder listing"))
+		return cf_err_set(err, CF_ELIMIT, "%s: folder too large",
+		    d->path);
+	cf_crypto_chunk_id(b->r->keys, w->tree.p, w->tree.len, id);
+	return put_blob(b, w, CF_BLOB_TREE, id, w->tree.p, w->tree.len, err) < 0
+	    ? -1
+	    : 0;
+}
+
+/* Drop one reference to ${d}; the last one finishes it and climbs. */
+static void
+dir_release(struct bctx *b, struct wctx *w, struct bdir *d)
+{
+	struct cf_err err = {0};
+	uint8_t id[32];
+
+	while (d != NULL && atomic_fetch_sub(&d->pending, 1) == 1) {
+		struct bdir *parent = d->parent;
+
+		if (!failed(b) && finish_dir(b, w, d, id, &err))
+			fail(b, &err);
+		atomic_fetch_add(&b->ctr->dirs, 1);
+		free_ents(d);
+		if (d->fd >= 0)
+			close(d->fd);
+		free(d->path);
+		if (parent != NULL) {
+			memcpy(parent->ents[d->pidx].n.subtree, id, 32);
+		} else {
+			pthread_mutex_lock(&b->dmu);
+			memcpy(b->root_id, id, 32);
+			b->root_done = 1;
+			pthread_cond_signal(&b->dcv);
+			pthread_mutex_unlock(&b->dmu);
+		}
+		free(d);
+		d = parent;
+	}
+}
+
+static int
+chunk_one(struct bctx *b, struct wctx *w, const uint8_t *p, size_t n,
+    struct cf_buf *ids, struct cf_err *err)
+{
+	uint8_t id[32];
+	int zero = cf_fs_is_zero(p, n);
+
+	if (zero && w->zero_len == n) {
+		memcpy(id, w->zero_id, 32);
+	} else {
+		cf_crypto_chunk_id(b->r->keys, p, n, id);
+		if (zero) {
+			w->zero_len = n;
+			memcpy(w->zero_id, id, 32);
+		}
+	}
+	cf_buf_add(ids, id, 32);
+	if (ids->failed)
+		return cf_err_set(err, CF_ENOMEM, "chunk list too long");
+	return put_blob(b, w, CF_BLOB_DATA, id, p, n, err) < 0 ? -1 : 0;
+}
+
+/* Read and chunk an open file. -1 with errno set (err code CF_EIO) for a
+ * read error, -1 with another code for a repository failure. */
+static int
+read_file(struct bctx *b, struct wctx *w, int fd, struct cf_buf *ids,
+    uint64_t *total, struct cf_err *err)
+{
+	size_t have = 0, cut;
+	int eof = 0;
+
+	*total = 0;
+	while (!eof || have > 0) {
+		while (!eof && have < CF_CHUNK_MAX) {
+			ssize_t r = read(fd, w->rbuf + have, READBUF - have);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				return cf_err_sys(err, "read");
+			if (r == 0)
+				eof = 1;
+			have += (size_t)r;
+			*total += (uint64_t)r;
+			atomic_fetch_add(&b->ctr->bytes, (uint64_t)r);
+		}
+		if (have == 0)
+			break;
+		cut = cf_chunker_cut(&b->r->chunker, w->rbuf, have);
+		if (!eof && cut == have && have < CF_CHUNK_MAX)
+			continue;
+		if (chunk_one(b, w, w->rbuf, cut, ids, err))
+			return -1;
+		memmove(w->rbuf, w->rbuf + cut, have - cut);
+		have -= cut;
+		if (failed(b))
+			return cf_err_set(err, CF_EINTERNAL, "stopped");
+	}
+	return 0;
+}
+
+static int
+open_file(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOATIME);
+
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
+}
+
+static int
+same_version(const struct cf_node *n, const struct stat *st)
+{
+	return n->ino == st->st_ino && (uint64_t)st->st_size == n->size &&
+	    n->mtime_s == st->st_mtim.tv_sec &&
+	    n->mtime_ns == (uint32_t)st->st_mtim.tv_nsec &&
+	    n->ctime_s == st->st_ctim.tv_sec &&
+	    n->ctime_ns == (uint32_t)st->st_ctim.tv_nsec;
+}
+
+static void
+do_job(struct bctx *b, struct wctx *w, struct job *j)
+{
+	struct bent *e = &j->d->ents[j->i];
+	struct cf_err err = {0};
+	struct cf_buf ids;
+	struct stat st;
+	uint64_t total;
+	int fd, rc;
+
+	cf_buf_init(&ids, (CF_BLOB_MAX_RAW / 2));
+	if ((fd = open_file(j->d->fd, (const char *)e->name)) < 0) {
+		cf_err_sys(&err, "cannot open");
+		goto unreadable;
+	}
+	rc = read_file(b, w, fd, &ids, &total, &err);
+	if (rc != 0 && err.code != CF_EIO) {
+		close(fd);
+		fail(b, &err);
+		goto out;
+	}
+	if (rc != 0)
+		goto unreadable_fd;
+	if (fstat(fd, &st) == 0 && (!same_version(&e->n, &st) ||
+				       total != e->n.size)) {
+		b->changed++;
+		warn(b, j->d->path, e->name, e->n.namelen,
+		    "file changed while it was read");
+	}
+	close(fd);
+	e->n.size = total;
+	e->n.nchunks = ids.len / 32;
+	e->chunks = cf_buf_take(&ids, &ids.len);
+	e->n.chunks = e->chunks;
+	atomic_fetch_add(&b->ctr->files, 1);
+	goto out;
+unreadable_fd:
+	close(fd);
+unreadable:
+	e->skip = 1;
+	b->unreadable++;
+	atomic_fetch_add(&b->ctr->errors, 1);
+	warn(b, j->d->path, e->name, e->n.namelen, err.msg);
+out:
+	cf_buf_release(&ids);
+	dir_release(b, w, j->d);
+}
+
+static void *
+worker(void *arg)
+{
+	struct bctx *b = arg;
+	struct wctx w;
+	struct job j;
+
+	if (wctx_init(&w, b->r)) {
+		struct cf_err e;
+
+		cf_err_set(&e, CF_ENOMEM, "out of memory");
+		fail(b, &e);
+	}
+	for (;;) {
+		pthread_mutex_lock(&b->qmu);
+		while (b->qn == 0 && !b->qclosed)
+			pthread_cond_wait(&b->qne, &b->qmu);
+		if (b->qn == 0) {
+			pthread_mutex_unlock(&b->qmu);
+			break;
+		}
+		j = b->q[b->qh];
+		b->qh = (b->qh + 1) % QCAP;
+		b->qn--;
+		pthread_cond_signal(&b->qnf);
+		pthread_mutex_unlock(&b->qmu);
+		if (w.zc == NULL || failed(b))
+			dir_release(b, &w, j.d); /* drain */
+		else
+			do_job(b, &w, &j);
+	}
+	wctx_release(&w);
+	return NULL;
+}
+
+static void
+enqueue(struct bctx *b, struct bdir *d, size_t i)
+{
+	pthread_mutex_lock(&b->qmu);
+	while (b->qn == QCAP)
+		pthread_cond_wait(&b->qnf, &b->qmu);
+	b->q[(b->qh + b->qn) % QCAP] = (struct job){d, i};
+	b->qn++;
+	pthread_cond_signal(&b->qne);
+	pthread_mutex_unlock(&b->qmu);
+}
+
+static const struct cf_node *
+pfind(const struct cf_tree *t, const char *name)
+{
+	size_t lo = 0, hi, nl = strlen(name);
+
+	if (t == NULL)
+		return NULL;
+	hi = t->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cf_tree_name_cmp(t->nodes[mid].name,
+		    t->nodes[mid].namelen, (const uint8_t *)name, nl);
+
+		if (c == 0)
+			return &t->nodes[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The names in folder ${fd} that no pattern excludes, sorted. */
+static int
+list_dir(const struct cf_backup_opts *o, int fd, const char *path,
+    char ***out, size_t *nout)
+{
+	struct dirent *de;
+	char **v = NULL, *full;
+	size_t n = 0, cap = 0;
+	DIR *dir;
+	int dfd;
+
+	if ((dfd = dup(fd)) < 0 || (dir = fdopendir(dfd)) == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	rewinddir(dir);
+	while ((errno = 0, de = readdir(dir)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		full = cf_path_join(path, de->d_name, strlen(de->d_name));
+		if (full != NULL &&
+		    cf_exclude_match(o->excludes, o->nexcludes, full,
+			de->d_name)) {
+			free(full);
+			continue;
+		}
+		free(full);
+		if (n == cap) {
+			void *np;
+
+			cap = cap ? cap * 2 : 32;
+			if ((np = cf_realloc_array(v, cap, sizeof(char *))) ==
+			    NULL)
+				goto fail;
+			v = np;
+		}
+		if ((v[n] = strdup(de->d_name)) == NULL)
+			goto fail;
+		n++;
+	}
+	if (errno != 0)
+		goto fail;
+	closedir(dir);
+	if (n > 1)
+		qsort(v, n, sizeof(char *), str_cmp);
+	*out = v;
+	*nout = n;
+	return 0;
+fail:
+	closedir(dir);
+	free_names(v, n);
+	return -1;
+}
+
+static void walk_dir(struct bctx *b, struct wctx *w, struct bdir *d,
+    const struct cf_tree *pt, const struct vnode *v);
+
+static void
+walk_subdir(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
+    const struct cf_node *pn, const struct vnode *kid)
+{
+	struct bent *e = &d->ents[i];
+	struct cf_tree ct, *cpt = NULL;
+	struct cf_err err = {0};
+	struct bdir *c;
+	int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+
+	if (kid == NULL || kid->leaf)
+		flags |= O_NOFOLLOW;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = cf_path_join(d->path, (char *)e->name, e->n.namelen)) ==
+		NULL) {
+		free(c);
+		cf_err_set(&err, CF_ENOMEM, "out of memory");
+		fail(b, &err);
+		return;
+	}
+	if ((c->fd = openat(d->fd, (char *)e->name, flags)) < 0) {
+		warn(b, d->path, e->name, e->n.namelen, strerror(errno));
+		e->skip = 1;
+		b->unreadable++;
+		free(c->path);
+		free(c);
+		return;
+	}
+	c->parent = d;
+	c->pidx = i;
+	atomic_store(&c->pending, 1);
+	atomic_fetch_add(&d->pending, 1);
+	if (pn != NULL && pn->type == CF_NT_DIR &&
+	    cf_repo_load_tree(b->r, pn->subtree, w->zc, &ct, &err) == 0)
+		cpt = &ct;
+	walk_dir(b, w, c, cpt, kid != NULL && !kid->leaf ? kid : NULL);
+	if (cpt != NULL)
+		cf_tree_release(cpt);
+}
+
+static int
+fill_entry(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
+    const struct stat *st)
+{
+	struct bent *e = &d->ents[i];
+	char *full, buf[CF_TARGET_MAX];
+	ssize_t len;
+
+	if (cf_fs_node_stat(&e->n, st) != 0)
+		return -1;
+	e->n.name = e->name;
+	full = cf_path_join(d->path, (char *)e->name, e->n.namelen);
+	if (full != NULL && cf_fs_read_xattrs(full, &w->scratch) == 0 &&
+	    w->scratch.len > 0 &&
+	    (e->xattrs = malloc(w->scratch.len)) != NULL) {
+		memcpy(e->xattrs, w->scratch.p, w->scratch.len);
+		e->n.xattrs = e->xattrs;
+		e->n.xattrslen = w->scratch.len;
+	}
+	free(full);
+	if (e->n.type != CF_NT_SYMLINK)
+		return 0;
+	len = readlinkat(d->fd, (char *)e->name, buf, sizeof(buf));
+	if (len <= 0 || (size_t)len >= sizeof(buf) ||
+	    (e->target = malloc((size_t)len)) == NULL)
+		return -1;
+	memcpy(e->target, buf, (size_t)len);
+	e->n.target = e->target;
+	e->n.targetlen = (size_t)len;
+	return 0;
+}
+
+static void
+walk_file(struct bctx *b, struct bdir *d, size_t i, const struct cf_node *pn)
+{
+	struct bent *e = &d->ents[i];
+
+	if (e->n.size == 0) {
+		atomic_fetch_add(&b->ctr->files, 1);
+		return;
+	}
+	if (!b->o->force && pn != NULL && pn->type == CF_NT_FILE &&
+	    pn->size == e->n.size && pn->ino == e->n.ino &&
+	    pn->mtime_s == e->n.mtime_s && pn->mtime_ns == e->n.mtime_ns &&
+	    pn->ctime_s == e->n.ctime_s && pn->ctime_ns == e->n.ctime_ns &&
+	    (e->chunks = malloc(pn->nchunks * 32 + 1)) != NULL) {
+		memcpy(e->chunks, pn->chunks, pn->nchunks * 32);
+		e->n.chunks = e->chunks;
+		e->n.nchunks = pn->nchunks;
+		b->unchanged++;
+		atomic_fetch_add(&b->ctr->files, 1);
+		atomic_fetch_add(&b->ctr->bytes, e->n.size);
+		return;
+	}
+	atomic_fetch_add(&d->pending, 1);
+	enqueue(b, d, i);
+}
+
+static void
+walk_entry(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
+    const struct cf_tree *pt, const struct vnode *kid)
+{
+	struct bent *e = &d->ents[i];
+	const struct cf_node *pn = pfind(pt, (char *)e->name);
+	int virt = kid != NULL && !kid->leaf;
+	struct stat st;
+
+	if (fstatat(d->fd, (char *)e->name, &st,
+		virt ? 0 : AT_SYMLINK_NOFOLLOW) != 0 ||
+	    (virt && !S_ISDIR(st.st_mode))) {
+		warn(b, d->path, e->name, e->n.namelen,
+		    virt ? "not a folder" : strerror(errno));
+		e->skip = 1;
+		b->unreadable++;
+		return;
+	}
+	if (fill_entry(b, w, d, i, &st) != 0) {
+		warn(b, d->path, e->name, e->n.namelen,
+		    "cannot read metadata or link target");
+		e->skip = 1;
+		b->unreadable++;
+		return;
+	}
+	if (e->n.type == CF_NT_DIR)
+		walk_subdir(b, w, d, i, pn, kid);
+	else if (e->n.type == CF_NT_FILE)
+		walk_file(b, d, i, pn);
+}
+
+static void
+walk_dir(struct bctx *b, struct wctx *w, struct bdir *d,
+    const struct cf_tree *pt, const struct vnode *v)
+{
+	char **names = NULL;
+	size_t n = 0;
+
+	if (v != NULL) {
+		n = v->nkids;
+		names = calloc(n + 1, sizeof(char *));
+		for (size_t i = 0; names != NULL && i < n; i++)
+			names[i] = strdup(v->kids[i]->name);
+	} else if (list_dir(b->o, d->fd, d->path, &names, &n) != 0) {
+		warn(b, d->path, (const uint8_t *)"", 0, strerror(errno));
+		b->unreadable++;
+		names = NULL;
+		n = 0;
+	}
+	d->ents = calloc(n + 1, sizeof(*d->ents));
+	if (d->ents == NULL || (n > 0 && names == NULL)) {
+		struct cf_err err;
+
+		cf_err_set(&err, CF_ENOMEM, "out of memory");
+		fail(b, &err);
+		n = 0;
+	}
+	d->n = n;
+	for (size_t i = 0; i < n; i++) {
+		d->ents[i].name = (uint8_t *)names[i];
+		names[i] = NULL;
+		d->ents[i].n.name = d->ents[i].name;
+		d->ents[i].n.namelen = strlen((char *)d->ents[i].name);
+	}
+	free_names(names, n);
+	for (size_t i = 0; i < n && !failed(b); i++)
+		walk_entry(b, w, d, i, pt, v != NULL ? v->kids[i] : NULL);
+	dir_release(b, w, d);
+}
+
+/* --- the paths given: absolute, normalised, as a tree of names --- */
+
+static void
+vnode_free(struct vnode *v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < v->nkids; i++)
+		vnode_free(v->kids[i]);
+	free(v->kids);
+	free(v->name);
+	free(v);
+}
+
+static struct vnode *
+vnode_kid(struct vnode *v, const char *name, size_t nl)
+{
+	struct vnode *k, **nk;
+	size_t i = 0;
+
+	for (; i < v->nkids; i++) {
+		int c = strncmp(v->kids[i]->name, name, nl);
+
+		if (c == 0 && v->kids[i]->name[nl] == '\0')
+			return v->kids[i];
+		if (c > 0 || (c == 0 && v->kids[i]->name[nl] != '\0'))
+			break;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL ||
+	    (k->name = strndup(name, nl)) == NULL ||
+	    (nk = realloc(v->kids, (v->nkids + 1) * sizeof(*nk))) == NULL) {
+		if (k != NULL)
+			free(k->name);
+		free(k);
+		return NULL;
+	}
+	v->kids = nk;
+	memmove(&nk[i + 1], &nk[i], (v->nkids - i) * sizeof(*nk));
+	nk[i] = k;
+	v->nkids++;
+	return k;
+}
+
+/** Lexically normalise ${in} (made absolute against the cwd). */
+static char *
+abs_path(const char *in)
+{
+	char cwd[4096], *src, *out, *tok, *save;
+	size_t len = 0;
+
+	if (in[0] == '/')
+		snprintf(cwd, sizeof(cwd), "%s", "");
+	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	if ((src = malloc(strlen(cwd) + strlen(in) + 2)) == NULL)
+		return NULL;
+	sprintf(src, "%s/%s", cwd, in);
+	if ((out = malloc(strlen(src) + 2)) == NULL) {
+		free(src);
+		return NULL;
+	}
+	out[0] = '\0';
+	for (tok = strtok_r(src, "/", &save); tok != NULL;
+	     tok = strtok_r(NULL, "/", &save)) {
+		if (strcmp(tok, ".") == 0)
+			continue;
+		if (strcmp(tok, "..") == 0) {
+			char *s = strrchr(out, '/');
+
+			len = s ? (size_t)(s - out) : 0;
+			out[len] = '\0';
+			continue;
+		}
+		len += (size_t)sprintf(out + len, "/%s", tok);
+	}
+	if (len == 0)
+		strcpy(out, "/");
+	free(src);
+	return out;
+}
+
+static int
+add_path(struct vnode *root, const char *abs)
+{
+	struct vnode *v = root;
+	const char *p = abs;
+
+	while (*p == '/')
+		p++;
+	if (*p == '\0') {
+		root->leaf = 1;
+		return 0;
+	}
+	while (*p != '\0' && !v->leaf) {
+		const char *e = strchr(p, '/');
+		size_t nl = e ? (size_t)(e - p) : strlen(p);
+
+		if ((v = vnode_kid(v, p, nl)) == NULL)
+			return -1;
+		p += nl;
+		while (*p == '/')
+			p++;
+	}
+	if (!v->leaf) {
+		v->leaf = 1;
+		for (size_t i = 0; i < v->nkids; i++)
+			vnode_free(v->kids[i]);
+		v->nkids = 0;
+	}
+	return 0;
+}
+
+/* --- the scan that feeds the ETA --- */
+
+static void
+scan_tree(struct bctx *b, int dirfd, const char *path, int depth)
+{
+	char **names;
+	size_t n;
+	struct stat st;
+
+	if (depth > 4096 || list_dir(b->o, dirfd, path, &names, &n) != 0)
+		return;
+	for (size_t i = 0; i < n && !failed(b); i++) {
+		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISREG(st.st_mode)) {
+			atomic_fetch_add(&b->ctr->scan_files, 1);
+			atomic_fetch_add(&b->ctr->scan_bytes,
+			    (uint64_t)st.st_size);
+		} else if (S_ISDIR(st.st_mode)) {
+			int fd = openat(dirfd, names[i],
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			char *sub = cf_path_join(path, names[i],
+			    strlen(names[i]));
+
+			if (fd >= 0 && sub != NULL)
+				scan_tree(b, fd, sub, depth + 1);
+			if (fd >= 0)
+				close(fd);
+			free(sub);
+		}
+	}
+	free_names(names, n);
+}
+
+struct scanarg {
+	struct bctx *b;
+	char **paths;
+	size_t n;
+};
+
+static void *
+scanner(void *arg)
+{
+	struct scanarg *s = arg;
+	struct stat st;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (lstat(s->paths[i], &st) != 0)
+			continue;
+		if (S_ISREG(st.st_mode)) {
+			atomic_fetch_add(&s->b->ctr->scan_files, 1);
+			atomic_fetch_add(&s->b->ctr->scan_bytes,
+			    (uint64_t)st.st_size);
+		} else if (S_ISDIR(st.st_mode)) {
+			int fd = open(s->paths[i],
+			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			if (fd >= 0) {
+				scan_tree(s->b, fd, s->paths[i], 0);
+				close(fd);
+			}
+		}
+	}
+	atomic_store(&s->b->ctr->scan_done, 1);
+	return NULL;
+}
+
+/* --- orphan packs, parent snapshot, the whole backup --- */
+
+struct orphans {
+	struct cf_repo *r;
+	struct cf_packer *pk;
+	struct cf_err *err;
+	uint64_t adopted;
+};
+
+static int
+adopt_one(void *arg, const char *name, uint64_t size)
+{
+	struct orphans *o = arg;
+	struct cf_blobent *ents;
+	struct cf_err e2;
+	uint8_t id[32];
+	size_t n;
+	int rc;
+
+	if (cf_unhex(id, 32, name))
+		return 0;
+	rc = cf_index_has_pack(o->r->index, id, o->err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	/* A pack we cannot read is left to check and prune. */
+	if (cf_repo_read_pack_header(o->r, name, size, &ents, &n, &e2) != 0)
+		return 0;
+	rc = cf_packer_adopt(o->pk, id, ents, n, o->err);
+	free(ents);
+	o->adopted++;
+	return rc;
+}
+
+static int
+same_paths(const struct cf_snapshot *s, char *const *paths, size_t n)
+{
+	if (s->npaths != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s->paths[i], paths[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static struct cf_snapshot *
+find_parent(struct cf_repo *r, const struct cf_backup_opts *o,
+    char *const *paths, size_t n, struct cf_err *err)
+{
+	struct cf_snapshot **v, *found = NULL;
+	size_t cnt;
+
+	if (o->force)
+		return NULL;
+	if (o->parent != NULL)
+		return cf_repo_find_snapshot(r, o->parent, err);
+	if (cf_repo_snapshots(r, &v, &cnt, err))
+		return NULL;
+	for (size_t i = cnt; i-- > 0;) {
+		if (strcmp(v[i]->host, o->host ? o->host : "") == 0 &&
+		    same_paths(v[i], paths, n)) {
+			found = v[i];
+			v[i] = NULL;
+			break;
+		}
+	}
+	cf_snapshots_free(v, cnt);
+	return found;
+}
+
+static int
+prepare_paths(const struct cf_backup_opts *o, char ***out, size_t *nout,
+    struct vnode **root, struct cf_err *err)
+{
+	char **v;
+	size_t n = 0;
+	struct stat st;
+
+	if (o->npaths == 0)
+		return cf_err_set(err, CF_EUSAGE, "no path to back up");
+	if ((v = calloc(o->npaths + 1, sizeof(char *))) == NULL ||
+	    (*root = calloc(1, sizeof(**root))) == NULL) {
+		free(v);
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < o->npaths; i++) {
+		if (lstat(o->paths[i], &st) != 0) {
+			cf_err_sys(err, "cannot back up %s", o->paths[i]);
+			goto fail;
+		}
+		if ((v[n] = abs_path(o->paths[i])) == NULL ||
+		    add_path(*root, v[n]) != 0) {
+			cf_err_set(err, CF_ENOMEM, "out of memory");
+			goto fail;
+		}
+		n++;
+	}
+	qsort(v, n, sizeof(char *), str_cmp);
+	*out = v;
+	*nout = n;
+	return 0;
+fail:
+	free_names(v, n + 1);
+	vnode_free(*root);
+	*root = NULL;
+	return -1;
+}
+
+static int
+save_snapshot(struct bctx *b, char **paths, size_t npaths,
+    const struct cf_snapshot *parent, struct cf_backup_result *res,
+    struct cf_err *err)
+{
+	struct cf_snapshot s = {0};
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	s.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	s.host = (char *)(b->o->host ? b->o->host : "");
+	s.user = (char *)(b->o->user ? b->o->user : "");
+	s.version = (char *)"coffer " COFFER_VERSION;
+	s.paths = paths;
+	s.npaths = npaths;
+	s.tags = (char **)b->o->tags;
+	s.ntags = b->o->ntags;
+	if (parent != NULL) {
+		s.has_parent = 1;
+		if (cf_unhex(s.parent, 32, parent->name))
+			s.has_parent = 0;
+	}
+	memcpy(s.tree, b->root_id, 32);
+	s.files = atomic_load(&b->ctr->files);
+	s.dirs = atomic_load(&b->ctr->dirs);
+	s.bytes = atomic_load(&b->ctr->bytes);
+	s.new_bytes = atomic_load(&b->ctr->new_bytes);
+	s.unreadable = b->unreadable;
+	if (cf_repo_save_snapshot(b->r, &s, err))
+		return -1;
+	memcpy(res->name, s.name, 65);
+	res->files = s.files;
+	res->dirs = s.dirs;
+	res->bytes = s.bytes;
+	res->new_bytes = s.new_bytes;
+	return 0;
+}
+
+static void
+bctx_destroy(struct bctx *b)
+{
+	pthread_mutex_destroy(&b->qmu);
+	pthread_cond_destroy(&b->qne);
+	pthread_cond_destroy(&b->qnf);
+	pthread_mutex_destroy(&b->emu);
+	pthread_mutex_destroy(&b->dmu);
+	pthread_cond_destroy(&b->dcv);
+}
+
+static void
+bctx_init(struct bctx *b, struct cf_repo *r, const struct cf_backup_opts *o)
+{
+	memset(b, 0, sizeof(*b));
+	b->r = r;
+	b->o = o;
+	b->ctr = o->ctr != NULL ? o->ctr : &b->own_ctr;
+	pthread_mutex_init(&b->qmu, NULL);
+	pthread_cond_init(&b->qne, NULL);
+	pthread_cond_init(&b->qnf, NULL);
+	pthread_mutex_init(&b->emu, NULL);
+	pthread_mutex_init(&b->dmu, NULL);
+	pthread_cond_init(&b->dcv, NULL);
+}
+
+/* Walk from the root and wait until every folder is finished. */
+static void
+run_walk(struct bctx *b, const struct vnode *root,
+    const struct cf_snapshot *parent)
+{
+	struct cf_tree pt, *ppt = NULL;
+	struct cf_err err = {0};
+	struct bdir *d;
+	struct wctx w;
+
+	if (wctx_init(&w, b->r) || (d = calloc(1, sizeof(*d))) == NULL ||
+	    (d->path = strdup("/")) == NULL ||
+	    (d->fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		cf_err_set(&err, CF_ENOMEM, "cannot start the walk");
+		fail(b, &err);
+		wctx_release(&w);
+		return;
+	}
+	atomic_store(&d->pending, 1);
+	if (parent != NULL &&
+	    cf_repo_load_tree(b->r, parent->tree, w.zc, &pt, &err) == 0)
+		ppt = &pt;
+	walk_dir(b, &w, d, ppt, root->leaf ? NULL : root);
+	if (ppt != NULL)
+		cf_tree_release(ppt);
+	pthread_mutex_lock(&b->dmu);
+	while (!b->root_done)
+		pthread_cond_wait(&b->dcv, &b->dmu);
+	pthread_mutex_unlock(&b->dmu);
+	wctx_release(&w);
+}
+
+static int
+run_threads(struct bctx *b, const struct vnode *root,
+    const struct cf_snapshot *parent, char **paths, size_t npaths)
+{
+	int nth = b->o->threads > 0 ? b->o->threads : cf_fs_ncpu();
+	struct scanarg sa = {b, paths, npaths};
+	pthread_t th[64], scan;
+	int started = 0, scanning = 0;
+
+	if (nth > 64)
+		nth = 64;
+	if (b->o->scan)
+		scanning = pthread_create(&scan, NULL, scanner, &sa) == 0;
+	for (; started < nth; started++)
+		if (pthread_create(&th[started], NULL, worker, b) != 0)
+			break;
+	if (started == 0) {
+		struct cf_err e;
+
+		cf_err_set(&e, CF_EINTERNAL, "cannot start threads");
+		fail(b, &e);
+	} else {
+		run_walk(b, root, parent);
+	}
+	pthread_mutex_lock(&b->qmu);
+	b->qclosed = 1;
+	pthread_cond_broadcast(&b->qne);
+	pthread_mutex_unlock(&b->qmu);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	if (scanning)
+		pthread_join(scan, NULL);
+	return failed(b) ? -1 : 0;
+}
+
+/** cf_backup(r, o, res, err): one snapshot of o->paths. */
+int
+cf_backup(struct cf_repo *r, const struct cf_backup_opts *o,
+    struct cf_backup_result *res, struct cf_err *err)
+{
+	struct cf_snapshot *parent = NULL;
+	struct orphans orph = {r, NULL, err, 0};
+	struct cf_packer_stats st;
+	struct vnode *root = NULL;
+	struct bctx b;
+	char **paths = NULL;
+	size_t npaths = 0;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (prepare_paths(o, &paths, &npaths, &root, err))
+		return -1;
+	bctx_init(&b, r, o);
+	cf_err_clear(err);
+	parent = find_parent(r, o, paths, npaths, err);
+	if (parent == NULL && err->code != CF_OK)
+		goto out;
+	if ((b.pk = orph.pk = cf_packer_new(r, err)) == NULL ||
+	    cf_store_list(r->store, CF_KIND_PACK, adopt_one, &orph, err) != 0)
+		goto out;
+	if (run_threads(&b, root, parent, paths, npaths) != 0) {
+		*err = b.err;
+		goto out;
+	}
+	if (cf_packer_flush(b.pk, err) ||
+	    save_snapshot(&b, paths, npaths, parent, res, err))
+		goto out;
+	cf_packer_stats(b.pk, &st);
+	res->stored_bytes = st.stored_bytes;
+	res->new_blobs = st.blobs;
+	res->unreadable = b.unreadable;
+	res->changed = b.changed;
+	res->unchanged = b.unchanged;
+	if (parent != NULL)
+		memcpy(res->parent, parent->name, 65);
+	rc = 0;
+out:
+	cf_packer_free(b.pk);
+	cf_snapshot_free(parent);
+	vnode_free(root);
+	free_names(paths, npaths);
+	bctx_destroy(&b);
+	return rc;
+}

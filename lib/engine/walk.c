@@ -1,0 +1,169 @@
+/* walk.c: file system helpers of the engine: metadata, xattrs, patterns. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "engine/engine_internal.h"
+
+#define XATTR_LIST_MAX_BYTES 65536
+#define XATTR_VAL_MAX_BYTES 65536
+
+/** cf_fs_node_stat(n, st): metadata of ${st} into ${n}. */
+int
+cf_fs_node_stat(struct cf_node *n, const struct stat *st)
+{
+	switch (st->st_mode & S_IFMT) {
+	case S_IFREG: n->type = CF_NT_FILE; break;
+	case S_IFDIR: n->type = CF_NT_DIR; break;
+	case S_IFLNK: n->type = CF_NT_SYMLINK; break;
+	case S_IFIFO: n->type = CF_NT_FIFO; break;
+	case S_IFCHR: n->type = CF_NT_CHR; break;
+	case S_IFBLK: n->type = CF_NT_BLK; break;
+	case S_IFSOCK: n->type = CF_NT_SOCK; break;
+	default: return -1;
+	}
+	n->mode = st->st_mode & 07777;
+	n->uid = st->st_uid;
+	n->gid = st->st_gid;
+	n->mtime_s = st->st_mtim.tv_sec;
+	n->mtime_ns = (uint32_t)st->st_mtim.tv_nsec;
+	n->ctime_s = st->st_ctim.tv_sec;
+	n->ctime_ns = (uint32_t)st->st_ctim.tv_nsec;
+	n->atime_s = st->st_atim.tv_sec;
+	n->atime_ns = (uint32_t)st->st_atim.tv_nsec;
+	n->size = n->type == CF_NT_FILE || n->type == CF_NT_SYMLINK
+	    ? (uint64_t)st->st_size
+	    : 0;
+	n->ino = st->st_ino;
+	n->dev = st->st_dev;
+	n->nlink = st->st_nlink;
+	n->rdev = n->type == CF_NT_CHR || n->type == CF_NT_BLK ? st->st_rdev
+							       : 0;
+	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/** cf_fs_read_xattrs(path, out): encoded xattr list, sorted by name. */
+int
+cf_fs_read_xattrs(const char *path, struct cf_buf *out)
+{
+	char list[XATTR_LIST_MAX_BYTES], *names[4096];
+	uint8_t val[XATTR_VAL_MAX_BYTES];
+	ssize_t len, vlen;
+	size_t cnt = 0;
+
+	out->len = 0;
+	len = llistxattr(path, list, sizeof(list));
+	if (len < 0)
+		return errno == ENOTSUP || errno == ENODATA ? 0 : -1;
+	for (ssize_t i = 0; i < len && cnt < 4096;
+	     i += (ssize_t)strlen(list + i) + 1)
+		names[cnt++] = list + i;
+	if (cnt == 0)
+		return 0;
+	qsort(names, cnt, sizeof(char *), name_cmp);
+	cf_buf_add_uvar(out, cnt);
+	for (size_t i = 0; i < cnt; i++) {
+		vlen = lgetxattr(path, names[i], val, sizeof(val));
+		if (vlen < 0)
+			vlen = 0; /* removed meanwhile: record empty */
+		cf_buf_add_str(out, names[i]);
+		cf_buf_add_bytes(out, val, (size_t)vlen);
+	}
+	return out->failed ? -1 : 0;
+}
+
+/** cf_fs_write_xattrs(fd, path, list, n): apply an encoded xattr list. */
+int
+cf_fs_write_xattrs(int fd, const char *path, const uint8_t *list, size_t n)
+{
+	const uint8_t *name, *val;
+	size_t nn, vn;
+	uint64_t cnt;
+	struct cf_rd r;
+	char key[256];
+	int failed = 0;
+
+	if (n == 0)
+		return 0;
+	cf_rd_init(&r, list, n);
+	if (cf_rd_uvar(&r, &cnt))
+		return 1;
+	for (uint64_t i = 0; i < cnt; i++) {
+		if (cf_xattrs_next(&r, &name, &nn, &val, &vn) ||
+		    nn >= sizeof(key))
+			return failed + 1;
+		memcpy(key, name, nn);
+		key[nn] = '\0';
+		if ((fd >= 0 ? fsetxattr(fd, key, val, vn, 0)
+			     : lsetxattr(path, key, val, vn, 0)) != 0)
+			failed++;
+	}
+	return failed;
+}
+
+int
+cf_fs_ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+int
+cf_fs_is_zero(const uint8_t *p, size_t n)
+{
+	uint64_t acc = 0, w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		acc |= w;
+		if ((i & 4095) == 0 && acc)
+			return 0;
+	}
+	for (; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+char *
+cf_path_join(const char *dir, const char *name, size_t n)
+{
+	size_t dl = strlen(dir);
+	char *p = malloc(dl + n + 2);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, dir, dl);
+	if (dl == 0 || dir[dl - 1] != '/')
+		p[dl++] = '/';
+	memcpy(p + dl, name, n);
+	p[dl + n] = '\0';
+	return p;
+}
+
+/** cf_exclude_match(pats, n, path, base): does a pattern exclude it? */
+int
+cf_exclude_match(const char *const *pats, size_t n, const char *path,
+    const char *base)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strchr(pats[i], '/') != NULL) {
+			if (fnmatch(pats[i], path, 0) == 0)
+				return 1;
+		} else if (fnmatch(pats[i], base, 0) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}

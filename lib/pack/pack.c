@@ -1,0 +1,320 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "pack/pack.h"
+
+#define HDR_MAGIC0 'C'
+#define HDR_MAGIC1 'H'
+#define HDR_VERSION 1
+#define NONCE_HEADER UINT64_MAX
+#define NONCE_FOOTER (UINT64_MAX - 1)
+
+struct cf_packw {
+	const struct cf_keys *keys;
+	uint8_t key[CF_KEY_BYTES];
+	uint8_t wrap[CF_WRAP_BYTES];
+	struct cf_buf body;
+	struct cf_blobent *ents;
+	size_t n, cap;
+};
+
+/** cf_packw_new(keys, err): a fresh pack. */
+struct cf_packw *
+cf_packw_new(const struct cf_keys *keys, struct cf_err *err)
+{
+	struct cf_packw *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		cf_err_set(err, CF_ENOMEM, "out of memory");
+		return NULL;
+	}
+	w->keys = keys;
+	cf_buf_init(&w->body, CF_PACK_MAX_BYTES);
+	cf_crypto_random(w->key, sizeof(w->key));
+	if (cf_crypto_wrap_key(keys, CF_OBJ_PACK, w->key, w->wrap, err)) {
+		cf_packw_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/** cf_packw_free(w): wipe and free. */
+void
+cf_packw_free(struct cf_packw *w)
+{
+	if (w == NULL)
+		return;
+	sodium_memzero(w->key, sizeof(w->key));
+	cf_buf_release(&w->body);
+	free(w->ents);
+	free(w);
+}
+
+static void
+blob_ad(uint8_t ad[CF_ID_BYTES + 6], const uint8_t *id, uint8_t type,
+    uint8_t flags, uint32_t rawlen)
+{
+	memcpy(ad, id, CF_ID_BYTES);
+	ad[CF_ID_BYTES] = type;
+	ad[CF_ID_BYTES + 1] = flags;
+	cf_le32_put(ad + CF_ID_BYTES + 2, rawlen);
+}
+
+/** cf_packw_add(w, type, id, flags, rawlen, p, n, err): append a blob. */
+int
+cf_packw_add(struct cf_packw *w, uint8_t type,
+    const uint8_t id[static CF_ID_BYTES], uint8_t flags, uint32_t rawlen,
+    const uint8_t *p, size_t n, struct cf_err *err)
+{
+	uint8_t ad[CF_ID_BYTES + 6], nonce[CF_NONCE_BYTES];
+	struct cf_blobent *e;
+
+	if (n > CF_BLOB_MAX_RAW + 1024 || rawlen > CF_BLOB_MAX_RAW)
+		return cf_err_set(err, CF_ELIMIT, "blob of %zu bytes too large",
+		    n);
+	if (w->n == w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 64;
+		void *np = cf_realloc_array(w->ents, ncap, sizeof(*w->ents));
+
+		if (np == NULL)
+			return cf_err_set(err, CF_ENOMEM, "out of memory");
+		w->ents = np;
+		w->cap = ncap;
+	}
+	if (cf_buf_reserve(&w->body, n + CF_TAG_BYTES))
+		return cf_err_set(err, CF_ENOMEM, "pack buffer full");
+	e = &w->ents[w->n];
+	memcpy(e->id, id, CF_ID_BYTES);
+	e->type = type;
+	e->flags = flags;
+	e->len = (uint32_t)(n + CF_TAG_BYTES);
+	e->rawlen = rawlen;
+	e->off = w->body.len;
+	e->seq = w->n;
+	blob_ad(ad, id, type, flags, rawlen);
+	cf_crypto_nonce(nonce, e->seq);
+	cf_aead_seal(w->body.p + w->body.len, p, n, ad, sizeof(ad), nonce,
+	    w->key);
+	w->body.len += e->len;
+	w->n++;
+	return 0;
+}
+
+uint64_t
+cf_packw_size(const struct cf_packw *w)
+{
+	return w->body.len;
+}
+
+size_t
+cf_packw_count(const struct cf_packw *w)
+{
+	return w->n;
+}
+
+static void
+encode_header(const struct cf_packw *w, struct cf_buf *h)
+{
+	cf_buf_add_u8(h, HDR_MAGIC0);
+	cf_buf_add_u8(h, HDR_MAGIC1);
+	cf_buf_add_u8(h, HDR_VERSION);
+	cf_buf_add_uvar(h, w->n);
+	for (size_t i = 0; i < w->n; i++) {
+		const struct cf_blobent *e = &w->ents[i];
+
+		cf_buf_add_u8(h, e->type);
+		cf_buf_add_u8(h, e->flags);
+		cf_buf_add(h, e->id, CF_ID_BYTES);
+		cf_buf_add_uvar(h, e->len);
+		cf_buf_add_uvar(h, e->rawlen);
+	}
+}
+
+static int
+append_tail(struct cf_packw *w, const struct cf_buf *h, struct cf_err *err)
+{
+	uint8_t nonce[CF_NONCE_BYTES], loc[12];
+	uint64_t hoff = w->body.len, total, pad;
+	struct cf_buf *b = &w->body;
+
+	total = hoff + h->len + CF_TAG_BYTES + CF_PACK_FOOTER_BYTES;
+	pad = cf_padme(total) - total;
+	if (cf_buf_reserve(b, (size_t)(total - hoff + pad)))
+		return cf_err_set(err, CF_ENOMEM, "pack buffer full");
+	cf_crypto_nonce(nonce, NONCE_HEADER);
+	cf_aead_seal(b->p + b->len, h->p, h->len, w->wrap, CF_WRAP_BYTES, nonce,
+	    w->key);
+	b->len += h->len + CF_TAG_BYTES;
+	cf_crypto_random(b->p + b->len, (size_t)pad);
+	b->len += (size_t)pad;
+	memcpy(b->p + b->len, w->wrap, CF_WRAP_BYTES);
+	b->len += CF_WRAP_BYTES;
+	cf_le64_put(loc, hoff);
+	cf_le32_put(loc + 8, (uint32_t)(h->len + CF_TAG_BYTES));
+	cf_crypto_nonce(nonce, NONCE_FOOTER);
+	cf_aead_seal(b->p + b->len, loc, sizeof(loc), w->wrap, CF_WRAP_BYTES,
+	    nonce, w->key);
+	b->len += sizeof(loc) + CF_TAG_BYTES;
+	return 0;
+}
+
+/** cf_packw_finish(w, name, bytes, n, ents, nents, err): seal the pack. */
+int
+cf_packw_finish(struct cf_packw *w, char name[static 65], uint8_t **bytes,
+    size_t *n, struct cf_blobent **ents, size_t *nents, struct cf_err *err)
+{
+	struct cf_buf h;
+	uint8_t id[32];
+
+	cf_buf_init(&h, 64u << 20);
+	encode_header(w, &h);
+	if (cf_buf_check(&h, err, "pack header") || append_tail(w, &h, err)) {
+		cf_buf_release(&h);
+		return -1;
+	}
+	cf_buf_release(&h);
+	cf_crypto_hash(w->body.p, w->body.len, id);
+	cf_hex(name, id, sizeof(id));
+	*bytes = cf_buf_take(&w->body, n);
+	*ents = w->ents;
+	*nents = w->n;
+	w->ents = NULL;
+	w->n = w->cap = 0;
+	return 0;
+}
+
+/** cf_pack_footer_open(keys, footer, size, key, hoff, hlen, err). */
+int
+cf_pack_footer_open(const struct cf_keys *keys,
+    const uint8_t footer[static CF_PACK_FOOTER_BYTES], uint64_t size,
+    uint8_t key[static CF_KEY_BYTES], uint64_t *hoff, uint32_t *hlen,
+    struct cf_err *err)
+{
+	uint8_t nonce[CF_NONCE_BYTES], loc[12];
+
+	if (cf_crypto_unwrap_key(keys, CF_OBJ_PACK, footer, key, err))
+		return -1;
+	cf_crypto_nonce(nonce, NONCE_FOOTER);
+	if (cf_aead_open(loc, footer + CF_WRAP_BYTES, 12 + CF_TAG_BYTES, footer,
+		CF_WRAP_BYTES, nonce, key)) {
+		sodium_memzero(key, CF_KEY_BYTES);
+		return cf_err_set(err, CF_EAUTH, "pack footer does not authenticate");
+	}
+	*hoff = cf_le64_get(loc);
+	*hlen = cf_le32_get(loc + 8);
+	if (*hlen < CF_TAG_BYTES + 4 || *hoff > size ||
+	    *hlen > size - *hoff || size - *hoff - *hlen < CF_PACK_FOOTER_BYTES) {
+		sodium_memzero(key, CF_KEY_BYTES);
+		return cf_err_set(err, CF_EFORMAT, "pack footer out of bounds");
+	}
+	return 0;
+}
+
+static int
+decode_entry(struct cf_rd *r, struct cf_blobent *e, uint64_t *off,
+    uint64_t hoff)
+{
+	uint64_t len, rawlen;
+
+	if (cf_rd_u8(r, &e->type) || cf_rd_u8(r, &e->flags) ||
+	    cf_rd_fixed(r, e->id, CF_ID_BYTES) || cf_rd_uvar(r, &len) ||
+	    cf_rd_uvar(r, &rawlen))
+		return -1;
+	if ((e->type != CF_BLOB_DATA && e->type != CF_BLOB_TREE) ||
+	    (e->flags & ~CF_BLOB_ZSTD) != 0 || len < CF_TAG_BYTES ||
+	    len > CF_BLOB_MAX_RAW + 1024 + CF_TAG_BYTES ||
+	    rawlen > CF_BLOB_MAX_RAW || len > hoff - *off)
+		return -1;
+	if (!(e->flags & CF_BLOB_ZSTD) && rawlen != len - CF_TAG_BYTES)
+		return -1;
+	e->len = (uint32_t)len;
+	e->rawlen = (uint32_t)rawlen;
+	e->off = *off;
+	*off += len;
+	return 0;
+}
+
+/** cf_pack_header_decode(p, n, hoff, ents, nents, err): parse a header. */
+int
+cf_pack_header_decode(const uint8_t *p, size_t n, uint64_t hoff,
+    struct cf_blobent **ents, size_t *nents, struct cf_err *err)
+{
+	struct cf_blobent *e = NULL;
+	uint8_t m0, m1, ver;
+	uint64_t count, off = 0;
+	struct cf_rd r;
+
+	cf_rd_init(&r, p, n);
+	if (cf_rd_u8(&r, &m0) || cf_rd_u8(&r, &m1) || cf_rd_u8(&r, &ver) ||
+	    m0 != HDR_MAGIC0 || m1 != HDR_MAGIC1 || ver != HDR_VERSION ||
+	    cf_rd_uvar(&r, &count))
+		return cf_err_set(err, CF_EFORMAT, "bad pack header");
+	if (count > CF_PACK_MAX_BLOBS || count > cf_rd_left(&r) / 36)
+		return cf_err_set(err, CF_EFORMAT, "pack header count invalid");
+	if ((e = cf_alloc_array((size_t)count, sizeof(*e))) == NULL)
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	for (uint64_t i = 0; i < count; i++) {
+		if (decode_entry(&r, &e[i], &off, hoff)) {
+			free(e);
+			return cf_err_set(err, CF_EFORMAT,
+			    "pack header entry %llu invalid",
+			    (unsigned long long)i);
+		}
+		e[i].seq = i;
+	}
+	if (cf_rd_left(&r) != 0 || off != hoff) {
+		free(e);
+		return cf_err_set(err, CF_EFORMAT, "pack header does not cover the pack");
+	}
+	*ents = e;
+	*nents = (size_t)count;
+	return 0;
+}
+
+/** cf_pack_header_open(key, wrap, ct, n, hoff, ents, nents, err). */
+int
+cf_pack_header_open(const uint8_t key[static CF_KEY_BYTES],
+    const uint8_t wrap[static CF_WRAP_BYTES], const uint8_t *ct, size_t n,
+    uint64_t hoff, struct cf_blobent **ents, size_t *nents,
+    struct cf_err *err)
+{
+	uint8_t nonce[CF_NONCE_BYTES], *plain;
+	int rc;
+
+	if (n < CF_TAG_BYTES)
+		return cf_err_set(err, CF_EFORMAT, "pack header truncated");
+	if ((plain = malloc(n)) == NULL)
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	cf_crypto_nonce(nonce, NONCE_HEADER);
+	if (cf_aead_open(plain, ct, n, wrap, CF_WRAP_BYTES, nonce, key)) {
+		free(plain);
+		return cf_err_set(err, CF_EAUTH,
+		    "pack header does not authenticate");
+	}
+	rc = cf_pack_header_decode(plain, n - CF_TAG_BYTES, hoff, ents, nents,
+	    err);
+	free(plain);
+	return rc;
+}
+
+/** cf_pack_blob_open(key, e, ct, out, err): decrypt one blob. */
+int
+cf_pack_blob_open(const uint8_t key[static CF_KEY_BYTES],
+    const struct cf_blobent *e, const uint8_t *ct, uint8_t *out,
+    struct cf_err *err)
+{
+	uint8_t ad[CF_ID_BYTES + 6], nonce[CF_NONCE_BYTES];
+
+	blob_ad(ad, e->id, e->type, e->flags, e->rawlen);
+	cf_crypto_nonce(nonce, e->seq);
+	if (cf_aead_open(out, ct, e->len, ad, sizeof(ad), nonce, key)) {
+		char hex[17];
+
+		cf_hex(hex, e->id, 8);
+		return cf_err_set(err, CF_EAUTH,
+		    "blob %s does not authenticate", hex);
+	}
+	return 0;
+}

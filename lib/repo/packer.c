@@ -1,0 +1,303 @@
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "repo/packer.h"
+#include "util/idset.h"
+
+#define NDATA 3            /* open data packs: chunks scatter over them */
+#define NSLOTS (NDATA + 1) /* and one for trees */
+#define TARGET_MIN (16u << 20)
+#define TARGET_SPAN (16u << 20)
+#define INDEX_EVERY 8 /* packs per index file */
+
+struct slot {
+	pthread_mutex_t mu;
+	struct cf_packw *w;
+	uint64_t target;
+};
+
+struct cf_packer {
+	struct cf_repo *r;
+	struct slot slots[NSLOTS];
+	pthread_mutex_t mu; /* guards everything below */
+	struct cf_idset pending;
+	struct cf_loc *locs;
+	size_t nlocs, caplocs, npacks;
+	struct cf_packer_stats st;
+	pthread_mutex_t flush_mu; /* one index write at a time */
+};
+
+static uint64_t
+random_target(void)
+{
+	return TARGET_MIN + randombytes_uniform(TARGET_SPAN);
+}
+
+/** cf_packer_new(r, err): a packer for ${r}. */
+struct cf_packer *
+cf_packer_new(struct cf_repo *r, struct cf_err *err)
+{
+	struct cf_packer *pk;
+
+	if ((pk = calloc(1, sizeof(*pk))) == NULL) {
+		cf_err_set(err, CF_ENOMEM, "out of memory");
+		return NULL;
+	}
+	pk->r = r;
+	pthread_mutex_init(&pk->mu, NULL);
+	pthread_mutex_init(&pk->flush_mu, NULL);
+	for (int i = 0; i < NSLOTS; i++)
+		pthread_mutex_init(&pk->slots[i].mu, NULL);
+	return pk;
+}
+
+/** cf_packer_free(pk): free without flushing. */
+void
+cf_packer_free(struct cf_packer *pk)
+{
+	if (pk == NULL)
+		return;
+	for (int i = 0; i < NSLOTS; i++) {
+		cf_packw_free(pk->slots[i].w);
+		pthread_mutex_destroy(&pk->slots[i].mu);
+	}
+	cf_idset_release(&pk->pending);
+	free(pk->locs);
+	pthread_mutex_destroy(&pk->mu);
+	pthread_mutex_destroy(&pk->flush_mu);
+	free(pk);
+}
+
+/** cf_packer_has(pk, id): pending in this session? */
+int
+cf_packer_has(struct cf_packer *pk, const uint8_t id[static 32])
+{
+	int found;
+
+	pthread_mutex_lock(&pk->mu);
+	found = cf_idset_has(&pk->pending, id);
+	pthread_mutex_unlock(&pk->mu);
+	return found;
+}
+
+static int
+queue_locs(struct cf_packer *pk, const uint8_t pack[32],
+    const struct cf_blobent *ents, size_t n)
+{
+	if (pk->nlocs + n > pk->caplocs) {
+		size_t nc = pk->caplocs ? pk->caplocs : 1024;
+		void *np;
+
+		while (nc < pk->nlocs + n)
+			nc *= 2;
+		if ((np = cf_realloc_array(pk->locs, nc, sizeof(*pk->locs))) ==
+		    NULL)
+			return -1;
+		pk->locs = np;
+		pk->caplocs = nc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memcpy(pk->locs[pk->nlocs].pack, pack, 32);
+		pk->locs[pk->nlocs++].e = ents[i];
+	}
+	pk->npacks++;
+	return 0;
+}
+
+/* Write one index file for everything queued. Called under flush_mu. */
+static int
+write_index(struct cf_packer *pk, struct cf_err *err)
+{
+	struct cf_buf plain, env;
+	struct cf_loc *locs;
+	size_t n;
+	char name[65];
+	int rc = -1;
+
+	pthread_mutex_lock(&pk->mu);
+	locs = pk->locs;
+	n = pk->nlocs;
+	pk->locs = NULL;
+	pk->nlocs = pk->caplocs = pk->npacks = 0;
+	pthread_mutex_unlock(&pk->mu);
+	if (n == 0)
+		return 0;
+	cf_buf_init(&plain, 1u << 30);
+	cf_buf_init(&env, 1u << 30);
+	cf_indexfile_encode(locs, n, &plain);
+	if (cf_buf_check(&plain, err, "index file") ||
+	    cf_sym_seal(pk->r->keys->index, CF_OBJ_INDEX, plain.p, plain.len,
+		&env, err) ||
+	    cf_repo_put_object(pk->r, CF_KIND_INDEX, env.p, env.len, name,
+		err) ||
+	    cf_index_add(pk->r->index, name, locs, n, err))
+		goto out;
+	pthread_mutex_lock(&pk->mu);
+	for (size_t i = 0; i < n; i++)
+		cf_idset_del(&pk->pending, locs[i].e.id);
+	pk->st.index_files++;
+	pthread_mutex_unlock(&pk->mu);
+	rc = 0;
+out:
+	cf_buf_release(&plain);
+	cf_buf_release(&env);
+	free(locs);
+	return rc;
+}
+
+static int
+maybe_write_index(struct cf_packer *pk, int force, struct cf_err *err)
+{
+	int rc = 0, due;
+
+	pthread_mutex_lock(&pk->flush_mu);
+	pthread_mutex_lock(&pk->mu);
+	due = force ? pk->nlocs > 0 : pk->npacks >= INDEX_EVERY;
+	pthread_mutex_unlock(&pk->mu);
+	if (due)
+		rc = write_index(pk, err);
+	pthread_mutex_unlock(&pk->flush_mu);
+	return rc;
+}
+
+/* Seal a detached pack, store it, queue its entries. */
+static int
+finish_pack(struct cf_packer *pk, struct cf_packw *w, struct cf_err *err)
+{
+	struct cf_blobent *ents = NULL;
+	uint8_t *bytes = NULL, id[32];
+	size_t n, nents;
+	char name[65];
+	int rc = -1;
+
+	if (cf_packw_finish(w, name, &bytes, &n, &ents, &nents, err) ||
+	    cf_store_put(pk->r->store, CF_KIND_PACK, name, bytes, n, 0, err))
+		goto out;
+	if (cf_unhex(id, 32, name))
+		goto out;
+	pthread_mutex_lock(&pk->mu);
+	rc = queue_locs(pk, id, ents, nents);
+	if (rc == 0) {
+		pk->st.packs++;
+		pk->st.stored_bytes += n;
+	}
+	pthread_mutex_unlock(&pk->mu);
+	if (rc != 0)
+		cf_err_set(err, CF_ENOMEM, "out of memory");
+	else
+		rc = maybe_write_index(pk, 0, err);
+out:
+	free(bytes);
+	free(ents);
+	cf_packw_free(w);
+	return rc;
+}
+
+static int
+add_to_slot(struct cf_packer *pk, struct slot *s, uint8_t type,
+    const uint8_t *id, uint8_t flags, uint32_t rawlen, const uint8_t *p,
+    size_t n, struct cf_err *err)
+{
+	struct cf_packw *full = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->w == NULL) {
+		if ((s->w = cf_packw_new(pk->r->keys, err)) == NULL) {
+			pthread_mutex_unlock(&s->mu);
+			return -1;
+		}
+		s->target = random_target();
+	}
+	rc = cf_packw_add(s->w, type, id, flags, rawlen, p, n, err);
+	if (rc == 0 && cf_packw_size(s->w) >= s->target) {
+		full = s->w;
+		s->w = NULL;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (full != NULL)
+		rc = finish_pack(pk, full, err);
+	return rc;
+}
+
+/** cf_packer_add(pk, type, id, p, n, zc, scratch, err): add one blob. */
+int
+cf_packer_add(struct cf_packer *pk, uint8_t type, const uint8_t id[static 32],
+    const uint8_t *p, size_t n, struct cf_zc *zc, struct cf_buf *scratch,
+    struct cf_err *err)
+{
+	struct slot *s;
+	uint8_t flags = 0;
+	int rc;
+
+	if (n > CF_BLOB_MAX_RAW)
+		return cf_err_set(err, CF_ELIMIT, "blob of %zu bytes too large",
+		    n);
+	pthread_mutex_lock(&pk->mu);
+	rc = cf_idset_add(&pk->pending, id);
+	if (rc == 1) {
+		pk->st.blobs++;
+		pk->st.raw_bytes += n;
+	}
+	pthread_mutex_unlock(&pk->mu);
+	if (rc < 0)
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	if (rc == 0)
+		return 1;
+	if (cf_zc_compress(zc, p, n, scratch))
+		flags = CF_BLOB_ZSTD;
+	s = type == CF_BLOB_TREE ? &pk->slots[NDATA]
+				 : &pk->slots[randombytes_uniform(NDATA)];
+	if (flags)
+		return add_to_slot(pk, s, type, id, flags, (uint32_t)n,
+		    scratch->p, scratch->len, err);
+	return add_to_slot(pk, s, type, id, 0, (uint32_t)n, p, n, err);
+}
+
+/** cf_packer_adopt(pk, pack, ents, n, err): index an orphaned pack. */
+int
+cf_packer_adopt(struct cf_packer *pk, const uint8_t pack[static 32],
+    const struct cf_blobent *ents, size_t n, struct cf_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&pk->mu);
+	rc = queue_locs(pk, pack, ents, n);
+	pthread_mutex_unlock(&pk->mu);
+	if (rc != 0)
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	return 0;
+}
+
+/** cf_packer_flush(pk, err): close open packs and write the index. */
+int
+cf_packer_flush(struct cf_packer *pk, struct cf_err *err)
+{
+	for (int i = 0; i < NSLOTS; i++) {
+		struct cf_packw *w;
+
+		pthread_mutex_lock(&pk->slots[i].mu);
+		w = pk->slots[i].w;
+		pk->slots[i].w = NULL;
+		pthread_mutex_unlock(&pk->slots[i].mu);
+		if (w != NULL && cf_packw_count(w) == 0) {
+			cf_packw_free(w);
+			continue;
+		}
+		if (w != NULL && finish_pack(pk, w, err))
+			return -1;
+	}
+	return maybe_write_index(pk, 1, err);
+}
+
+/** cf_packer_stats(pk, st): copy the counters. */
+void
+cf_packer_stats(struct cf_packer *pk, struct cf_packer_stats *st)
+{
+	pthread_mutex_lock(&pk->mu);
+	*st = pk->st;
+	pthread_mutex_unlock(&pk->mu);
+}

@@ -1,0 +1,755 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "repo/repo.h"
+
+#define KC_SLOTS 256
+#define MIN_PREFIX 4
+
+struct kc_slot {
+	int valid;
+	uint8_t pack[32];
+	uint8_t key[CF_KEY_BYTES];
+};
+
+struct cf_keycache {
+	pthread_mutex_t mu;
+	struct kc_slot *slots; /* sodium_malloc()ed */
+};
+
+static const uint8_t config_magic[8] = {'C', 'F', 'R', 'E', 'P', 'O', 0, 1};
+
+/** cf_config_parse(p, n, id, err): check a config object. */
+int
+cf_config_parse(const uint8_t *p, size_t n, uint8_t id[static CF_REPO_ID_BYTES],
+    struct cf_err *err)
+{
+	uint32_t v;
+
+	if (n != CF_CONFIG_BYTES || memcmp(p, config_magic, 8) != 0)
+		return cf_err_set(err, CF_EFORMAT, "not a coffer repository");
+	v = cf_le32_get(p + 8);
+	if (v != CF_REPO_VERSION)
+		return cf_err_set(err, CF_EFORMAT,
+		    "repository version %u is not supported (this is %d)", v,
+		    CF_REPO_VERSION);
+	memcpy(id, p + 12, CF_REPO_ID_BYTES);
+	return 0;
+}
+
+static int
+put_hashed(struct cf_store *s, enum cf_kind kind, const uint8_t *p, size_t n,
+    char name[static 65], struct cf_err *err)
+{
+	uint8_t h[32];
+
+	cf_crypto_hash(p, n, h);
+	cf_hex(name, h, 32);
+	return cf_store_put(s, kind, name, p, n, 0, err);
+}
+
+/** cf_repo_put_object(r, kind, p, n, name, err): content-addressed put. */
+int
+cf_repo_put_object(struct cf_repo *r, enum cf_kind kind, const uint8_t *p,
+    size_t n, char name[static 65], struct cf_err *err)
+{
+	return put_hashed(r->store, kind, p, n, name, err);
+}
+
+/** cf_repo_init(where, pass, passlen, kdf, host, err): new repository. */
+int
+cf_repo_init(const char *where, const char *pass, size_t passlen,
+    const struct cf_kdf *kdf, const char *host, struct cf_err *err)
+{
+	uint8_t zone[CF_KEY_BYTES], cfg[CF_CONFIG_BYTES];
+	struct cf_store *s;
+	struct cf_buf slot;
+	char name[65];
+	int rc = -1;
+
+	cf_buf_init(&slot, 4096);
+	cf_crypto_random(zone, sizeof(zone));
+	memcpy(cfg, config_magic, 8);
+	cf_le32_put(cfg + 8, CF_REPO_VERSION);
+	cf_crypto_random(cfg + 12, CF_REPO_ID_BYTES);
+	if (cf_keyslot_seal(zone, cfg + 12, pass, passlen, kdf, host, &slot,
+		err))
+		goto out;
+	if ((s = cf_store_open(where, 1, err)) == NULL)
+		goto out;
+	if (put_hashed(s, CF_KIND_KEY, slot.p, slot.len, name, err) == 0 &&
+	    cf_store_put(s, CF_KIND_CONFIG, "config", cfg, sizeof(cfg),
+		CF_PUT_EXCL, err) == 0)
+		rc = 0;
+	cf_store_free(s);
+out:
+	sodium_memzero(zone, sizeof(zone));
+	cf_buf_release(&slot);
+	return rc;
+}
+
+struct slotlist {
+	char (*names)[65];
+	size_t n, cap;
+};
+
+static int
+collect_name(void *arg, const char *name, uint64_t size)
+{
+	struct slotlist *l = arg;
+
+	(void)size;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 16;
+		void *np = cf_realloc_array(l->names, nc, 65);
+
+		if (np == NULL)
+			return -1;
+		l->names = np;
+		l->cap = nc;
+	}
+	memcpy(l->names[l->n++], name, 65);
+	return 0;
+}
+
+static int
+list_names(struct cf_store *s, enum cf_kind kind, struct slotlist *l,
+    struct cf_err *err)
+{
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	rc = cf_store_list(s, kind, collect_name, l, err);
+	if (rc > 0 || (rc < 0 && err->code == CF_OK))
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	return rc;
+}
+
+static int
+try_slot(struct cf_repo *r, const char *name, const char *pass,
+    size_t passlen, uint8_t zone[static CF_KEY_BYTES], struct cf_err *err)
+{
+	struct cf_slotinfo info;
+	struct cf_buf b;
+	int rc;
+
+	cf_buf_init(&b, 4096);
+	rc = cf_store_get(r->store, CF_KIND_KEY, name, 0, CF_GET_ALL, &b, err);
+	if (rc == 0)
+		rc = cf_keyslot_open(b.p, b.len, r->id, pass, passlen, zone,
+		    &info, err);
+	cf_buf_release(&b);
+	return rc;
+}
+
+static int
+unlock(struct cf_repo *r, const char *pass, size_t passlen,
+    struct cf_err *err)
+{
+	uint8_t zone[CF_KEY_BYTES];
+	struct slotlist l;
+	struct cf_err e2;
+	int rc = -1;
+
+	if (list_names(r->store, CF_KIND_KEY, &l, err))
+		return -1;
+	cf_err_set(err, CF_EPASS, "repository %s has no key slot",
+	    r->store->where);
+	for (size_t i = 0; i < l.n && rc != 0; i++) {
+		cf_err_clear(&e2);
+		rc = try_slot(r, l.names[i], pass, passlen, zone, &e2);
+		/* Report a wrong password rather than a damaged extra slot. */
+		if (rc != 0 && (err->code != CF_EPASS || e2.code == CF_EPASS))
+			*err = e2;
+		if (rc == 0)
+			memcpy(r->slot, l.names[i], 65);
+	}
+	free(l.names);
+	if (rc != 0)
+		return -1;
+	r->keys = cf_keys_new(zone, err);
+	sodium_memzero(zone, sizeof(zone));
+	return r->keys == NULL ? -1 : 0;
+}
+
+static int
+mkdir_p(const char *path, struct cf_err *err)
+{
+	char tmp[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return cf_err_set(err, CF_ELIMIT, "cache path too long");
+	memcpy(tmp, path, n + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+			return cf_err_sys(err, "cannot create %s", tmp);
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+		return cf_err_sys(err, "cannot create %s", tmp);
+	return 0;
+}
+
+static int
+open_cache(struct cf_repo *r, const char *root, struct cf_err *err)
+{
+	char hex[2 * CF_REPO_ID_BYTES + 1], path[4096];
+
+	cf_hex(hex, r->id, CF_REPO_ID_BYTES);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", root, hex) >=
+	    sizeof(path) - 16)
+		return cf_err_set(err, CF_ELIMIT, "cache path too long");
+	if (mkdir_p(path, err))
+		return -1;
+	if ((r->cache_dir = strdup(path)) == NULL)
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	strcat(path, "/index.db");
+	r->index = cf_index_open(path, err);
+	return r->index == NULL ? -1 : 0;
+}
+
+static struct cf_keycache *
+kc_new(void)
+{
+	struct cf_keycache *kc;
+
+	if ((kc = calloc(1, sizeof(*kc))) == NULL)
+		return NULL;
+	kc->slots = sodium_malloc(KC_SLOTS * sizeof(struct kc_slot));
+	if (kc->slots == NULL) {
+		free(kc);
+		return NULL;
+	}
+	memset(kc->slots, 0, KC_SLOTS * sizeof(struct kc_slot));
+	pthread_mutex_init(&kc->mu, NULL);
+	return kc;
+}
+
+static void
+kc_free(struct cf_keycache *kc)
+{
+	if (kc == NULL)
+		return;
+	sodium_free(kc->slots);
+	pthread_mutex_destroy(&kc->mu);
+	free(kc);
+}
+
+static int
+load_config(struct cf_repo *r, struct cf_err *err)
+{
+	struct cf_buf b;
+	int rc;
+
+	cf_buf_init(&b, 4096);
+	rc = cf_store_get(r->store, CF_KIND_CONFIG, "config", 0, CF_GET_ALL, &b,
+	    err);
+	if (rc != 0 && err->code == CF_ENOTFOUND)
+		cf_err_set(err, CF_ENOTFOUND, "%s is not a coffer repository",
+		    r->store->where);
+	if (rc == 0)
+		rc = cf_config_parse(b.p, b.len, r->id, err);
+	cf_buf_release(&b);
+	return rc;
+}
+
+/** cf_repo_open(where, pass, passlen, cache_root, err): unlock. */
+struct cf_repo *
+cf_repo_open(const char *where, const char *pass, size_t passlen,
+    const char *cache_root, struct cf_err *err)
+{
+	struct cf_repo *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->kc = kc_new()) == NULL) {
+		free(r);
+		cf_err_set(err, CF_ENOMEM, "out of memory");
+		return NULL;
+	}
+	r->zstd_level = 3;
+	if ((r->store = cf_store_open(where, 0, err)) == NULL ||
+	    load_config(r, err) || unlock(r, pass, passlen, err) ||
+	    open_cache(r, cache_root, err) || cf_repo_sync_index(r, err)) {
+		cf_repo_close(r);
+		return NULL;
+	}
+	cf_chunker_init(&r->chunker, r->keys->gear);
+	return r;
+}
+
+/** cf_repo_close(r): close and wipe. */
+void
+cf_repo_close(struct cf_repo *r)
+{
+	if (r == NULL)
+		return;
+	cf_index_close(r->index);
+	cf_keys_free(r->keys);
+	cf_store_free(r->store);
+	kc_free(r->kc);
+	free(r->cache_dir);
+	sodium_memzero(&r->chunker, sizeof(r->chunker));
+	free(r);
+}
+
+static int
+name_present(void *arg, const char *name)
+{
+	const struct slotlist *l = arg;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+check_name(const char *name, const uint8_t *p, size_t n, struct cf_err *err)
+{
+	uint8_t h[32];
+	char hex[65];
+
+	cf_crypto_hash(p, n, h);
+	cf_hex(hex, h, 32);
+	if (strcmp(hex, name) != 0)
+		return cf_err_set(err, CF_EAUTH,
+		    "content does not match its name");
+	return 0;
+}
+
+static int
+import_index(struct cf_repo *r, const char *name, struct cf_err *err)
+{
+	struct cf_loc *locs = NULL;
+	uint8_t *plain = NULL;
+	size_t n, nlocs;
+	struct cf_buf b;
+	int rc;
+
+	cf_buf_init(&b, 1u << 30);
+	rc = cf_store_get(r->store, CF_KIND_INDEX, name, 0, CF_GET_ALL, &b, err);
+	if (rc == 0)
+		rc = check_name(name, b.p, b.len, err);
+	if (rc == 0)
+		rc = cf_sym_open(r->keys->index, CF_OBJ_INDEX, b.p, b.len, &plain,
+		    &n, err);
+	if (rc == 0)
+		rc = cf_indexfile_decode(plain, n, &locs, &nlocs, err);
+	if (rc == 0)
+		rc = cf_index_add(r->index, name, locs, nlocs, err);
+	if (rc != 0 && err->code != CF_ENOMEM && err->code != CF_EDB) {
+		char m[sizeof(err->msg)];
+
+		memcpy(m, err->msg, sizeof(m));
+		cf_err_set(err, err->code, "index file %.16s: %s", name, m);
+	}
+	free(locs);
+	free(plain);
+	cf_buf_release(&b);
+	return rc;
+}
+
+/** cf_repo_sync_index(r, err): import new index files; rebuild the cache
+ * when one it knew has gone (prune). */
+int
+cf_repo_sync_index(struct cf_repo *r, struct cf_err *err)
+{
+	struct slotlist l;
+	int dropped, rc = 0;
+
+	if (list_names(r->store, CF_KIND_INDEX, &l, err))
+		return -1;
+	if (cf_index_sync_files(r->index, name_present, &l, &dropped, err)) {
+		free(l.names);
+		return -1;
+	}
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		rc = cf_index_has_file(r->index, l.names[i], err);
+		if (rc == 1)
+			rc = 0;
+		else if (rc == 0)
+			rc = import_index(r, l.names[i], err);
+	}
+	free(l.names);
+	return rc;
+}
+
+/** cf_repo_read_pack_header(r, name, size, ents, n, err): verify the tail
+ * of a pack and decode its header. */
+int
+cf_repo_read_pack_header(struct cf_repo *r, const char *name, uint64_t size,
+    struct cf_blobent **ents, size_t *n, struct cf_err *err)
+{
+	uint8_t key[CF_KEY_BYTES];
+	uint64_t hoff;
+	uint32_t hlen;
+	struct cf_buf b;
+	int rc = -1;
+
+	if (size < CF_PACK_FOOTER_BYTES || size > CF_PACK_MAX_BYTES)
+		return cf_err_set(err, CF_EFORMAT, "pack %.16s has a bad size",
+		    name);
+	cf_buf_init(&b, CF_PACK_MAX_BYTES);
+	if (cf_store_get(r->store, CF_KIND_PACK, name,
+		size - CF_PACK_FOOTER_BYTES, CF_PACK_FOOTER_BYTES, &b, err))
+		goto out;
+	if (cf_pack_footer_open(r->keys, b.p, size, key, &hoff, &hlen, err))
+		goto out;
+	if (cf_store_get(r->store, CF_KIND_PACK, name, hoff, hlen, &b, err))
+		goto out;
+	rc = cf_pack_header_open(key, b.p, b.p + CF_PACK_FOOTER_BYTES, hlen,
+	    hoff, ents, n, err);
+out:
+	sodium_memzero(key, sizeof(key));
+	cf_buf_release(&b);
+	return rc;
+}
+
+/** cf_repo_pack_key(r, pack, key, err): the key of a pack, from its
+ * footer, cached. */
+int
+cf_repo_pack_key(struct cf_repo *r, const uint8_t pack[static 32],
+    uint8_t key[static CF_KEY_BYTES], struct cf_err *err)
+{
+	struct kc_slot *s = &r->kc->slots[pack[0] ^ pack[1]];
+	uint64_t size, hoff;
+	uint32_t hlen;
+	struct cf_buf b;
+	char name[65];
+	int rc;
+
+	pthread_mutex_lock(&r->kc->mu);
+	if (s->valid && memcmp(s->pack, pack, 32) == 0) {
+		memcpy(key, s->key, CF_KEY_BYTES);
+		pthread_mutex_unlock(&r->kc->mu);
+		return 0;
+	}
+	pthread_mutex_unlock(&r->kc->mu);
+	cf_hex(name, pack, 32);
+	cf_buf_init(&b, CF_PACK_FOOTER_BYTES);
+	rc = cf_store_size(r->store, CF_KIND_PACK, name, &size, err);
+	if (rc == 0 && size < CF_PACK_FOOTER_BYTES)
+		rc = cf_err_set(err, CF_EFORMAT, "pack %.16s truncated", name);
+	if (rc == 0)
+		rc = cf_store_get(r->store, CF_KIND_PACK, name,
+		    size - CF_PACK_FOOTER_BYTES, CF_PACK_FOOTER_BYTES, &b, err);
+	if (rc == 0)
+		rc = cf_pack_footer_open(r->keys, b.p, size, key, &hoff, &hlen,
+		    err);
+	cf_buf_release(&b);
+	if (rc != 0)
+		return -1;
+	pthread_mutex_lock(&r->kc->mu);
+	s->valid = 1;
+	memcpy(s->pack, pack, 32);
+	memcpy(s->key, key, CF_KEY_BYTES);
+	pthread_mutex_unlock(&r->kc->mu);
+	return 0;
+}
+
+static int
+blob_error(const struct cf_loc *loc, struct cf_err *err)
+{
+	char id[17], pack[17], m[sizeof(err->msg)];
+
+	cf_hex(id, loc->e.id, 8);
+	cf_hex(pack, loc->pack, 8);
+	memcpy(m, err->msg, sizeof(m));
+	return cf_err_set(err, err->code, "blob %s in pack %s: %s", id, pack, m);
+}
+
+/** cf_repo_open_blob(r, loc, ct, zc, out, err): decrypt and verify. */
+int
+cf_repo_open_blob(struct cf_repo *r, const struct cf_loc *loc,
+    const uint8_t *ct, struct cf_zc *zc, struct cf_buf *out,
+    struct cf_err *err)
+{
+	uint8_t key[CF_KEY_BYTES], id[32], *plain;
+	size_t plen = loc->e.len - CF_TAG_BYTES;
+	int rc;
+
+	if (loc->e.len < CF_TAG_BYTES ||
+	    (!(loc->e.flags & CF_BLOB_ZSTD) && plen != loc->e.rawlen))
+		return cf_err_set(err, CF_EFORMAT, "blob entry inconsistent");
+	if (cf_repo_pack_key(r, loc->pack, key, err))
+		return blob_error(loc, err);
+	out->len = 0;
+	if (cf_buf_reserve(out, plen + loc->e.rawlen))
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	plain = out->p + loc->e.rawlen;
+	rc = cf_pack_blob_open(key, &loc->e, ct, plain, err);
+	sodium_memzero(key, sizeof(key));
+	if (rc != 0)
+		return blob_error(loc, err);
+	if (loc->e.flags & CF_BLOB_ZSTD) {
+		if (cf_zc_decompress(zc, plain, plen, out->p, loc->e.rawlen,
+			err))
+			return blob_error(loc, err);
+	} else {
+		memmove(out->p, plain, plen);
+	}
+	out->len = loc->e.rawlen;
+	cf_crypto_chunk_id(r->keys, out->p, out->len, id);
+	if (sodium_memcmp(id, loc->e.id, 32) != 0) {
+		cf_err_set(err, CF_EAUTH, "content does not match its id");
+		return blob_error(loc, err);
+	}
+	return 0;
+}
+
+/** cf_repo_load_blob(r, id, type, zc, out, err): find and load a blob. */
+int
+cf_repo_load_blob(struct cf_repo *r, const uint8_t id[static 32], uint8_t type,
+    struct cf_zc *zc, struct cf_buf *out, struct cf_err *err)
+{
+	struct cf_loc loc;
+	struct cf_buf ct;
+	char name[65];
+	int rc;
+
+	rc = cf_index_lookup(r->index, id, &loc, err);
+	if (rc == 1 || (rc == 0 && loc.e.type != type)) {
+		char hex[17];
+
+		cf_hex(hex, id, 8);
+		return cf_err_set(err, CF_ENOTFOUND,
+		    "%s %s is missing from the repository",
+		    type == CF_BLOB_TREE ? "tree" : "chunk", hex);
+	}
+	if (rc != 0)
+		return -1;
+	cf_hex(name, loc.pack, 32);
+	cf_buf_init(&ct, CF_BLOB_MAX_RAW + 4096);
+	rc = cf_store_get(r->store, CF_KIND_PACK, name, loc.e.off, loc.e.len,
+	    &ct, err);
+	if (rc != 0)
+		rc = blob_error(&loc, err);
+	else
+		rc = cf_repo_open_blob(r, &loc, ct.p, zc, out, err);
+	cf_buf_release(&ct);
+	return rc;
+}
+
+/** cf_repo_load_tree(r, id, zc, t, err): load and decode a tree. */
+int
+cf_repo_load_tree(struct cf_repo *r, const uint8_t id[static 32],
+    struct cf_zc *zc, struct cf_tree *t, struct cf_err *err)
+{
+	memset(t, 0, sizeof(*t));
+	cf_buf_init(&t->raw, CF_BLOB_MAX_RAW + 4096);
+	if (cf_repo_load_blob(r, id, CF_BLOB_TREE, zc, &t->raw, err) ||
+	    cf_tree_decode(t->raw.p, t->raw.len, &t->nodes, &t->n, err)) {
+		cf_tree_release(t);
+		return -1;
+	}
+	return 0;
+}
+
+void
+cf_tree_release(struct cf_tree *t)
+{
+	free(t->nodes);
+	t->nodes = NULL;
+	t->n = 0;
+	cf_buf_release(&t->raw);
+}
+
+/** cf_repo_load_snapshot(r, name, err): load and verify one snapshot. */
+struct cf_snapshot *
+cf_repo_load_snapshot(struct cf_repo *r, const char *name, struct cf_err *err)
+{
+	struct cf_snapshot *s = NULL;
+	uint8_t *plain = NULL, h[32];
+	struct cf_buf b;
+	char hex[65];
+	size_t n;
+
+	cf_buf_init(&b, 64u << 20);
+	if (cf_store_get(r->store, CF_KIND_SNAPSHOT, name, 0, CF_GET_ALL, &b,
+		err))
+		goto out;
+	cf_crypto_hash(b.p, b.len, h);
+	cf_hex(hex, h, 32);
+	if (strcmp(hex, name) != 0) {
+		cf_err_set(err, CF_EAUTH, "snapshot %.8s: content does not match its name",
+		    name);
+		goto out;
+	}
+	if (cf_env_open(r->keys, CF_OBJ_SNAPSHOT, b.p, b.len, &plain, &n, err) ||
+	    (s = cf_snapshot_decode(plain, n, err)) == NULL) {
+		char m[sizeof(err->msg)];
+
+		memcpy(m, err->msg, sizeof(m));
+		cf_err_set(err, err->code, "snapshot %.8s: %s", name, m);
+		goto out;
+	}
+	memcpy(s->name, name, 65);
+out:
+	free(plain);
+	cf_buf_release(&b);
+	return s;
+}
+
+static int
+snap_cmp(const void *a, const void *b)
+{
+	const struct cf_snapshot *x = *(struct cf_snapshot *const *)a;
+	const struct cf_snapshot *y = *(struct cf_snapshot *const *)b;
+
+	if (x->time_ns != y->time_ns)
+		return x->time_ns < y->time_ns ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+void
+cf_snapshots_free(struct cf_snapshot **v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		cf_snapshot_free(v[i]);
+	free(v);
+}
+
+/** cf_repo_snapshots(r, out, n, err): all snapshots, oldest first. */
+int
+cf_repo_snapshots(struct cf_repo *r, struct cf_snapshot ***out, size_t *n,
+    struct cf_err *err)
+{
+	struct cf_snapshot **v;
+	struct slotlist l;
+
+	if (list_names(r->store, CF_KIND_SNAPSHOT, &l, err))
+		return -1;
+	if ((v = cf_alloc_array(l.n, sizeof(*v))) == NULL) {
+		free(l.names);
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < l.n; i++)
+		if ((v[i] = cf_repo_load_snapshot(r, l.names[i], err)) == NULL) {
+			cf_snapshots_free(v, i);
+			free(l.names);
+			return -1;
+		}
+	qsort(v, l.n, sizeof(*v), snap_cmp);
+	*out = v;
+	*n = l.n;
+	free(l.names);
+	return 0;
+}
+
+/** cf_repo_find_snapshot(r, spec, err): resolve "latest" or a prefix. */
+struct cf_snapshot *
+cf_repo_find_snapshot(struct cf_repo *r, const char *spec, struct cf_err *err)
+{
+	struct cf_snapshot **v, *found = NULL;
+	size_t n, len = strlen(spec), hits = 0;
+
+	if (strcmp(spec, "latest") != 0 && (len < MIN_PREFIX || len > 64)) {
+		cf_err_set(err, CF_EUSAGE,
+		    "snapshot '%s': give 'latest' or at least %d hex digits",
+		    spec, MIN_PREFIX);
+		return NULL;
+	}
+	if (cf_repo_snapshots(r, &v, &n, err))
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(spec, "latest") == 0 ? i + 1 == n
+						: strncmp(v[i]->name, spec, len) == 0) {
+			hits++;
+			found = v[i];
+		}
+	}
+	if (hits == 1) {
+		for (size_t i = 0; i < n; i++)
+			if (v[i] == found)
+				v[i] = NULL;
+	} else {
+		found = NULL;
+		cf_err_set(err, hits ? CF_EUSAGE : CF_ENOTFOUND,
+		    hits ? "snapshot prefix '%s' is ambiguous"
+			 : "no snapshot '%s'",
+		    spec);
+	}
+	cf_snapshots_free(v, n);
+	return found;
+}
+
+/** cf_repo_save_snapshot(r, s, err): encrypt and store a snapshot. */
+int
+cf_repo_save_snapshot(struct cf_repo *r, struct cf_snapshot *s,
+    struct cf_err *err)
+{
+	struct cf_buf plain, env;
+	int rc = -1;
+
+	cf_buf_init(&plain, 16u << 20);
+	cf_buf_init(&env, 32u << 20);
+	cf_snapshot_encode(s, &plain);
+	if (cf_buf_check(&plain, err, "snapshot record") == 0 &&
+	    cf_env_seal(r->keys, CF_OBJ_SNAPSHOT, plain.p, plain.len, &env,
+		err) == 0)
+		rc = put_hashed(r->store, CF_KIND_SNAPSHOT, env.p, env.len,
+		    s->name, err);
+	cf_buf_release(&plain);
+	cf_buf_release(&env);
+	return rc;
+}
+
+/** cf_repo_add_key(r, pass, passlen, kdf, host, name, err): new slot. */
+int
+cf_repo_add_key(struct cf_repo *r, const char *pass, size_t passlen,
+    const struct cf_kdf *kdf, const char *host, char name[static 65],
+    struct cf_err *err)
+{
+	struct cf_buf slot;
+	int rc;
+
+	cf_buf_init(&slot, 4096);
+	rc = cf_keyslot_seal(r->keys->zone, r->id, pass, passlen, kdf, host,
+	    &slot, err);
+	if (rc == 0)
+		rc = put_hashed(r->store, CF_KIND_KEY, slot.p, slot.len, name,
+		    err);
+	cf_buf_release(&slot);
+	return rc;
+}
+
+/** cf_repo_remove_key(r, prefix, err): delete one key slot. */
+int
+cf_repo_remove_key(struct cf_repo *r, const char *prefix, struct cf_err *err)
+{
+	struct slotlist l;
+	size_t hits = 0, len = strlen(prefix), at = 0;
+	int rc;
+
+	if (len < MIN_PREFIX || len > 64)
+		return cf_err_set(err, CF_EUSAGE,
+		    "key '%s': give at least %d hex digits", prefix, MIN_PREFIX);
+	if (list_names(r->store, CF_KIND_KEY, &l, err))
+		return -1;
+	for (size_t i = 0; i < l.n; i++)
+		if (strncmp(l.names[i], prefix, len) == 0) {
+			hits++;
+			at = i;
+		}
+	if (hits != 1)
+		rc = cf_err_set(err, hits ? CF_EUSAGE : CF_ENOTFOUND,
+		    hits ? "key prefix '%s' is ambiguous" : "no key '%s'", prefix);
+	else if (strcmp(l.names[at], r->slot) == 0)
+		rc = cf_err_set(err, CF_EUSAGE,
+		    "key %.8s is the one in use: open the repository with "
+		    "another key to remove it", prefix);
+	else
+		rc = cf_store_del(r->store, CF_KIND_KEY, l.names[at], err);
+	free(l.names);
+	return rc;
+}

@@ -1,0 +1,127 @@
+/*
+ * repo.h: an open repository: its store, its keys, its index cache.
+ *
+ * Layout of what is stored (see docs/FORMAT.md): config (plaintext: magic,
+ * version, repository id), keys/ (key slots), data/ (packs), index/ (index
+ * files), snapshots/ (snapshot records).  Everything but config and the
+ * slots' Argon2 parameters is encrypted and authenticated.
+ * Thread-safety: after open, cf_repo_load_blob() and the snapshot readers
+ * may be called from several threads at once.
+ */
+#ifndef CF_REPO_H
+#define CF_REPO_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chunker/chunker.h"
+#include "compress/compress.h"
+#include "crypto/crypto.h"
+#include "index/index.h"
+#include "repo/keyslot.h"
+#include "snapshot/snapshot.h"
+#include "store/store.h"
+#include "tree/tree.h"
+
+#define CF_REPO_VERSION 1
+#define CF_CONFIG_BYTES 28
+
+struct cf_keycache;
+
+struct cf_repo {
+	struct cf_store *store;
+	struct cf_keys *keys;
+	uint8_t id[CF_REPO_ID_BYTES];
+	struct cf_chunker chunker;
+	struct cf_index *index;
+	struct cf_keycache *kc;
+	char *cache_dir;
+	char slot[65]; /* the key slot that opened it */
+	int zstd_level;
+};
+
+/** cf_repo_init(where, pass, passlen, kdf, host, err): create a repository
+ * with a random zone key wrapped in one passphrase slot. */
+int cf_repo_init(const char *where, const char *pass, size_t passlen,
+    const struct cf_kdf *kdf, const char *host, struct cf_err *err) CF_WUR;
+/** cf_repo_open(where, pass, passlen, cache_root, err): unlock a
+ * repository; its index cache lives under ${cache_root}/<id>/.  Free with
+ * cf_repo_close(). */
+struct cf_repo *cf_repo_open(const char *where, const char *pass,
+    size_t passlen, const char *cache_root, struct cf_err *err);
+/** cf_repo_close(r): NULL is a no-op. */
+void cf_repo_close(struct cf_repo *r);
+
+/** cf_config_parse(p, n, id, err): check a config object. */
+int cf_config_parse(const uint8_t *p, size_t n,
+    uint8_t id[static CF_REPO_ID_BYTES], struct cf_err *err) CF_WUR;
+
+/** cf_repo_sync_index(r, err): import index files not yet in the cache. */
+int cf_repo_sync_index(struct cf_repo *r, struct cf_err *err) CF_WUR;
+/** cf_repo_pack_key(r, pack, key, err): the key of ${pack} (cached). */
+int cf_repo_pack_key(struct cf_repo *r, const uint8_t pack[static 32],
+    uint8_t key[static CF_KEY_BYTES], struct cf_err *err) CF_WUR;
+/** cf_repo_read_pack_header(r, name, size, ents, n, err): read and verify
+ * the footer and header of pack ${name}; *ents malloc()ed. */
+int cf_repo_read_pack_header(struct cf_repo *r, const char *name,
+    uint64_t size, struct cf_blobent **ents, size_t *n, struct cf_err *err)
+    CF_WUR;
+/** cf_repo_open_blob(r, loc, ct, zc, out, err): decrypt (and decompress)
+ * the stored bytes ${ct} of blob ${loc} into ${out}, and check that they
+ * hash to the blob's id. */
+int cf_repo_open_blob(struct cf_repo *r, const struct cf_loc *loc,
+    const uint8_t *ct, struct cf_zc *zc, struct cf_buf *out,
+    struct cf_err *err) CF_WUR;
+/** cf_repo_load_blob(r, id, type, zc, out, err): find, read, open and
+ * verify blob ${id} into ${out} (its old content is replaced). */
+int cf_repo_load_blob(struct cf_repo *r, const uint8_t id[static 32],
+    uint8_t type, struct cf_zc *zc, struct cf_buf *out, struct cf_err *err)
+    CF_WUR;
+
+/** A decoded tree with the bytes it borrows. */
+struct cf_tree {
+	struct cf_node *nodes;
+	size_t n;
+	struct cf_buf raw;
+};
+/** cf_repo_load_tree(r, id, zc, t, err): load and decode a tree; release
+ * with cf_tree_release(). */
+int cf_repo_load_tree(struct cf_repo *r, const uint8_t id[static 32],
+    struct cf_zc *zc, struct cf_tree *t, struct cf_err *err) CF_WUR;
+void cf_tree_release(struct cf_tree *t);
+
+/** cf_repo_snapshots(r, out, n, err): every snapshot, oldest first;
+ * free with cf_snapshots_free(). */
+int cf_repo_snapshots(struct cf_repo *r, struct cf_snapshot ***out,
+    size_t *n, struct cf_err *err) CF_WUR;
+void cf_snapshots_free(struct cf_snapshot **v, size_t n);
+/** cf_repo_load_snapshot(r, name, err): load, verify (name = hash of the
+ * bytes, envelope authentic) and decode snapshot ${name}. */
+struct cf_snapshot *cf_repo_load_snapshot(struct cf_repo *r, const char *name,
+    struct cf_err *err);
+/** cf_repo_find_snapshot(r, spec, err): "latest" or a unique name prefix
+ * (at least 4 hex digits). */
+struct cf_snapshot *cf_repo_find_snapshot(struct cf_repo *r, const char *spec,
+    struct cf_err *err);
+/** cf_repo_save_snapshot(r, s, err): encrypt and store; fills s->name. */
+int cf_repo_save_snapshot(struct cf_repo *r, struct cf_snapshot *s,
+    struct cf_err *err) CF_WUR;
+/** cf_repo_put_object(r, kind, bytes, n, name, err): store bytes under the
+ * hex BLAKE2b-256 of their content, written to ${name}. */
+int cf_repo_put_object(struct cf_repo *r, enum cf_kind kind,
+    const uint8_t *p, size_t n, char name[static 65], struct cf_err *err)
+    CF_WUR;
+
+/** cf_repo_add_key(r, pass, passlen, kdf, host, name, err): a new
+ * passphrase slot for the open repository's zone key. */
+int cf_repo_add_key(struct cf_repo *r, const char *pass, size_t passlen,
+    const struct cf_kdf *kdf, const char *host, char name[static 65],
+    struct cf_err *err) CF_WUR;
+
+/** cf_repo_remove_key(r, prefix, err): delete the key slot whose name
+ * starts with ${prefix}; refuses the slot in use and the last one. */
+int cf_repo_remove_key(struct cf_repo *r, const char *prefix,
+    struct cf_err *err) CF_WUR;
+
+#endif

@@ -1,0 +1,106 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+
+static const char *const kind_names[CF_KIND_COUNT] = {"config", "keys",
+    "data", "index", "snapshots"};
+
+/** cf_store_kind_name(kind): folder name of ${kind}. */
+const char *
+cf_store_kind_name(enum cf_kind kind)
+{
+	if ((unsigned)kind >= CF_KIND_COUNT)
+		return "?";
+	return kind_names[kind];
+}
+
+/** cf_store_name_ok(kind, name): 1 if ${name} is a valid object name. */
+int
+cf_store_name_ok(enum cf_kind kind, const char *name)
+{
+	size_t i;
+
+	if ((unsigned)kind >= CF_KIND_COUNT || name == NULL)
+		return 0;
+	if (kind == CF_KIND_CONFIG)
+		return strcmp(name, "config") == 0;
+	for (i = 0; i < 64; i++) {
+		char c = name[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return 0;
+	}
+	return name[64] == '\0';
+}
+
+static int
+check_name(struct cf_store *s, enum cf_kind kind, const char *name,
+    struct cf_err *err)
+{
+	(void)s;
+	if (!cf_store_name_ok(kind, name))
+		return cf_err_set(err, CF_EUSAGE, "invalid %s object name",
+		    cf_store_kind_name(kind));
+	return 0;
+}
+
+/** cf_store_open(where, create, err): open the store at ${where}. */
+struct cf_store *
+cf_store_open(const char *where, int create, struct cf_err *err)
+{
+	return cf_store_local_open(where, create, err);
+}
+
+/** cf_store_free(s): close ${s}. */
+void
+cf_store_free(struct cf_store *s)
+{
+	if (s != NULL)
+		s->ops->free(s);
+}
+
+int
+cf_store_put(struct cf_store *s, enum cf_kind kind, const char *name,
+    const uint8_t *p, size_t n, int flags, struct cf_err *err)
+{
+	if (check_name(s, kind, name, err))
+		return -1;
+	return s->ops->put(s, kind, name, p, n, flags, err);
+}
+
+int
+cf_store_get(struct cf_store *s, enum cf_kind kind, const char *name,
+    uint64_t off, uint64_t len, struct cf_buf *out, struct cf_err *err)
+{
+	if (check_name(s, kind, name, err))
+		return -1;
+	return s->ops->get(s, kind, name, off, len, out, err);
+}
+
+int
+cf_store_size(struct cf_store *s, enum cf_kind kind, const char *name,
+    uint64_t *size, struct cf_err *err)
+{
+	if (check_name(s, kind, name, err))
+		return -1;
+	return s->ops->size(s, kind, name, size, err);
+}
+
+int
+cf_store_list(struct cf_store *s, enum cf_kind kind, cf_list_fn fn, void *arg,
+    struct cf_err *err)
+{
+	if ((unsigned)kind >= CF_KIND_COUNT || kind == CF_KIND_CONFIG)
+		return cf_err_set(err, CF_EUSAGE, "cannot list that kind");
+	return s->ops->list(s, kind, fn, arg, err);
+}
+
+int
+cf_store_del(struct cf_store *s, enum cf_kind kind, const char *name,
+    struct cf_err *err)
+{
+	if (check_name(s, kind, name, err))
+		return -1;
+	return s->ops->del(s, kind, name, err);
+}

@@ -1,0 +1,353 @@
+/*
+ * store_local.c: a repository in a local folder (a disk, a USB stick, a NAS
+ * mount).  Layout: config, keys/ID, data/XX/ID (XX: first two hex digits),
+ * index/ID, snapshots/ID, tmp/ for writes in flight.  A put writes
+ * tmp/RANDOM, fsyncs it, renames it into place and fsyncs the folder, so a
+ * reported write survives a crash and no reader ever sees half an object.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "store/store.h"
+
+struct local {
+	struct cf_store base;
+	int dirfd;
+};
+
+static void
+rel_path(char *out, size_t n, enum cf_kind kind, const char *name)
+{
+	if (kind == CF_KIND_CONFIG)
+		snprintf(out, n, "config");
+	else if (kind == CF_KIND_PACK)
+		snprintf(out, n, "data/%.2s/%s", name, name);
+	else
+		snprintf(out, n, "%s/%s", cf_store_kind_name(kind), name);
+}
+
+static int
+fsync_dir(int dirfd, const char *rel, struct cf_err *err)
+{
+	int fd, rc;
+
+	fd = openat(dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return cf_err_sys(err, "cannot open folder %s", rel);
+	rc = fsync(fd);
+	close(fd);
+	if (rc != 0)
+		return cf_err_sys(err, "cannot fsync folder %s", rel);
+	return 0;
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+write_tmp(struct local *l, char *tmp, size_t tn, const uint8_t *p, size_t n,
+    struct cf_err *err)
+{
+	uint8_t r[12];
+	char hex[25];
+	int fd;
+
+	cf_crypto_random(r, sizeof(r));
+	cf_hex(hex, r, sizeof(r));
+	snprintf(tmp, tn, "tmp/%s", hex);
+	fd = openat(l->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600);
+	if (fd < 0)
+		return cf_err_sys(err, "cannot create %s/%s", l->base.where, tmp);
+	if (write_all(fd, p, n) || fsync(fd) != 0) {
+		cf_err_sys(err, "cannot write %s/%s", l->base.where, tmp);
+		close(fd);
+		(void)unlinkat(l->dirfd, tmp, 0);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+local_put(struct cf_store *s, enum cf_kind kind, const char *name,
+    const uint8_t *p, size_t n, int flags, struct cf_err *err)
+{
+	struct local *l = (struct local *)s;
+	char tmp[64], dst[128], dir[128], *slash;
+	int rc;
+
+	rel_path(dst, sizeof(dst), kind, name);
+	if (write_tmp(l, tmp, sizeof(tmp), p, n, err))
+		return -1;
+	if (flags & CF_PUT_EXCL)
+		rc = renameat2(l->dirfd, tmp, l->dirfd, dst, RENAME_NOREPLACE);
+	else
+		rc = renameat(l->dirfd, tmp, l->dirfd, dst);
+	if (rc != 0) {
+		int e = errno;
+
+		(void)unlinkat(l->dirfd, tmp, 0);
+		errno = e;
+		if (e == EEXIST)
+			return cf_err_set(err, CF_EEXIST, "%s/%s already exists",
+			    s->where, dst);
+		return cf_err_sys(err, "cannot store %s/%s", s->where, dst);
+	}
+	snprintf(dir, sizeof(dir), "%s", dst);
+	slash = strrchr(dir, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	return fsync_dir(l->dirfd, dir, err);
+}
+
+static int
+read_range(int fd, uint64_t off, uint64_t len, struct cf_buf *out,
+    const char *what, struct cf_err *err)
+{
+	if (len > SIZE_MAX || cf_buf_reserve(out, (size_t)len))
+		return cf_err_set(err, CF_ENOMEM, "cannot buffer %llu bytes of %s",
+		    (unsigned long long)len, what);
+	while (len > 0) {
+		ssize_t r = pread(fd, out->p + out->len, (size_t)len, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return cf_err_sys(err, "cannot read %s", what);
+		if (r == 0)
+			return cf_err_set(err, CF_EFORMAT, "%s is truncated", what);
+		out->len += (size_t)r;
+		off += (uint64_t)r;
+		len -= (uint64_t)r;
+	}
+	return 0;
+}
+
+static int
+local_get(struct cf_store *s, enum cf_kind kind, const char *name,
+    uint64_t off, uint64_t len, struct cf_buf *out, struct cf_err *err)
+{
+	struct local *l = (struct local *)s;
+	char rel[128], what[256];
+	struct stat st;
+	int fd, rc;
+
+	rel_path(rel, sizeof(rel), kind, name);
+	snprintf(what, sizeof(what), "%s/%s", s->where, rel);
+	if ((fd = openat(l->dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return cf_err_sys(err, "cannot open %s", what);
+	if (len == CF_GET_ALL) {
+		if (fstat(fd, &st) != 0) {
+			close(fd);
+			return cf_err_sys(err, "cannot stat %s", what);
+		}
+		if ((uint64_t)st.st_size < off) {
+			close(fd);
+			return cf_err_set(err, CF_EFORMAT, "%s is truncated",
+			    what);
+		}
+		len = (uint64_t)st.st_size - off;
+	}
+	rc = read_range(fd, off, len, out, what, err);
+	close(fd);
+	return rc;
+}
+
+static int
+local_size(struct cf_store *s, enum cf_kind kind, const char *name,
+    uint64_t *size, struct cf_err *err)
+{
+	struct local *l = (struct local *)s;
+	char rel[128];
+	struct stat st;
+
+	rel_path(rel, sizeof(rel), kind, name);
+	if (fstatat(l->dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return cf_err_sys(err, "cannot stat %s/%s", s->where, rel);
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int
+list_dir(struct local *l, enum cf_kind kind, const char *rel, cf_list_fn fn,
+    void *arg, struct cf_err *err)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd, rc = 0;
+
+	fd = openat(l->dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return cf_err_sys(err, "cannot open %s/%s", l->base.where, rel);
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return cf_err_sys(err, "cannot read %s/%s", l->base.where, rel);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!cf_store_name_ok(kind, de->d_name))
+			continue; /* stray files are not objects */
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue; /* deleted meanwhile */
+		if ((rc = fn(arg, de->d_name, (uint64_t)st.st_size)) != 0)
+			break;
+	}
+	closedir(d);
+	return rc;
+}
+
+static int
+local_list(struct cf_store *s, enum cf_kind kind, cf_list_fn fn, void *arg,
+    struct cf_err *err)
+{
+	struct local *l = (struct local *)s;
+	char rel[32];
+	int rc;
+
+	if (kind != CF_KIND_PACK)
+		return list_dir(l, kind, cf_store_kind_name(kind), fn, arg, err);
+	for (int i = 0; i < 256; i++) {
+		snprintf(rel, sizeof(rel), "data/%02x", i);
+		if ((rc = list_dir(l, kind, rel, fn, arg, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+local_del(struct cf_store *s, enum cf_kind kind, const char *name,
+    struct cf_err *err)
+{
+	struct local *l = (struct local *)s;
+	char rel[128];
+
+	rel_path(rel, sizeof(rel), kind, name);
+	if (unlinkat(l->dirfd, rel, 0) != 0)
+		return cf_err_sys(err, "cannot delete %s/%s", s->where, rel);
+	return 0;
+}
+
+static void
+local_free(struct cf_store *s)
+{
+	struct local *l = (struct local *)s;
+
+	close(l->dirfd);
+	free(s->where);
+	free(l);
+}
+
+static const struct cf_store_ops local_ops = {local_put, local_get,
+    local_size, local_list, local_del, local_free};
+
+static int
+make_layout(int dirfd, const char *where, struct cf_err *err)
+{
+	static const char *const dirs[] = {"keys", "data", "index", "snapshots",
+	    "tmp"};
+	char rel[16];
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (mkdirat(dirfd, dirs[i], 0700) != 0 && errno != EEXIST)
+			return cf_err_sys(err, "cannot create %s/%s", where,
+			    dirs[i]);
+	for (int i = 0; i < 256; i++) {
+		snprintf(rel, sizeof(rel), "data/%02x", i);
+		if (mkdirat(dirfd, rel, 0700) != 0 && errno != EEXIST)
+			return cf_err_sys(err, "cannot create %s/%s", where,
+			    rel);
+	}
+	if (fsync_dir(dirfd, "data", err) || fsync_dir(dirfd, ".", err))
+		return -1;
+	return 0;
+}
+
+static int
+dir_is_empty(int dirfd)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, empty = 1;
+
+	if ((fd = dup(dirfd)) < 0 || (d = fdopendir(fd)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			empty = 0;
+	closedir(d);
+	return empty;
+}
+
+static int
+open_root(const char *dir, int create, struct cf_err *err)
+{
+	int fd;
+
+	if (create && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		cf_err_sys(err, "cannot create repository folder %s", dir);
+		return -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			cf_err_set(err, CF_ENOTFOUND,
+			    "repository %s does not exist", dir);
+		else
+			cf_err_sys(err, "cannot open repository %s", dir);
+		return -1;
+	}
+	if (create && !dir_is_empty(fd)) {
+		close(fd);
+		cf_err_set(err, CF_EEXIST, "%s is not empty", dir);
+		return -1;
+	}
+	return fd;
+}
+
+/** cf_store_local_open(dir, create, err): the folder store at ${dir}. */
+struct cf_store *
+cf_store_local_open(const char *dir, int create, struct cf_err *err)
+{
+	struct local *l;
+	int fd;
+
+	if ((fd = open_root(dir, create, err)) < 0)
+		return NULL;
+	if (create && make_layout(fd, dir, err)) {
+		close(fd);
+		return NULL;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->base.where = strdup(dir)) == NULL) {
+		free(l);
+		close(fd);
+		cf_err_set(err, CF_ENOMEM, "out of memory");
+		return NULL;
+	}
+	l->base.ops = &local_ops;
+	l->dirfd = fd;
+	return &l->base;
+}
