@@ -24,14 +24,25 @@ struct cf_packw {
 struct cf_packw *
 cf_packw_new(const struct cf_keys *keys, struct cf_err *err)
 {
+	return cf_packw_new_reuse(keys, NULL, 0, err);
+}
+
+/** cf_packw_new_reuse(keys, mem, cap, err): a fresh pack in ${mem}. */
+struct cf_packw *
+cf_packw_new_reuse(const struct cf_keys *keys, uint8_t *mem, size_t cap,
+    struct cf_err *err)
+{
 	struct cf_packw *w;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		free(mem);
 		cf_err_set(err, CF_ENOMEM, "out of memory");
 		return NULL;
 	}
 	w->keys = keys;
 	cf_buf_init(&w->body, CF_PACK_MAX_BYTES);
+	w->body.p = mem;
+	w->body.cap = mem != NULL ? cap : 0;
 	cf_crypto_random(w->key, sizeof(w->key));
 	if (cf_crypto_wrap_key(keys, CF_OBJ_PACK, w->key, w->wrap, err)) {
 		cf_packw_free(w);
@@ -47,9 +58,15 @@ cf_packw_free(struct cf_packw *w)
 	if (w == NULL)
 		return;
 	sodium_memzero(w->key, sizeof(w->key));
-	cf_buf_release(&w->body);
+	free(w->body.p); /* ciphertext only: no need to wipe */
 	free(w->ents);
 	free(w);
+}
+
+size_t
+cf_packw_capacity(const struct cf_packw *w)
+{
+	return w->body.cap;
 }
 
 static void

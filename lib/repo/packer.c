@@ -28,6 +28,8 @@ struct cf_packer {
 	size_t nlocs, caplocs, npacks;
 	struct cf_packer_stats st;
 	pthread_mutex_t flush_mu; /* one index write at a time */
+	uint8_t *spare[NSLOTS];   /* pack buffers to reuse (under mu) */
+	size_t spare_cap[NSLOTS];
 };
 
 static uint64_t
@@ -65,6 +67,8 @@ cf_packer_free(struct cf_packer *pk)
 		pthread_mutex_destroy(&pk->slots[i].mu);
 	}
 	cf_idset_release(&pk->pending);
+	for (int i = 0; i < NSLOTS; i++)
+		free(pk->spare[i]);
 	free(pk->locs);
 	pthread_mutex_destroy(&pk->mu);
 	pthread_mutex_destroy(&pk->flush_mu);
@@ -163,13 +167,44 @@ maybe_write_index(struct cf_packer *pk, int force, struct cf_err *err)
 	return rc;
 }
 
+static void
+give_spare(struct cf_packer *pk, uint8_t *mem, size_t cap)
+{
+	pthread_mutex_lock(&pk->mu);
+	for (int i = 0; mem != NULL && i < NSLOTS; i++)
+		if (pk->spare[i] == NULL) {
+			pk->spare[i] = mem;
+			pk->spare_cap[i] = cap;
+			mem = NULL;
+		}
+	pthread_mutex_unlock(&pk->mu);
+	free(mem);
+}
+
+static struct cf_packw *
+new_pack(struct cf_packer *pk, struct cf_err *err)
+{
+	uint8_t *mem = NULL;
+	size_t cap = 0;
+
+	pthread_mutex_lock(&pk->mu);
+	for (int i = 0; i < NSLOTS && mem == NULL; i++)
+		if (pk->spare[i] != NULL) {
+			mem = pk->spare[i];
+			cap = pk->spare_cap[i];
+			pk->spare[i] = NULL;
+		}
+	pthread_mutex_unlock(&pk->mu);
+	return cf_packw_new_reuse(pk->r->keys, mem, cap, err);
+}
+
 /* Seal a detached pack, store it, queue its entries. */
 static int
 finish_pack(struct cf_packer *pk, struct cf_packw *w, struct cf_err *err)
 {
 	struct cf_blobent *ents = NULL;
 	uint8_t *bytes = NULL, id[32];
-	size_t n, nents;
+	size_t n, nents, cap = cf_packw_capacity(w);
 	char name[65];
 	int rc = -1;
 
@@ -190,7 +225,7 @@ finish_pack(struct cf_packer *pk, struct cf_packw *w, struct cf_err *err)
 	else
 		rc = maybe_write_index(pk, 0, err);
 out:
-	free(bytes);
+	give_spare(pk, bytes, cap);
 	free(ents);
 	cf_packw_free(w);
 	return rc;
@@ -206,7 +241,7 @@ add_to_slot(struct cf_packer *pk, struct slot *s, uint8_t type,
 
 	pthread_mutex_lock(&s->mu);
 	if (s->w == NULL) {
-		if ((s->w = cf_packw_new(pk->r->keys, err)) == NULL) {
+		if ((s->w = new_pack(pk, err)) == NULL) {
 			pthread_mutex_unlock(&s->mu);
 			return -1;
 		}
