@@ -293,6 +293,18 @@ read_file(struct bctx *b, struct wctx *w, int fd, struct cf_buf *ids,
 	return 0;
 }
 
+/* Folders are listed without touching their atime, which is part of the
+ * snapshot: else an unchanged folder would encode to a new tree next time. */
+static int
+open_dir(int dirfd, const char *name, int flags)
+{
+	int fd = openat(dirfd, name, flags | O_NOATIME);
+
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dirfd, name, flags);
+	return fd;
+}
+
 static int
 open_file(int dirfd, const char *name)
 {
@@ -524,7 +536,7 @@ walk_subdir(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 		fail(b, &err);
 		return;
 	}
-	if ((c->fd = openat(d->fd, (char *)e->name, flags)) < 0) {
+	if ((c->fd = open_dir(d->fd, (char *)e->name, flags)) < 0) {
 		warn(b, d->path, e->name, e->n.namelen, strerror(errno));
 		e->skip = 1;
 		b->unreadable++;
@@ -581,10 +593,7 @@ walk_file(struct bctx *b, struct bdir *d, size_t i, const struct cf_node *pn)
 {
 	struct bent *e = &d->ents[i];
 
-	if (e->n.size == 0) {
-		atomic_fetch_add(&b->ctr->files, 1);
-		return;
-	}
+	/* An unchanged empty file counts as unchanged too. */
 	if (!b->o->force && pn != NULL && pn->type == CF_NT_FILE &&
 	    pn->size == e->n.size && pn->ino == e->n.ino &&
 	    pn->mtime_s == e->n.mtime_s && pn->mtime_ns == e->n.mtime_ns &&
@@ -596,6 +605,10 @@ walk_file(struct bctx *b, struct bdir *d, size_t i, const struct cf_node *pn)
 		b->unchanged++;
 		atomic_fetch_add(&b->ctr->files, 1);
 		atomic_fetch_add(&b->ctr->bytes, e->n.size);
+		return;
+	}
+	if (e->n.size == 0) {
+		atomic_fetch_add(&b->ctr->files, 1);
 		return;
 	}
 	atomic_fetch_add(&d->pending, 1);
@@ -803,7 +816,7 @@ scan_tree(struct bctx *b, int dirfd, const char *path, int depth)
 			atomic_fetch_add(&b->ctr->scan_bytes,
 			    (uint64_t)st.st_size);
 		} else if (S_ISDIR(st.st_mode)) {
-			int fd = openat(dirfd, names[i],
+			int fd = open_dir(dirfd, names[i],
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			char *sub = cf_path_join(path, names[i],
 			    strlen(names[i]));
@@ -838,7 +851,7 @@ scanner(void *arg)
 			atomic_fetch_add(&s->b->ctr->scan_bytes,
 			    (uint64_t)st.st_size);
 		} else if (S_ISDIR(st.st_mode)) {
-			int fd = open(s->paths[i],
+			int fd = open_dir(AT_FDCWD, s->paths[i],
 			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 			if (fd >= 0) {
@@ -1034,7 +1047,8 @@ run_walk(struct bctx *b, const struct vnode *root,
 
 	if (wctx_init(&w, b->r) || (d = calloc(1, sizeof(*d))) == NULL ||
 	    (d->path = strdup("/")) == NULL ||
-	    (d->fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	    (d->fd = open_dir(AT_FDCWD, "/", O_RDONLY | O_DIRECTORY |
+		 O_CLOEXEC)) < 0) {
 		cf_err_set(&err, CF_ENOMEM, "cannot start the walk");
 		fail(b, &err);
 		wctx_release(&w);
