@@ -70,6 +70,8 @@ void password_free(char *p, size_t n);
 /** open_repo(g, err): unlock the repository named by --repo/COFFER_REPO. */
 struct cf_repo *open_repo(struct gopts *g, int *code);
 const char *repo_where(const struct gopts *g);
+const char *config_dir(char *buf, size_t n);
+struct cf_store *open_store(const char *where, int create, struct cf_err *err);
 const char *host_name(void);
 const char *user_name(void);
 

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "net/net.h"
 
 static int
 parse_kdf(const struct gopts *g, struct opt *opts, struct cf_kdf *kdf)
@@ -32,11 +33,33 @@ parse_kdf(const struct gopts *g, struct opt *opts, struct cf_kdf *kdf)
 	return 0;
 }
 
+static int
+init_at(const char *where, const char *invite, const char *pass, size_t n,
+    const struct cf_kdf *kdf, struct cf_err *err)
+{
+	struct cf_store *s;
+
+	if (!cf_store_is_url(where)) {
+		if (invite != NULL)
+			return cf_err_set(err, CF_EUSAGE,
+			    "--invite is for a cofferd URL");
+		return cf_repo_init(where, pass, n, kdf, host_name(), err);
+	}
+	if ((s = open_store(where, 1, err)) == NULL)
+		return -1;
+	if (cf_http_register(s, invite, err) != 0) {
+		cf_store_free(s);
+		return -1;
+	}
+	return cf_repo_init_store(s, pass, n, kdf, host_name(), err);
+}
+
 int
 cmd_init(struct gopts *g, int argc, char **argv)
 {
 	struct opt opts[] = {{"kdf-memory", 0, OPT_VALUE, 0, NULL, NULL, 0},
-	    {"kdf-ops", 0, OPT_VALUE, 0, NULL, NULL, 0}, {0}};
+	    {"kdf-ops", 0, OPT_VALUE, 0, NULL, NULL, 0},
+	    {"invite", 0, OPT_VALUE, 0, NULL, NULL, 0}, {0}};
 	struct cf_err err = {0};
 	struct cf_kdf kdf;
 	const char **pos, *where;
@@ -52,7 +75,8 @@ cmd_init(struct gopts *g, int argc, char **argv)
 		rc = usage_error(g, "no repository: give --repo or set COFFER_REPO");
 	else if ((rc = parse_kdf(g, opts, &kdf)) == 0 &&
 		 (rc = read_password(g, 1, NULL, &pass, &n)) == 0) {
-		rc = cf_repo_init(where, pass, n, &kdf, host_name(), &err);
+		rc = init_at(where, opts[2].set ? opts[2].value : NULL, pass, n,
+		    &kdf, &err);
 		password_free(pass, n);
 		if (rc != 0)
 			rc = report(g, &err);

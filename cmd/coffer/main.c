@@ -6,11 +6,13 @@
 #include <sys/resource.h>
 
 #include "cli.h"
+#include "net/net.h"
 
 const char *cli_progname = "coffer";
 
 static const struct cmd cmds[] = {
-    {"init", cmd_init, "init [--kdf-memory MIB] [--kdf-ops N]"},
+    {"init", cmd_init,
+	"init [--kdf-memory MIB] [--kdf-ops N] [--invite TOKEN]"},
     {"backup", cmd_backup,
 	"backup PATH... [--exclude PATTERN] [--exclude-file FILE] [--tag TAG]\n"
 	"                [--host NAME] [--parent SNAPSHOT] [--force] [--threads N]"},
@@ -37,7 +39,8 @@ help(FILE *f)
 		fprintf(f, "  %s\n", cmds[i].usage);
 	fprintf(f,
 	    "\nglobal options:\n"
-	    "  -r, --repo DIR          the repository (or COFFER_REPO)\n"
+	    "  -r, --repo DIR|URL      the repository (or COFFER_REPO): a folder,\n"
+	    "                          or http(s)://HOST:PORT[/NAME] on cofferd\n"
 	    "  -p, --password-file F   read the password from F (or "
 	    "COFFER_PASSWORD_FILE;\n"
 	    "                          else it is asked on the terminal)\n"
@@ -86,7 +89,7 @@ main(int argc, char **argv)
 		printf("coffer %s\n", COFFER_VERSION);
 		return EXIT_OK;
 	}
-	if (cf_crypto_init(&err) != 0)
+	if (cf_crypto_init(&err) != 0 || cf_net_global_init(&err) != 0)
 		return report(&g, &err);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();

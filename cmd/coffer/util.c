@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "net/net.h"
 
 #define PASS_MAX 4096
 
@@ -291,6 +292,23 @@ repo_where(const struct gopts *g)
 	return g->repo ? g->repo : getenv("COFFER_REPO");
 }
 
+/** config_dir(buf, n): COFFER_CONFIG_DIR, else ~/.config/coffer. */
+const char *
+config_dir(char *buf, size_t n)
+{
+	const char *e;
+
+	if ((e = getenv("COFFER_CONFIG_DIR")) != NULL && *e)
+		return e;
+	if ((e = getenv("XDG_CONFIG_HOME")) != NULL && *e)
+		snprintf(buf, n, "%s/coffer", e);
+	else if ((e = getenv("HOME")) != NULL && *e)
+		snprintf(buf, n, "%s/.config/coffer", e);
+	else
+		snprintf(buf, n, "/tmp/coffer-config-%u", (unsigned)getuid());
+	return buf;
+}
+
 static const char *
 cache_root(const struct gopts *g, char *buf, size_t n)
 {
@@ -300,6 +318,10 @@ cache_root(const struct gopts *g, char *buf, size_t n)
 		return g->cache_dir;
 	if ((e = getenv("COFFER_CACHE_DIR")) != NULL && *e)
 		return e;
+	if ((e = getenv("COFFER_CONFIG_DIR")) != NULL && *e) {
+		snprintf(buf, n, "%s/cache", e);
+		return buf;
+	}
 	if ((e = getenv("XDG_CACHE_HOME")) != NULL && *e)
 		snprintf(buf, n, "%s/coffer", e);
 	else if ((e = getenv("HOME")) != NULL && *e)
@@ -307,6 +329,31 @@ cache_root(const struct gopts *g, char *buf, size_t n)
 	else
 		snprintf(buf, n, "/tmp/coffer-cache-%u", (unsigned)getuid());
 	return buf;
+}
+
+/** open_store(where, create, err): a local folder, or cofferd for a URL
+ * (signing with this device's key from the config folder). */
+struct cf_store *
+open_store(const char *where, int create, struct cf_err *err)
+{
+	struct cf_device *dev;
+	struct cf_store *s;
+	char buf[4096];
+
+	if (!cf_store_is_url(where))
+		return cf_store_open(where, create, err);
+	if ((dev = cf_device_load(config_dir(buf, sizeof(buf)), create, err)) ==
+	    NULL) {
+		if (err->code == CF_ENOTFOUND)
+			cf_err_set(err, CF_ENOTFOUND,
+			    "this device has no key yet (%s/device.key): run "
+			    "'coffer init --repo %s --invite TOKEN' first",
+			    buf, where);
+		return NULL;
+	}
+	s = cf_store_http_open(where, dev, err);
+	cf_device_free(dev);
+	return s;
 }
 
 /** open_repo(g, code): unlock the repository; *code is the exit code on
@@ -327,8 +374,13 @@ open_repo(struct gopts *g, int *code)
 	}
 	if ((*code = read_password(g, 0, NULL, &pass, &n)) != 0)
 		return NULL;
-	r = cf_repo_open(where, pass, n, cache_root(g, cbuf, sizeof(cbuf)),
-	    &err);
+	{
+		struct cf_store *s = open_store(where, 0, &err);
+
+		r = s == NULL ? NULL
+			      : cf_repo_open_store(s, pass, n,
+				    cache_root(g, cbuf, sizeof(cbuf)), &err);
+	}
 	password_free(pass, n);
 	if (r == NULL) {
 		*code = report(g, &err);

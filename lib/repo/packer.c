@@ -200,7 +200,8 @@ new_pack(struct cf_packer *pk, struct cf_err *err)
 
 /* Seal a detached pack, store it, queue its entries. */
 static int
-finish_pack(struct cf_packer *pk, struct cf_packw *w, struct cf_err *err)
+finish_pack(struct cf_packer *pk, struct cf_packw *w, int trees,
+    struct cf_err *err)
 {
 	struct cf_blobent *ents = NULL;
 	uint8_t *bytes = NULL, id[32];
@@ -213,6 +214,8 @@ finish_pack(struct cf_packer *pk, struct cf_packw *w, struct cf_err *err)
 		goto out;
 	if (cf_unhex(id, 32, name))
 		goto out;
+	if (trees)
+		cf_repo_cache_pack(pk->r, name, bytes, n);
 	pthread_mutex_lock(&pk->mu);
 	rc = queue_locs(pk, id, ents, nents);
 	if (rc == 0) {
@@ -254,7 +257,7 @@ add_to_slot(struct cf_packer *pk, struct slot *s, uint8_t type,
 	}
 	pthread_mutex_unlock(&s->mu);
 	if (full != NULL)
-		rc = finish_pack(pk, full, err);
+		rc = finish_pack(pk, full, s == &pk->slots[NDATA], err);
 	return rc;
 }
 
@@ -322,7 +325,7 @@ cf_packer_flush(struct cf_packer *pk, struct cf_err *err)
 			cf_packw_free(w);
 			continue;
 		}
-		if (w != NULL && finish_pack(pk, w, err))
+		if (w != NULL && finish_pack(pk, w, i == NDATA, err))
 			return -1;
 	}
 	return maybe_write_index(pk, 1, err);

@@ -66,8 +66,24 @@ int
 cf_repo_init(const char *where, const char *pass, size_t passlen,
     const struct cf_kdf *kdf, const char *host, struct cf_err *err)
 {
-	uint8_t zone[CF_KEY_BYTES], cfg[CF_CONFIG_BYTES];
 	struct cf_store *s;
+
+	if (kdf->mem < CF_KDF_MIN_MEM || kdf->mem > CF_KDF_MAX_MEM ||
+	    kdf->ops < 1 || kdf->ops > CF_KDF_MAX_OPS)
+		return cf_err_set(err, CF_EUSAGE, "Argon2id costs out of range");
+	if ((s = cf_store_open(where, 1, err)) == NULL)
+		return -1;
+	return cf_repo_init_store(s, pass, passlen, kdf, host, err);
+}
+
+/** cf_repo_init_store(s, pass, passlen, kdf, host, err): new repository
+ * in an open store; the config goes last, so a failed init leaves no
+ * repository behind. */
+int
+cf_repo_init_store(struct cf_store *s, const char *pass, size_t passlen,
+    const struct cf_kdf *kdf, const char *host, struct cf_err *err)
+{
+	uint8_t zone[CF_KEY_BYTES], cfg[CF_CONFIG_BYTES];
 	struct cf_buf slot;
 	char name[65];
 	int rc = -1;
@@ -80,14 +96,15 @@ cf_repo_init(const char *where, const char *pass, size_t passlen,
 	if (cf_keyslot_seal(zone, cfg + 12, pass, passlen, kdf, host, &slot,
 		err))
 		goto out;
-	if ((s = cf_store_open(where, 1, err)) == NULL)
-		goto out;
 	if (put_hashed(s, CF_KIND_KEY, slot.p, slot.len, name, err) == 0 &&
 	    cf_store_put(s, CF_KIND_CONFIG, "config", cfg, sizeof(cfg),
 		CF_PUT_EXCL, err) == 0)
 		rc = 0;
-	cf_store_free(s);
+	else if (err->code == CF_EEXIST)
+		cf_err_set(err, CF_EEXIST, "a repository exists already at %s",
+		    s->where);
 out:
+	cf_store_free(s);
 	sodium_memzero(zone, sizeof(zone));
 	cf_buf_release(&slot);
 	return rc;
@@ -267,16 +284,29 @@ struct cf_repo *
 cf_repo_open(const char *where, const char *pass, size_t passlen,
     const char *cache_root, struct cf_err *err)
 {
+	struct cf_store *s = cf_store_open(where, 0, err);
+
+	if (s == NULL)
+		return NULL;
+	return cf_repo_open_store(s, pass, passlen, cache_root, err);
+}
+
+/** cf_repo_open_store(s, pass, passlen, cache_root, err): unlock. */
+struct cf_repo *
+cf_repo_open_store(struct cf_store *s, const char *pass, size_t passlen,
+    const char *cache_root, struct cf_err *err)
+{
 	struct cf_repo *r;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL || (r->kc = kc_new()) == NULL) {
 		free(r);
+		cf_store_free(s);
 		cf_err_set(err, CF_ENOMEM, "out of memory");
 		return NULL;
 	}
 	r->zstd_level = 3;
-	if ((r->store = cf_store_open(where, 0, err)) == NULL ||
-	    load_config(r, err) || unlock(r, pass, passlen, err) ||
+	r->store = s;
+	if (load_config(r, err) || unlock(r, pass, passlen, err) ||
 	    open_cache(r, cache_root, err) || cf_repo_sync_index(r, err)) {
 		cf_repo_close(r);
 		return NULL;
@@ -505,6 +535,83 @@ cf_repo_open_blob(struct cf_repo *r, const struct cf_loc *loc,
 	return 0;
 }
 
+static void
+pack_cache_path(const struct cf_repo *r, const char *name, char *out,
+    size_t n)
+{
+	snprintf(out, n, "%s/packs/%s", r->cache_dir, name);
+}
+
+/** cf_repo_cache_pack(r, name, p, n): cache a tree pack locally. */
+void
+cf_repo_cache_pack(struct cf_repo *r, const char *name, const uint8_t *p,
+    size_t n)
+{
+	char path[4096], tmp[4200];
+	uint8_t rnd[8];
+	char hex[17];
+	FILE *f;
+
+	if (!r->store->remote)
+		return;
+	snprintf(path, sizeof(path), "%s/packs", r->cache_dir);
+	(void)mkdir(path, 0700);
+	pack_cache_path(r, name, path, sizeof(path));
+	cf_crypto_random(rnd, sizeof(rnd));
+	cf_hex(hex, rnd, sizeof(rnd));
+	snprintf(tmp, sizeof(tmp), "%s.%s.tmp", path, hex);
+	if ((f = fopen(tmp, "wbx")) == NULL)
+		return;
+	if (fwrite(p, 1, n, f) != n || fclose(f) != 0 || rename(tmp, path) != 0)
+		(void)remove(tmp);
+}
+
+/* The stored bytes of a tree blob from the local pack cache, fetching and
+ * verifying the whole pack on a miss. */
+static int
+read_cached(struct cf_repo *r, const struct cf_loc *loc, const char *name,
+    struct cf_buf *ct, struct cf_err *err)
+{
+	struct cf_buf whole;
+	char path[4096], hex[65];
+	uint8_t h[32];
+	FILE *f;
+	int rc = -1;
+
+	pack_cache_path(r, name, path, sizeof(path));
+	if ((f = fopen(path, "rb")) != NULL) {
+		if (cf_buf_reserve(ct, loc->e.len) == 0 &&
+		    fseeko(f, (off_t)loc->e.off, SEEK_SET) == 0 &&
+		    fread(ct->p + ct->len, 1, loc->e.len, f) == loc->e.len) {
+			ct->len += loc->e.len;
+			rc = 0;
+		}
+		fclose(f);
+		if (rc == 0)
+			return 0;
+	}
+	cf_buf_init(&whole, CF_PACK_MAX_BYTES);
+	if (cf_store_get(r->store, CF_KIND_PACK, name, 0, CF_GET_ALL, &whole,
+		err) == 0) {
+		cf_crypto_hash(whole.p, whole.len, h);
+		cf_hex(hex, h, 32);
+		if (strcmp(hex, name) != 0)
+			cf_err_set(err, CF_EAUTH, "pack %.16s: content does not "
+			    "match its name", name);
+		else if (loc->e.off > whole.len ||
+			 loc->e.len > whole.len - loc->e.off)
+			cf_err_set(err, CF_EFORMAT, "pack %.16s: blob out of "
+			    "bounds", name);
+		else {
+			cf_repo_cache_pack(r, name, whole.p, whole.len);
+			cf_buf_add(ct, whole.p + loc->e.off, loc->e.len);
+			rc = cf_buf_check(ct, err, "tree");
+		}
+	}
+	cf_buf_release(&whole);
+	return rc;
+}
+
 /** cf_repo_load_blob(r, id, type, zc, out, err): find and load a blob. */
 int
 cf_repo_load_blob(struct cf_repo *r, const uint8_t id[static 32], uint8_t type,
@@ -528,8 +635,11 @@ cf_repo_load_blob(struct cf_repo *r, const uint8_t id[static 32], uint8_t type,
 		return -1;
 	cf_hex(name, loc.pack, 32);
 	cf_buf_init(&ct, CF_BLOB_MAX_RAW + 4096);
-	rc = cf_store_get(r->store, CF_KIND_PACK, name, loc.e.off, loc.e.len,
-	    &ct, err);
+	if (type == CF_BLOB_TREE && r->store->remote)
+		rc = read_cached(r, &loc, name, &ct, err);
+	else
+		rc = cf_store_get(r->store, CF_KIND_PACK, name, loc.e.off,
+		    loc.e.len, &ct, err);
 	if (rc != 0)
 		rc = blob_error(&loc, err);
 	else

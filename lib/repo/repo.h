@@ -45,6 +45,15 @@ struct cf_repo {
  * with a random zone key wrapped in one passphrase slot. */
 int cf_repo_init(const char *where, const char *pass, size_t passlen,
     const struct cf_kdf *kdf, const char *host, struct cf_err *err) CF_WUR;
+/** cf_repo_init_store(s, pass, passlen, kdf, host, err): like
+ * cf_repo_init on an open store (closed before returning). */
+int cf_repo_init_store(struct cf_store *s, const char *pass, size_t passlen,
+    const struct cf_kdf *kdf, const char *host, struct cf_err *err) CF_WUR;
+/** cf_repo_open_store(s, pass, passlen, cache_root, err): like
+ * cf_repo_open on an open store, which the repository takes over (it is
+ * closed on failure too). */
+struct cf_repo *cf_repo_open_store(struct cf_store *s, const char *pass,
+    size_t passlen, const char *cache_root, struct cf_err *err);
 /** cf_repo_open(where, pass, passlen, cache_root, err): unlock a
  * repository; its index cache lives under ${cache_root}/<id>/.  Free with
  * cf_repo_close(). */
@@ -73,6 +82,10 @@ int cf_repo_read_pack_header(struct cf_repo *r, const char *name,
 int cf_repo_open_blob(struct cf_repo *r, const struct cf_loc *loc,
     const uint8_t *ct, struct cf_zc *zc, struct cf_buf *out,
     struct cf_err *err) CF_WUR;
+/** cf_repo_cache_pack(r, name, p, n): keep a copy of a tree pack in the
+ * local cache (remote stores only; failures are ignored: it is a cache). */
+void cf_repo_cache_pack(struct cf_repo *r, const char *name, const uint8_t *p,
+    size_t n);
 /** cf_repo_load_blob(r, id, type, zc, out, err): find, read, open and
  * verify blob ${id} into ${out} (its old content is replaced). */
 int cf_repo_load_blob(struct cf_repo *r, const uint8_t id[static 32],

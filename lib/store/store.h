@@ -55,6 +55,7 @@ struct cf_store_ops {
 struct cf_store {
 	const struct cf_store_ops *ops;
 	char *where; /* for messages */
+	int remote;  /* reads cost a round trip: cache what is read often */
 };
 
 /** cf_store_open(where, create, err): a store for the folder ${where}; with

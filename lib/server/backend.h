@@ -1,0 +1,160 @@
+/*
+ * backend.h: what cofferd stores, behind two interfaces, so the HTTP layer
+ * never knows whether it runs on one folder (SQLite + files, the embedded
+ * default) or on PostgreSQL + an S3 object store.
+ *
+ * The metadata store keeps accounts, devices, invitations, the object
+ * catalogue (sizes, soft deletes), refs and replay nonces; the blob store
+ * keeps object bytes under opaque keys.  Neither ever sees a key or a
+ * plaintext: objects are ciphertext named by their hash.
+ * Errors: 0 / -1 with *err.  Both interfaces are safe to call from several
+ * threads at once.
+ */
+#ifndef CF_BACKEND_H
+#define CF_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define CF_DEVPK_BYTES 32
+#define CF_REPO_NAME_MAX 64
+#define CF_BLOBKEY_MAX 192
+
+/* Device scopes. */
+#define CF_SCOPE_APPEND_ONLY 1u /* may add, may never delete */
+
+struct cf_device_row {
+	int64_t account;
+	uint32_t scope;
+	int disabled; /* the account is disabled */
+};
+
+struct cf_account_row {
+	int64_t id;
+	int64_t created;
+	int disabled;
+	uint64_t quota_bytes, quota_objects, used_bytes, used_objects;
+	uint64_t devices;
+};
+
+struct cf_object_row {
+	char name[72];
+	uint64_t size;
+};
+
+/* Results of a put attempt. */
+enum cf_put_state {
+	CF_PUT_NEW = 0,    /* upload the bytes, then commit */
+	CF_PUT_EXISTS = 1, /* already stored (content-addressed): done */
+	CF_PUT_QUOTA = 2,  /* would exceed the account's quota */
+	CF_PUT_CONFLICT = 3, /* a non-hash name exists with other bytes */
+};
+
+struct cf_meta;
+
+struct cf_meta_ops {
+	int (*invite_add)(struct cf_meta *, const uint8_t hash[32],
+	    int64_t expires, uint32_t scope, struct cf_err *);
+	/* Consume invitation ${hash} (NULL: open registration) and create an
+	 * account with one device.  1 if the invitation is unknown, used or
+	 * expired. */
+	int (*register_device)(struct cf_meta *, const uint8_t *hash,
+	    const uint8_t pk[32], uint64_t quota_bytes, uint64_t quota_objects,
+	    int64_t now, int64_t *account, struct cf_err *);
+	/* 1 if the device is unknown. */
+	int (*device_get)(struct cf_meta *, const uint8_t pk[32],
+	    struct cf_device_row *, struct cf_err *);
+	/* 1 if (pk, nonce) was seen already (a replay). */
+	int (*nonce_use)(struct cf_meta *, const uint8_t pk[32],
+	    const uint8_t nonce[16], int64_t expires, struct cf_err *);
+	int (*put_begin)(struct cf_meta *, int64_t account, const char *repo,
+	    int kind, const char *name, uint64_t size, enum cf_put_state *,
+	    struct cf_err *);
+	/* Record an upload stored under blob key ${blob}.  If the state is
+	 * not CF_PUT_NEW the upload was not needed (delete ${blob}); *old gets
+	 * a blob key the caller must delete ("" if none): that of a
+	 * soft-deleted version this upload replaced. */
+	int (*put_commit)(struct cf_meta *, int64_t account, const char *repo,
+	    int kind, const char *name, uint64_t size, const char *blob,
+	    int64_t now, enum cf_put_state *, char old[CF_BLOBKEY_MAX],
+	    struct cf_err *);
+	/* 1 if absent or soft-deleted. */
+	int (*object_get)(struct cf_meta *, int64_t account, const char *repo,
+	    int kind, const char *name, uint64_t *size,
+	    char blob[CF_BLOBKEY_MAX], struct cf_err *);
+	/* Up to ${max} live objects with names > ${after}; *n set. */
+	int (*object_list)(struct cf_meta *, int64_t account, const char *repo,
+	    int kind, const char *after, struct cf_object_row *rows, size_t max,
+	    size_t *n, struct cf_err *);
+	/* Soft delete; 1 if absent. */
+	int (*object_delete)(struct cf_meta *, int64_t account,
+	    const char *repo, int kind, const char *name, int64_t now,
+	    struct cf_err *);
+	/* Forget objects soft-deleted before ${before}; ${fn} deletes the
+	 * bytes of each, after its row is gone. */
+	int (*purge)(struct cf_meta *, int64_t before,
+	    int (*fn)(void *, const char *key), void *arg, uint64_t *purged,
+	    struct cf_err *);
+	/* 1 if absent. */
+	int (*ref_get)(struct cf_meta *, int64_t account, const char *repo,
+	    const char *name, uint8_t *value, size_t max, size_t *n,
+	    uint64_t *version, struct cf_err *);
+	/* Set if the current version is ${expect} (0: must not exist); 1 on
+	 * a mismatch. *version gets the new version. */
+	int (*ref_cas)(struct cf_meta *, int64_t account, const char *repo,
+	    const char *name, uint64_t expect, const uint8_t *value, size_t n,
+	    uint64_t *version, struct cf_err *);
+	int (*accounts)(struct cf_meta *,
+	    int (*fn)(void *, const struct cf_account_row *), void *arg,
+	    struct cf_err *);
+	/* 1 if no such account. */
+	int (*account_set)(struct cf_meta *, int64_t account, int disabled,
+	    int64_t quota_bytes, int64_t quota_objects, struct cf_err *);
+	void (*close)(struct cf_meta *);
+};
+
+struct cf_meta {
+	const struct cf_meta_ops *ops;
+};
+
+/** cf_meta_sqlite_open(path, err): the embedded metadata store. */
+struct cf_meta *cf_meta_sqlite_open(const char *path, struct cf_err *err);
+
+struct cf_blobw; /* an upload in progress */
+struct cf_blobr; /* a download in progress */
+struct cf_blobs;
+
+struct cf_blobs_ops {
+	struct cf_blobw *(*write_open)(struct cf_blobs *, const char *key,
+	    struct cf_err *);
+	int (*write)(struct cf_blobw *, const uint8_t *, size_t,
+	    struct cf_err *);
+	/* Durable once this returns 0. */
+	int (*write_commit)(struct cf_blobw *, struct cf_err *);
+	void (*write_abort)(struct cf_blobw *);
+	struct cf_blobr *(*read_open)(struct cf_blobs *, const char *key,
+	    uint64_t *size, struct cf_err *);
+	/* Bytes read (0 at the end), or -1. */
+	long (*read)(struct cf_blobr *, uint64_t off, uint8_t *, size_t,
+	    struct cf_err *);
+	void (*read_close)(struct cf_blobr *);
+	/* 0 also when already absent. */
+	int (*del)(struct cf_blobs *, const char *key, struct cf_err *);
+	void (*close)(struct cf_blobs *);
+};
+
+struct cf_blobs {
+	const struct cf_blobs_ops *ops;
+};
+
+/** cf_blobs_dir_open(dir, err): objects as files under ${dir}. */
+struct cf_blobs *cf_blobs_dir_open(const char *dir, struct cf_err *err);
+
+/** cf_blob_key(out, account, repo, kind, name): a fresh blob store key
+ * for one upload of an object: "A/REPO/K/XX/NAME.RANDOM". */
+void cf_blob_key(char out[CF_BLOBKEY_MAX], int64_t account, const char *repo,
+    int kind, const char *name);
+
+#endif
