@@ -182,6 +182,7 @@ cmd_key(struct gopts *g, int argc, char **argv)
 	}
 	if ((r = open_repo(g, &rc)) == NULL)
 		goto out;
+	l.r = r;
 	if (!strcmp(pos[0], "add")) {
 		rc = key_add(g, r, opts);
 	} else if (!strcmp(pos[0], "list")) {
