@@ -22,6 +22,33 @@ struct cf_keycache {
 	struct kc_slot *slots; /* sodium_malloc()ed */
 };
 
+/* Read-ahead for remote stores: blobs are read in the order they were
+ * written (tree order), so one request for a few MiB of a pack serves many
+ * small files.  A few ranges, least recently used first out. */
+#define RC_RANGES 8
+#define RC_READ (4u << 20)
+#define RC_SIZES 64
+
+struct rc_range {
+	uint8_t pack[32];
+	uint64_t off;
+	struct cf_buf b;
+	uint64_t used;
+};
+
+struct rc_size {
+	uint8_t pack[32];
+	uint64_t size;
+	int valid;
+};
+
+struct cf_rangecache {
+	pthread_mutex_t mu;
+	struct rc_range r[RC_RANGES];
+	struct rc_size sz[RC_SIZES];
+	uint64_t tick;
+};
+
 static const uint8_t config_magic[8] = {'C', 'F', 'R', 'E', 'P', 'O', 0, 1};
 
 /** cf_config_parse(p, n, id, err): check a config object. */
@@ -261,6 +288,130 @@ kc_free(struct cf_keycache *kc)
 	free(kc);
 }
 
+static struct cf_rangecache *
+rc_new(void)
+{
+	struct cf_rangecache *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	pthread_mutex_init(&c->mu, NULL);
+	for (int i = 0; i < RC_RANGES; i++)
+		cf_buf_init(&c->r[i].b, RC_READ + CF_BLOB_MAX_RAW + 4096);
+	return c;
+}
+
+static void
+rc_free(struct cf_rangecache *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < RC_RANGES; i++)
+		free(c->r[i].b.p);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+/* Copy [off, off+len) of ${pack} from the cache into ${out}: 1 on a hit. */
+static int
+rc_lookup(struct cf_rangecache *c, const uint8_t *pack, uint64_t off,
+    uint32_t len, struct cf_buf *out)
+{
+	int hit = 0;
+
+	pthread_mutex_lock(&c->mu);
+	for (int i = 0; i < RC_RANGES && !hit; i++) {
+		struct rc_range *r = &c->r[i];
+
+		if (r->b.len == 0 || memcmp(r->pack, pack, 32) != 0 ||
+		    off < r->off || off + len > r->off + r->b.len)
+			continue;
+		cf_buf_add(out, r->b.p + (off - r->off), len);
+		r->used = ++c->tick;
+		hit = !out->failed;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return hit;
+}
+
+static void
+rc_insert(struct cf_rangecache *c, const uint8_t *pack, uint64_t off,
+    const struct cf_buf *b)
+{
+	struct rc_range *victim;
+
+	pthread_mutex_lock(&c->mu);
+	victim = &c->r[0];
+	for (int i = 1; i < RC_RANGES; i++)
+		if (c->r[i].used < victim->used)
+			victim = &c->r[i];
+	victim->b.len = 0;
+	victim->b.failed = 0;
+	cf_buf_add(&victim->b, b->p, b->len);
+	memcpy(victim->pack, pack, 32);
+	victim->off = off;
+	victim->used = ++c->tick;
+	if (victim->b.failed)
+		victim->b.len = 0;
+	pthread_mutex_unlock(&c->mu);
+}
+
+static int
+rc_pack_size(struct cf_repo *r, const uint8_t *pack, const char *name,
+    uint64_t *size, struct cf_err *err)
+{
+	struct cf_rangecache *c = r->rc;
+	struct rc_size *s = &c->sz[pack[0] % RC_SIZES];
+	int hit;
+
+	pthread_mutex_lock(&c->mu);
+	hit = s->valid && memcmp(s->pack, pack, 32) == 0;
+	if (hit)
+		*size = s->size;
+	pthread_mutex_unlock(&c->mu);
+	if (hit)
+		return 0;
+	if (cf_store_size(r->store, CF_KIND_PACK, name, size, err))
+		return -1;
+	pthread_mutex_lock(&c->mu);
+	memcpy(s->pack, pack, 32);
+	s->size = *size;
+	s->valid = 1;
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+/* The stored bytes of a data blob from a remote store, reading ahead. */
+static int
+read_ahead(struct cf_repo *r, const struct cf_loc *loc, const char *name,
+    struct cf_buf *ct, struct cf_err *err)
+{
+	struct cf_buf b;
+	uint64_t size, want;
+	int rc;
+
+	if (rc_lookup(r->rc, loc->pack, loc->e.off, loc->e.len, ct))
+		return 0;
+	if (rc_pack_size(r, loc->pack, name, &size, err))
+		return -1;
+	if (loc->e.off > size || loc->e.len > size - loc->e.off)
+		return cf_err_set(err, CF_EFORMAT, "pack %.16s: blob out of "
+		    "bounds", name);
+	want = size - loc->e.off;
+	if (want > RC_READ && want > loc->e.len)
+		want = loc->e.len > RC_READ ? loc->e.len : RC_READ;
+	cf_buf_init(&b, RC_READ + CF_BLOB_MAX_RAW + 4096);
+	rc = cf_store_get(r->store, CF_KIND_PACK, name, loc->e.off, want, &b,
+	    err);
+	if (rc == 0) {
+		cf_buf_add(ct, b.p, loc->e.len);
+		rc = cf_buf_check(ct, err, "blob");
+		rc_insert(r->rc, loc->pack, loc->e.off, &b);
+	}
+	free(b.p);
+	return rc;
+}
+
 static int
 load_config(struct cf_repo *r, struct cf_err *err)
 {
@@ -298,7 +449,10 @@ cf_repo_open_store(struct cf_store *s, const char *pass, size_t passlen,
 {
 	struct cf_repo *r;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL || (r->kc = kc_new()) == NULL) {
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->kc = kc_new()) == NULL ||
+	    (r->rc = rc_new()) == NULL) {
+		if (r != NULL)
+			kc_free(r->kc);
 		free(r);
 		cf_store_free(s);
 		cf_err_set(err, CF_ENOMEM, "out of memory");
@@ -325,6 +479,7 @@ cf_repo_close(struct cf_repo *r)
 	cf_keys_free(r->keys);
 	cf_store_free(r->store);
 	kc_free(r->kc);
+	rc_free(r->rc);
 	free(r->cache_dir);
 	sodium_memzero(&r->chunker, sizeof(r->chunker));
 	free(r);
@@ -637,6 +792,8 @@ cf_repo_load_blob(struct cf_repo *r, const uint8_t id[static 32], uint8_t type,
 	cf_buf_init(&ct, CF_BLOB_MAX_RAW + 4096);
 	if (type == CF_BLOB_TREE && r->store->remote)
 		rc = read_cached(r, &loc, name, &ct, err);
+	else if (r->store->remote)
+		rc = read_ahead(r, &loc, name, &ct, err);
 	else
 		rc = cf_store_get(r->store, CF_KIND_PACK, name, loc.e.off,
 		    loc.e.len, &ct, err);

@@ -28,6 +28,7 @@
 #define CF_CONFIG_BYTES 28
 
 struct cf_keycache;
+struct cf_rangecache;
 
 struct cf_repo {
 	struct cf_store *store;
@@ -36,6 +37,7 @@ struct cf_repo {
 	struct cf_chunker chunker;
 	struct cf_index *index;
 	struct cf_keycache *kc;
+	struct cf_rangecache *rc; /* read-ahead of pack ranges (remote) */
 	char *cache_dir;
 	char slot[65]; /* the key slot that opened it */
 	int zstd_level;
