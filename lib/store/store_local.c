@@ -12,14 +12,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
 #include "store/store.h"
 
+#define FD_CACHE 64
+
+/* Open packs, kept for reads: a restore reads thousands of blobs from a
+ * few packs, and open+close per blob would cost more than the read. */
+struct fdent {
+	char name[65];
+	int fd, refs;
+	uint64_t used;
+};
+
 struct local {
 	struct cf_store base;
 	int dirfd;
+	pthread_mutex_t mu;
+	struct fdent fds[FD_CACHE];
+	uint64_t tick;
 };
 
 static void
@@ -146,6 +160,87 @@ read_range(int fd, uint64_t off, uint64_t len, struct cf_buf *out,
 	return 0;
 }
 
+/* A cached fd for pack ${name} (refs taken), or -1. */
+static struct fdent *
+fd_take(struct local *l, const char *name)
+{
+	struct fdent *hit = NULL;
+
+	pthread_mutex_lock(&l->mu);
+	for (int i = 0; i < FD_CACHE && hit == NULL; i++)
+		if (l->fds[i].fd >= 0 && strcmp(l->fds[i].name, name) == 0)
+			hit = &l->fds[i];
+	if (hit != NULL) {
+		hit->refs++;
+		hit->used = ++l->tick;
+	}
+	pthread_mutex_unlock(&l->mu);
+	return hit;
+}
+
+/* Offer ${fd} to the cache; returns the entry holding it (refs taken), or
+ * NULL if the caller keeps (and must close) it. */
+static struct fdent *
+fd_put(struct local *l, const char *name, int fd)
+{
+	struct fdent *v = NULL;
+
+	pthread_mutex_lock(&l->mu);
+	for (int i = 0; i < FD_CACHE; i++) {
+		struct fdent *e = &l->fds[i];
+
+		if (e->refs != 0)
+			continue;
+		if (e->fd < 0) {
+			v = e;
+			break;
+		}
+		if (v == NULL || e->used < v->used)
+			v = e;
+	}
+	if (v != NULL) {
+		if (v->fd >= 0)
+			close(v->fd);
+		v->fd = fd;
+		memcpy(v->name, name, 65);
+		v->refs = 1;
+		v->used = ++l->tick;
+	}
+	pthread_mutex_unlock(&l->mu);
+	return v;
+}
+
+static void
+fd_drop(struct local *l, struct fdent *e)
+{
+	pthread_mutex_lock(&l->mu);
+	e->refs--;
+	pthread_mutex_unlock(&l->mu);
+}
+
+static int
+pack_get(struct local *l, const char *name, const char *rel, uint64_t off,
+    uint64_t len, struct cf_buf *out, struct cf_err *err)
+{
+	char what[256];
+	struct fdent *e = fd_take(l, name);
+	int fd = e ? e->fd : -1, rc;
+
+	snprintf(what, sizeof(what), "%s/%s", l->base.where, rel);
+	if (e == NULL) {
+		fd = openat(l->dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			return cf_err_sys(err, "cannot open %s", what);
+		e = fd_put(l, name, fd);
+	}
+	rc = read_range(fd, off, len, out, what, err);
+	if (e != NULL)
+		fd_drop(l, e);
+	else
+		close(fd);
+	return rc;
+}
+
 static int
 local_get(struct cf_store *s, enum cf_kind kind, const char *name,
     uint64_t off, uint64_t len, struct cf_buf *out, struct cf_err *err)
@@ -156,6 +251,8 @@ local_get(struct cf_store *s, enum cf_kind kind, const char *name,
 	int fd, rc;
 
 	rel_path(rel, sizeof(rel), kind, name);
+	if (kind == CF_KIND_PACK && len != CF_GET_ALL)
+		return pack_get(l, name, rel, off, len, out, err);
 	snprintf(what, sizeof(what), "%s/%s", s->where, rel);
 	if ((fd = openat(l->dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return cf_err_sys(err, "cannot open %s", what);
@@ -247,6 +344,16 @@ local_del(struct cf_store *s, enum cf_kind kind, const char *name,
 	rel_path(rel, sizeof(rel), kind, name);
 	if (unlinkat(l->dirfd, rel, 0) != 0)
 		return cf_err_sys(err, "cannot delete %s/%s", s->where, rel);
+	if (kind == CF_KIND_PACK) {
+		pthread_mutex_lock(&l->mu);
+		for (int i = 0; i < FD_CACHE; i++)
+			if (l->fds[i].fd >= 0 && l->fds[i].refs == 0 &&
+			    strcmp(l->fds[i].name, name) == 0) {
+				close(l->fds[i].fd);
+				l->fds[i].fd = -1;
+			}
+		pthread_mutex_unlock(&l->mu);
+	}
 	return 0;
 }
 
@@ -255,6 +362,10 @@ local_free(struct cf_store *s)
 {
 	struct local *l = (struct local *)s;
 
+	for (int i = 0; i < FD_CACHE; i++)
+		if (l->fds[i].fd >= 0)
+			close(l->fds[i].fd);
+	pthread_mutex_destroy(&l->mu);
 	close(l->dirfd);
 	free(s->where);
 	free(l);
@@ -349,5 +460,8 @@ cf_store_local_open(const char *dir, int create, struct cf_err *err)
 	}
 	l->base.ops = &local_ops;
 	l->dirfd = fd;
+	pthread_mutex_init(&l->mu, NULL);
+	for (int i = 0; i < FD_CACHE; i++)
+		l->fds[i].fd = -1;
 	return &l->base;
 }
