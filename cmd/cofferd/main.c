@@ -344,8 +344,10 @@ admin(struct opts *o)
 		rc = meta->ops->account_set(meta, account_arg(o),
 		    !strcmp(cmd, "disable"), -1, -1, &err);
 	else if (!strcmp(cmd, "purge")) {
-		rc = cf_server_purge(meta, blobs, (int64_t)time(NULL) - o->retention,
-		    &purged, &err);
+		/* Deletes are stamped in whole seconds: +1 takes in those of
+		 * this very second, so --retention-days 0 purges them all. */
+		rc = cf_server_purge(meta, blobs,
+		    (int64_t)time(NULL) - o->retention + 1, &purged, &err);
 		if (rc == 0)
 			printf("purged %llu objects deleted more than %lld days "
 			       "ago\n", (unsigned long long)purged,

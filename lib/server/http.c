@@ -686,6 +686,30 @@ uri_log(void *cls, const char *uri, struct MHD_Connection *c)
 	return q;
 }
 
+/* Copy attacker-controlled ${src} for the log: bytes outside printable
+ * ASCII (terminal escapes, high bytes) become %XX, so a request cannot
+ * write control sequences into the operator's log. */
+static const char *
+log_safe(char *dst, size_t n, const char *src)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t j = 0;
+
+	for (; *src != '\0' && j + 4 <= n; src++) {
+		unsigned char ch = (unsigned char)*src;
+
+		if (ch > 0x20 && ch < 0x7f) {
+			dst[j++] = (char)ch;
+		} else {
+			dst[j++] = '%';
+			dst[j++] = hex[ch >> 4];
+			dst[j++] = hex[ch & 15];
+		}
+	}
+	dst[j] = '\0';
+	return dst;
+}
+
 static void
 completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
@@ -693,7 +717,7 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct cf_server *s = cls;
 	struct req *q = *con_cls;
 	struct timespec t1;
-	char line[1400];
+	char line[3400], m[32], u[3 * sizeof(q->url)];
 
 	(void)c;
 	if (q == NULL)
@@ -706,7 +730,9 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		snprintf(line, sizeof(line),
 		    "%s %s %d account=%lld in=%llu out=%llu ms=%.1f%s",
-		    q->method, q->url, q->status, (long long)q->dev.account,
+		    log_safe(m, sizeof(m), q->method),
+		    log_safe(u, sizeof(u), q->url), q->status,
+		    (long long)q->dev.account,
 		    (unsigned long long)q->got, (unsigned long long)q->out,
 		    (double)(t1.tv_sec - q->t0.tv_sec) * 1e3 +
 			(double)(t1.tv_nsec - q->t0.tv_nsec) / 1e6,
@@ -732,7 +758,22 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	line[strcspn(line, "\n")] = '\0';
+	for (char *p = line; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
 	s->cfg.log(s->cfg.log_arg, line);
+}
+
+/* Paths and query arguments are used as sent, never percent-decoded: no
+ * valid one needs an escape, and decoding would let a request act on a
+ * path other than the one it is signed and logged under ("%00" cuts a
+ * name short, "%64ata" aliases "data"). */
+static size_t
+no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
 }
 
 static int
@@ -777,6 +818,8 @@ start_daemon(struct cf_server *s, struct sockaddr_storage *ss)
 	    (intptr_t)mhd_log, s};
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK,
 	    (intptr_t)uri_log, s};
+	o[n++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK,
+	    (intptr_t)no_unescape, NULL};
 	if (s->cfg.threads > 0) {
 		flags |= MHD_USE_EPOLL;
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
