@@ -38,6 +38,8 @@ init_at(const char *where, const char *invite, const char *pass, size_t n,
     const struct cf_kdf *kdf, struct cf_err *err)
 {
 	struct cf_store *s;
+	uint64_t size;
+	int rc;
 
 	if (!cf_store_is_url(where)) {
 		if (invite != NULL)
@@ -51,6 +53,16 @@ init_at(const char *where, const char *invite, const char *pass, size_t n,
 		cf_store_free(s);
 		return -1;
 	}
+	/* Look before writing: the new key slot goes in before the config,
+	 * and must not land in a repository that exists already. */
+	rc = cf_store_size(s, CF_KIND_CONFIG, "config", &size, err);
+	if (rc == 0 || err->code != CF_ENOTFOUND) {
+		cf_store_free(s);
+		return rc == 0 ? cf_err_set(err, CF_EEXIST,
+				     "a repository exists already at %s", where)
+			       : -1;
+	}
+	cf_err_clear(err);
 	return cf_repo_init_store(s, pass, n, kdf, host_name(), err);
 }
 

@@ -338,17 +338,18 @@ open_store(const char *where, int create, struct cf_err *err)
 {
 	struct cf_device *dev;
 	struct cf_store *s;
+	const char *dir;
 	char buf[4096];
 
 	if (!cf_store_is_url(where))
 		return cf_store_open(where, create, err);
-	if ((dev = cf_device_load(config_dir(buf, sizeof(buf)), create, err)) ==
-	    NULL) {
+	dir = config_dir(buf, sizeof(buf));
+	if ((dev = cf_device_load(dir, create, err)) == NULL) {
 		if (err->code == CF_ENOTFOUND)
 			cf_err_set(err, CF_ENOTFOUND,
 			    "this device has no key yet (%s/device.key): run "
 			    "'coffer init --repo %s --invite TOKEN' first",
-			    buf, where);
+			    dir, where);
 		return NULL;
 	}
 	s = cf_store_http_open(where, dev, err);
