@@ -63,6 +63,18 @@ fuzz_copy(const uint8_t *p, size_t n)
 	return q;
 }
 
+/** fuzz_str(p, n): an exactly sized NUL-terminated copy. */
+char *
+fuzz_str(const uint8_t *p, size_t n)
+{
+	char *s = (char *)fuzz_alloc(n + 1);
+
+	if (n > 0)
+		memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
 /** fuzz_touch(p, n): read every byte (ASan checks each read). */
 void
 fuzz_touch(const uint8_t *p, size_t n)

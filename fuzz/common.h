@@ -19,6 +19,10 @@
 #include "repo/keyslot.h"
 
 #define FUZZ_PASSWORD "coffer-fuzz"
+/* The request the seeds of proto_auth are signed for (no body). */
+#define FUZZ_METHOD "GET"
+#define FUZZ_URI "/v1/r/fuzz/o/config/config"
+#define FUZZ_SIGN_TS 1700000000
 /* Largest decompressed size a harness allocates (the library's cap,
  * CF_BLOB_MAX_RAW, would cost 64 MiB per input). */
 #define FUZZ_MAX_RAW (1u << 20)
@@ -37,6 +41,9 @@ uint8_t *fuzz_alloc(size_t n);
 /** fuzz_copy(p, n): a malloc()ed copy of exactly ${n} bytes, so that ASan
  * sees a read past the end of a field; free() it. */
 uint8_t *fuzz_copy(const uint8_t *p, size_t n);
+/** fuzz_str(p, n): a malloc()ed copy of ${n} bytes plus a NUL, exactly
+ * sized: the C string a header or path parser would be handed. */
+char *fuzz_str(const uint8_t *p, size_t n);
 /** fuzz_touch(p, n): read every byte of a slice a decoder handed out. */
 void fuzz_touch(const uint8_t *p, size_t n);
 /** fuzz_check(ok, what): abort() with a message when an oracle fails. */

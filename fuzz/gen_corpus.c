@@ -19,6 +19,7 @@
 #include "compress/compress.h"
 #include "index/index.h"
 #include "pack/pack.h"
+#include "proto/proto.h"
 #include "repo/keyslot.h"
 #include "repo/repo.h"
 #include "snapshot/snapshot.h"
@@ -548,6 +549,26 @@ put_sealed(const struct gen *g, int sym, enum cf_objtype type,
 	put(g, sym ? "sym" : "env", name, &b);
 }
 
+/** put_plain(g, target, type, plain, name): the plaintext of an envelope
+ * (u32le length, object, zero padding as cf_env_seal pads), for the sealing
+ * mode of the env and sym harnesses; releases ${plain}. */
+static void
+put_plain(const struct gen *g, const char *target, enum cf_objtype type,
+    struct cf_buf *plain, const char *name)
+{
+	size_t pad = (size_t)cf_padme(plain->len + 4) - (plain->len + 4);
+	struct cf_buf b;
+
+	cf_buf_init(&b, SEED_MAX);
+	cf_buf_add_u8(&b, (uint8_t)(0x80 | (type - 1)));
+	cf_buf_add_u32(&b, (uint32_t)plain->len);
+	cf_buf_add(&b, plain->p, plain->len);
+	for (size_t i = 0; i < pad; i++)
+		cf_buf_add_u8(&b, 0);
+	cf_buf_release(plain);
+	put(g, target, name, &b);
+}
+
 static void
 gen_sealed(const struct gen *g)
 {
@@ -562,6 +583,8 @@ gen_sealed(const struct gen *g)
 	put_sealed(g, 0, CF_OBJ_PACK, &b, "pack-type");
 	put_sealed(g, 0, CF_OBJ_INDEX, &b, "empty");
 	put_sealed(g, 1, CF_OBJ_INDEX, &b, "empty");
+	snapshot_sample(&b, 1);
+	put_plain(g, "env", CF_OBJ_SNAPSHOT, &b, "plain-snapshot");
 }
 
 static void
@@ -581,6 +604,8 @@ gen_packs(const struct gen *g)
 	cf_buf_init(&b, SEED_MAX);
 	index_sample(pk + 1, 2, &b);
 	put_sealed(g, 1, CF_OBJ_INDEX, &b, "index");
+	index_sample(pk + 1, 2, &b);
+	put_plain(g, "sym", CF_OBJ_INDEX, &b, "plain-index");
 	for (int i = 0; i < 3; i++)
 		free_pack(&pk[i]);
 }
@@ -620,6 +645,72 @@ gen_argv(const struct gen *g)
 }
 
 static void
+put_str(const struct gen *g, const char *target, uint64_t prefix,
+    int has_prefix, const char *s, const char *name)
+{
+	struct cf_buf b;
+
+	cf_buf_init(&b, SEED_MAX);
+	if (has_prefix)
+		cf_buf_add_u64(&b, prefix);
+	cf_buf_add(&b, s, strlen(s));
+	put(g, target, name, &b);
+}
+
+static void
+gen_routes(const struct gen *g)
+{
+	static const char *const paths[][2] = {{"/healthz", "health"},
+	    {"/metrics", "metrics"}, {"/v1/register", "register"},
+	    {FUZZ_URI, "config"},
+	    {"/v1/r/fuzz/o/data/00112233445566778899aabbccddeeff00112233445566"
+	     "778899aabbccddeeff",
+	        "pack"},
+	    {"/v1/r/fuzz/o/snapshots/", "list"},
+	    {"/v1/r/fuzz/ref/main", "ref"}};
+	struct cf_route r;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		if (cf_proto_route(paths[i][0], &r) != 0)
+			die(paths[i][0], NULL);
+		put_str(g, "proto_route", 0, 0, paths[i][0], paths[i][1]);
+	}
+}
+
+static void
+gen_auth(const struct gen *g)
+{
+	uint8_t pk[CF_SIGN_PK_BYTES], sk[CF_SIGN_SK_BYTES];
+	char h[CF_PROTO_AUTH_MAX + 1], bodyhash[65];
+	struct cf_auth a;
+
+	crypto_sign_seed_keypair(pk, sk, fuzz_zone);
+	cf_proto_body_hash(NULL, 0, bodyhash);
+	if (cf_proto_sign(sk, FUZZ_METHOD, FUZZ_URI, FUZZ_SIGN_TS, bodyhash, h,
+	        sizeof(h)) != 0 ||
+	    cf_proto_auth_parse(h, &a) != 0 ||
+	    cf_proto_auth_verify(&a, FUZZ_METHOD, FUZZ_URI, bodyhash) != 0)
+		die("signed request does not verify", NULL);
+	put_str(g, "proto_auth", 0, 0, h, "signed");
+}
+
+static void
+gen_proto(const struct gen *g)
+{
+	gen_routes(g);
+	gen_auth(g);
+	put_str(g, "proto_range", 1000, 1, "bytes=0-99", "closed");
+	put_str(g, "proto_range", 1000, 1, "bytes=500-", "open");
+	put_str(g, "proto_range", 0, 1, "bytes=0-", "empty-object");
+	put_str(g, "proto_list", 0, 0,
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff "
+	    "123\n"
+	    "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100 "
+	    "0\n",
+	    "two");
+}
+
+static void
 gen_pure(const struct gen *g)
 {
 	gen_config(g);
@@ -651,6 +742,7 @@ main(int argc, char **argv)
 	gen_pure(&g);
 	gen_packs(&g);
 	gen_sealed(&g);
+	gen_proto(&g); /* last: its nonces would shift the packs' bytes */
 	cf_zc_free(g.zc);
 	return 0;
 }
