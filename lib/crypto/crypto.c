@@ -27,25 +27,55 @@ derive(uint8_t out[static CF_KEY_BYTES], uint64_t id, const char ctx[8],
 	(void)crypto_kdf_derive_from_key(out, CF_KEY_BYTES, id, ctx, zone);
 }
 
+static void
+derive_version(struct cf_keyver *v, const uint8_t zone[static CF_KEY_BYTES])
+{
+	uint8_t seed[crypto_box_SEEDBYTES];
+
+	derive(v->index, 3, "cfindex1", zone);
+	derive(v->mac, 4, "cfmac001", zone);
+	derive(seed, 5, "cfbox001", zone);
+	(void)crypto_box_seed_keypair(v->box_pk, v->box_sk, seed);
+	sodium_memzero(seed, sizeof(seed));
+}
+
 /** cf_keys_new(zone, err): derive the subkeys of ${zone}. */
 struct cf_keys *
 cf_keys_new(const uint8_t zone[static CF_KEY_BYTES], struct cf_err *err)
 {
-	struct cf_keys *k;
-	uint8_t seed[crypto_box_SEEDBYTES];
+	return cf_keys_new_ring((const uint8_t(*)[CF_KEY_BYTES])zone, 1, err);
+}
 
+/** cf_keys_new_ring(secrets, n, err): a zone with ${n} versions. */
+struct cf_keys *
+cf_keys_new_ring(const uint8_t (*secrets)[CF_KEY_BYTES], size_t n,
+    struct cf_err *err)
+{
+	struct cf_keyver cur;
+	struct cf_keys *k;
+
+	if (n == 0 || n > CF_MAX_VERSIONS + 1) {
+		cf_err_set(err, CF_ELIMIT, "%zu zone key versions", n);
+		return NULL;
+	}
 	if ((k = sodium_malloc(sizeof(*k))) == NULL) {
 		cf_err_set(err, CF_ENOMEM, "cannot allocate key memory");
 		return NULL;
 	}
-	memcpy(k->zone, zone, CF_KEY_BYTES);
-	derive(k->id, 1, "cfchunk1", zone);
-	derive(k->gear, 2, "cfgear01", zone);
-	derive(k->index, 3, "cfindex1", zone);
-	derive(k->mac, 4, "cfmac001", zone);
-	derive(seed, 5, "cfbox001", zone);
-	(void)crypto_box_seed_keypair(k->box_pk, k->box_sk, seed);
-	sodium_memzero(seed, sizeof(seed));
+	memset(k, 0, sizeof(*k));
+	memcpy(k->zone, secrets[0], CF_KEY_BYTES);
+	derive(k->id, 1, "cfchunk1", secrets[0]);
+	derive(k->gear, 2, "cfgear01", secrets[0]);
+	for (size_t i = 0; i + 1 < n; i++)
+		derive_version(&k->old[k->nold++], secrets[i]);
+	derive_version(&cur, secrets[n - 1]);
+	memcpy(k->index, cur.index, CF_KEY_BYTES);
+	memcpy(k->mac, cur.mac, CF_KEY_BYTES);
+	memcpy(k->box_pk, cur.box_pk, 32);
+	memcpy(k->box_sk, cur.box_sk, 32);
+	sodium_memzero(&cur, sizeof(cur));
+	memcpy(k->secrets, secrets, n * CF_KEY_BYTES);
+	k->nsecrets = n;
 	return k;
 }
 
@@ -79,10 +109,17 @@ cf_crypto_hash(const uint8_t *p, size_t n, uint8_t out[static 32])
 }
 
 static void
+wrap_mac_with(const uint8_t mac[CF_KEY_BYTES], const uint8_t *hdr,
+    uint8_t out[16])
+{
+	(void)crypto_generichash(out, 16, hdr, CF_WRAP_BYTES - 16, mac,
+	    CF_KEY_BYTES);
+}
+
+static void
 wrap_mac(const struct cf_keys *k, const uint8_t *hdr, uint8_t out[16])
 {
-	(void)crypto_generichash(out, 16, hdr, CF_WRAP_BYTES - 16, k->mac,
-	    CF_KEY_BYTES);
+	wrap_mac_with(k->mac, hdr, out);
 }
 
 /** cf_crypto_wrap_key(k, type, key, out): seal and authenticate ${key}. */
@@ -117,12 +154,20 @@ cf_crypto_unwrap_key(const struct cf_keys *k, enum cf_objtype type,
 	if (in[3] != (uint8_t)type)
 		return cf_err_set(err, CF_EAUTH,
 		    "object type %u where %u was expected", in[3], type);
+	const uint8_t *pk = k->box_pk, *sk = k->box_sk;
+
 	wrap_mac(k, in, mac);
-	if (sodium_memcmp(mac, in + CF_WRAP_BYTES - 16, 16) != 0)
-		return cf_err_set(err, CF_EAUTH,
-		    "object key not authentic (tampered, or another repository)");
+	for (size_t i = k->nold; sodium_memcmp(mac, in + CF_WRAP_BYTES - 16,
+					16) != 0;) {
+		if (i-- == 0)
+			return cf_err_set(err, CF_EAUTH, "object key not "
+			    "authentic (tampered, or another repository)");
+		wrap_mac_with(k->old[i].mac, in, mac);
+		pk = k->old[i].box_pk;
+		sk = k->old[i].box_sk;
+	}
 	if (crypto_box_seal_open(key, in + 4, CF_KEY_BYTES + crypto_box_SEALBYTES,
-		k->box_pk, k->box_sk) != 0)
+		pk, sk) != 0)
 		return cf_err_set(err, CF_EAUTH, "object key does not open");
 	return 0;
 }
@@ -322,4 +367,19 @@ cf_sym_open(const uint8_t key[static CF_KEY_BYTES], enum cf_objtype type,
 	*out = plain;
 	*outn = len;
 	return 0;
+}
+
+/** cf_keys_sym_open(k, type, in, n, out, outn, err): try each version. */
+int
+cf_keys_sym_open(const struct cf_keys *k, enum cf_objtype type,
+    const uint8_t *in, size_t n, uint8_t **out, size_t *outn,
+    struct cf_err *err)
+{
+	if (cf_sym_open(k->index, type, in, n, out, outn, err) == 0)
+		return 0;
+	for (size_t i = k->nold; err->code == CF_EAUTH && i-- > 0;)
+		if (cf_sym_open(k->old[i].index, type, in, n, out, outn, err) ==
+		    0)
+			return 0;
+	return -1;
 }

@@ -41,14 +41,31 @@ enum cf_objtype {
 	CF_OBJ_SNAPSHOT = 3,
 };
 
-struct cf_keys {
-	uint8_t zone[CF_KEY_BYTES];
-	uint8_t id[CF_KEY_BYTES];
-	uint8_t gear[CF_KEY_BYTES];
+#define CF_MAX_VERSIONS 32
+
+/* The keys of one zone version (see cf_keys_new_ring). */
+struct cf_keyver {
 	uint8_t index[CF_KEY_BYTES];
 	uint8_t mac[CF_KEY_BYTES];
 	uint8_t box_pk[32];
 	uint8_t box_sk[32];
+};
+
+struct cf_keys {
+	uint8_t zone[CF_KEY_BYTES]; /* the first version's secret */
+	uint8_t id[CF_KEY_BYTES];
+	uint8_t gear[CF_KEY_BYTES];
+	/* the current (newest) version: what new objects are written with */
+	uint8_t index[CF_KEY_BYTES];
+	uint8_t mac[CF_KEY_BYTES];
+	uint8_t box_pk[32];
+	uint8_t box_sk[32];
+	/* older versions, still read */
+	size_t nold;
+	struct cf_keyver old[CF_MAX_VERSIONS];
+	/* every version's secret, oldest first, to re-wrap the ring */
+	size_t nsecrets;
+	uint8_t secrets[CF_MAX_VERSIONS + 1][CF_KEY_BYTES];
 };
 
 /** cf_crypto_init(err): sodium_init(); call once from main(). */
@@ -58,6 +75,19 @@ int cf_crypto_init(struct cf_err *err) CF_WUR;
  * cf_keys_free(). */
 struct cf_keys *cf_keys_new(const uint8_t zone[static CF_KEY_BYTES],
     struct cf_err *err);
+/** cf_keys_new_ring(secrets, n, err): the keys of a zone whose secret was
+ * rotated: chunk ids and cut points stay those of the first version (so
+ * deduplication goes on), while new objects are sealed and authenticated
+ * with the newest version's keys, and older versions are kept for reading.
+ * A device removed before version k cannot open anything written with
+ * version k. */
+struct cf_keys *cf_keys_new_ring(const uint8_t (*secrets)[CF_KEY_BYTES],
+    size_t n, struct cf_err *err);
+/** cf_keys_sym_open(k, type, in, n, out, outn, err): cf_sym_open with the
+ * index key of whichever version sealed the object. */
+int cf_keys_sym_open(const struct cf_keys *k, enum cf_objtype type,
+    const uint8_t *in, size_t n, uint8_t **out, size_t *outn,
+    struct cf_err *err) CF_WUR;
 /** cf_keys_free(k): wipe and free; NULL is a no-op. */
 void cf_keys_free(struct cf_keys *k);
 

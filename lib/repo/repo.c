@@ -524,7 +524,7 @@ import_index(struct cf_repo *r, const char *name, struct cf_err *err)
 	if (rc == 0)
 		rc = check_name(name, b.p, b.len, err);
 	if (rc == 0)
-		rc = cf_sym_open(r->keys->index, CF_OBJ_INDEX, b.p, b.len, &plain,
+		rc = cf_keys_sym_open(r->keys, CF_OBJ_INDEX, b.p, b.len, &plain,
 		    &n, err);
 	if (rc == 0)
 		rc = cf_indexfile_decode(plain, n, &locs, &nlocs, err);
@@ -811,7 +811,9 @@ cf_repo_load_tree(struct cf_repo *r, const uint8_t id[static 32],
     struct cf_zc *zc, struct cf_tree *t, struct cf_err *err)
 {
 	memset(t, 0, sizeof(*t));
-	cf_buf_init(&t->raw, CF_BLOB_MAX_RAW + 4096);
+	/* cf_repo_open_blob() holds the stored bytes after the plaintext:
+	 * a tree of up to CF_BLOB_MAX_RAW needs room for both. */
+	cf_buf_init(&t->raw, 2 * CF_BLOB_MAX_RAW + 4096);
 	if (cf_repo_load_blob(r, id, CF_BLOB_TREE, zc, &t->raw, err) ||
 	    cf_tree_decode(t->raw.p, t->raw.len, &t->nodes, &t->n, err)) {
 		cf_tree_release(t);
@@ -1019,4 +1021,207 @@ cf_repo_remove_key(struct cf_repo *r, const char *prefix, struct cf_err *err)
 		rc = cf_store_del(r->store, CF_KIND_KEY, l.names[at], err);
 	free(l.names);
 	return rc;
+}
+
+/** cf_repo_init_zone(s, ak, epoch, err): a new zone of an account. */
+int
+cf_repo_init_zone(struct cf_store *s, const uint8_t ak[static 32],
+    uint32_t epoch, struct cf_err *err)
+{
+	uint8_t zone[1][CF_KEY_BYTES], cfg[CF_CONFIG_BYTES];
+	struct cf_buf slot;
+	char name[65];
+	int rc = -1;
+
+	cf_buf_init(&slot, 4096);
+	cf_crypto_random(zone[0], CF_KEY_BYTES);
+	memcpy(cfg, config_magic, 8);
+	cf_le32_put(cfg + 8, CF_REPO_VERSION);
+	cf_crypto_random(cfg + 12, CF_REPO_ID_BYTES);
+	if (cf_keyslot_seal_account((const uint8_t(*)[CF_KEY_BYTES])zone, 1,
+		cfg + 12, ak, epoch, &slot, err) == 0 &&
+	    put_hashed(s, CF_KIND_KEY, slot.p, slot.len, name, err) == 0 &&
+	    cf_store_put(s, CF_KIND_CONFIG, "config", cfg, sizeof(cfg),
+		CF_PUT_EXCL, err) == 0)
+		rc = 0;
+	else if (err->code == CF_EEXIST)
+		cf_err_set(err, CF_EEXIST, "zone exists already at %s", s->where);
+	sodium_memzero(zone, sizeof(zone));
+	cf_buf_release(&slot);
+	cf_store_free(s);
+	return rc;
+}
+
+struct ringfind {
+	struct cf_store *s;
+	const uint8_t *id, *ak;
+	uint32_t epoch;
+	uint8_t (*secrets)[CF_KEY_BYTES];
+	size_t count;
+	char slot[65];
+	struct cf_err *err;
+};
+
+static int
+try_account_slot(void *arg, const char *name, uint64_t size)
+{
+	struct ringfind *f = arg;
+	struct cf_slotinfo info;
+	struct cf_err e2 = {0};
+	struct cf_buf b;
+	int found = 0;
+
+	(void)size;
+	if (f->count > 0)
+		return 0;
+	cf_buf_init(&b, 8192);
+	if (cf_store_get(f->s, CF_KIND_KEY, name, 0, CF_GET_ALL, &b, &e2) == 0 &&
+	    cf_keyslot_parse(b.p, b.len, &info, &e2) == 0 &&
+	    info.type == CF_SLOT_ACCOUNT && info.epoch == f->epoch) {
+		if (cf_keyslot_open_account(b.p, b.len, f->id, f->ak, f->secrets,
+			&f->count, f->err) == 0) {
+			memcpy(f->slot, name, 65);
+			found = 1;
+		}
+	}
+	cf_buf_release(&b);
+	(void)found;
+	return 0;
+}
+
+static int
+find_ring(struct ringfind *f, struct cf_err *err)
+{
+	f->count = 0;
+	cf_err_set(err, CF_EAUTH, "no key slot of this zone opens with the "
+	    "account key of epoch %u", f->epoch);
+	if (cf_store_list(f->s, CF_KIND_KEY, try_account_slot, f, err) < 0)
+		return -1;
+	if (f->count == 0)
+		return -1;
+	cf_err_clear(err);
+	return 0;
+}
+
+/** cf_repo_open_zone(s, ak, epoch, cache_root, err): open a zone. */
+struct cf_repo *
+cf_repo_open_zone(struct cf_store *s, const uint8_t ak[static 32],
+    uint32_t epoch, const char *cache_root, struct cf_err *err)
+{
+	struct ringfind f = {0};
+	struct cf_repo *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->kc = kc_new()) == NULL ||
+	    (r->rc = rc_new()) == NULL ||
+	    (f.secrets = sodium_malloc((CF_MAX_VERSIONS + 1) * CF_KEY_BYTES)) ==
+		NULL) {
+		if (r != NULL) {
+			kc_free(r->kc);
+			rc_free(r->rc);
+		}
+		free(r);
+		cf_store_free(s);
+		cf_err_set(err, CF_ENOMEM, "out of memory");
+		return NULL;
+	}
+	r->zstd_level = 3;
+	r->store = s;
+	f.s = s;
+	f.ak = ak;
+	f.epoch = epoch;
+	f.err = err;
+	f.id = r->id;
+	if (load_config(r, err) || find_ring(&f, err) ||
+	    (r->keys = cf_keys_new_ring((const uint8_t(*)[CF_KEY_BYTES])
+		     f.secrets, f.count, err)) == NULL ||
+	    open_cache(r, cache_root, err) || cf_repo_sync_index(r, err)) {
+		sodium_free(f.secrets);
+		cf_repo_close(r);
+		return NULL;
+	}
+	memcpy(r->slot, f.slot, 65);
+	sodium_free(f.secrets);
+	cf_chunker_init(&r->chunker, r->keys->gear);
+	return r;
+}
+
+struct oldslots {
+	struct cf_store *s;
+	uint32_t keep;
+	char keepname[65];
+};
+
+static int
+drop_old_slot(void *arg, const char *name, uint64_t size)
+{
+	struct oldslots *o = arg;
+	struct cf_slotinfo info;
+	struct cf_err e2 = {0};
+	struct cf_buf b;
+
+	(void)size;
+	cf_buf_init(&b, 8192);
+	if (strcmp(name, o->keepname) != 0 &&
+	    cf_store_get(o->s, CF_KIND_KEY, name, 0, CF_GET_ALL, &b, &e2) == 0 &&
+	    cf_keyslot_parse(b.p, b.len, &info, &e2) == 0 &&
+	    info.type == CF_SLOT_ACCOUNT && info.epoch != o->keep)
+		if (cf_store_del(o->s, CF_KIND_KEY, name, &e2) != 0)
+			return 0; /* stays; harmless, retried next time */
+	cf_buf_release(&b);
+	return 0;
+}
+
+/** cf_repo_rekey_zone(s, old_ak, old_epoch, ak, epoch, err): rotate. */
+int
+cf_repo_rekey_zone(struct cf_store *s, const uint8_t old_ak[static 32],
+    uint32_t old_epoch, const uint8_t ak[static 32], uint32_t epoch,
+    struct cf_err *err)
+{
+	struct ringfind f = {0};
+	struct oldslots o = {s, epoch, ""};
+	uint8_t cfgid[CF_REPO_ID_BYTES];
+	struct cf_buf slot, cfg;
+	int rc = -1;
+
+	cf_buf_init(&slot, 8192);
+	cf_buf_init(&cfg, 4096);
+	if ((f.secrets = sodium_malloc((CF_MAX_VERSIONS + 1) * CF_KEY_BYTES)) ==
+	    NULL)
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	f.s = s;
+	f.ak = old_ak;
+	f.epoch = old_epoch;
+	f.err = err;
+	f.id = cfgid;
+	if (cf_store_get(s, CF_KIND_CONFIG, "config", 0, CF_GET_ALL, &cfg,
+		err) != 0 ||
+	    cf_config_parse(cfg.p, cfg.len, cfgid, err) != 0 ||
+	    find_ring(&f, err) != 0)
+		goto out;
+	if (f.count > CF_MAX_VERSIONS) {
+		cf_err_set(err, CF_ELIMIT, "zone key rotated too often");
+		goto out;
+	}
+	cf_crypto_random(f.secrets[f.count++], CF_KEY_BYTES);
+	if (cf_keyslot_seal_account((const uint8_t(*)[CF_KEY_BYTES])f.secrets,
+		f.count, cfgid, ak, epoch, &slot, err) != 0 ||
+	    put_hashed(s, CF_KIND_KEY, slot.p, slot.len, o.keepname, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	sodium_free(f.secrets);
+	cf_buf_release(&slot);
+	cf_buf_release(&cfg);
+	return rc;
+}
+
+/** cf_repo_drop_old_slots(s, epoch, err): delete account slots of other
+ * epochs (after the epoch change is committed to the chain). */
+int
+cf_repo_drop_old_slots(struct cf_store *s, uint32_t epoch, struct cf_err *err)
+{
+	struct oldslots o = {s, epoch, ""};
+
+	return cf_store_list(s, CF_KIND_KEY, drop_old_slot, &o, err) < 0 ? -1
+									  : 0;
 }

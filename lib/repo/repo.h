@@ -134,6 +134,26 @@ int cf_repo_add_key(struct cf_repo *r, const char *pass, size_t passlen,
     const struct cf_kdf *kdf, const char *host, char name[static 65],
     struct cf_err *err) CF_WUR;
 
+/** cf_repo_init_zone(s, ak, epoch, err): a new repository (a zone of an
+ * account) whose random key is kept only in an account slot under ${ak};
+ * ${s} is closed before returning. */
+int cf_repo_init_zone(struct cf_store *s, const uint8_t ak[static 32],
+    uint32_t epoch, struct cf_err *err) CF_WUR;
+/** cf_repo_open_zone(s, ak, epoch, cache_root, err): open a zone with the
+ * account key of ${epoch}; takes over ${s}. */
+struct cf_repo *cf_repo_open_zone(struct cf_store *s,
+    const uint8_t ak[static 32], uint32_t epoch, const char *cache_root,
+    struct cf_err *err);
+/** cf_repo_rekey_zone(s, old_ak, old_epoch, ak, epoch, err): add a fresh
+ * key version to the zone, sealed with all older ones under the new
+ * account key; ${s} is borrowed. */
+int cf_repo_rekey_zone(struct cf_store *s, const uint8_t old_ak[static 32],
+    uint32_t old_epoch, const uint8_t ak[static 32], uint32_t epoch,
+    struct cf_err *err) CF_WUR;
+/** cf_repo_drop_old_slots(s, epoch, err): delete the account slots of
+ * other epochs, once the new epoch is committed to the device chain. */
+int cf_repo_drop_old_slots(struct cf_store *s, uint32_t epoch,
+    struct cf_err *err) CF_WUR;
 /** cf_repo_remove_key(r, prefix, err): delete the key slot whose name
  * starts with ${prefix}; refuses the slot in use and the last one. */
 int cf_repo_remove_key(struct cf_repo *r, const char *prefix,
