@@ -1,0 +1,393 @@
+/*
+ * test_repo.c: lib/repo/repo.h and lib/repo/packer.h, on a repository in
+ * a temporary folder (Argon2id at 8 MiB / 1 pass).
+ *  - init, refusal to init twice, CF_EPASS for a wrong passphrase,
+ *    CF_ENOTFOUND for a folder that is no repository, config parsing;
+ *  - four threads add the same ~60 MiB of blobs through one cf_packer,
+ *    each in its own order: every blob is stored exactly once (the others
+ *    get 1), packs close while blobs are still coming (more than 32 MiB of
+ *    incompressible tree blobs go to the single tree pack), flush writes
+ *    one index file and fills the cache, zstd is used where it pays;
+ *  - cf_repo_load_blob() returns every blob, in the same session and after
+ *    reopening with a fresh cache folder (the cache is rebuilt from the
+ *    index files); a wrong type or an unknown id is CF_ENOTFOUND;
+ *  - a big tree that does not compress (38 MiB) loads back;
+ *  - snapshots save and load; a second key slot opens the repository; a
+ *    byte changed in a stored pack is CF_EAUTH.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "repo/packer.h"
+#include "repo/repo.h"
+
+#include "check.h"
+
+#define NBIG 9     /* tree blobs of 4 MiB: 36 MiB > the largest pack */
+#define NSMALL 200 /* data blobs up to 256 KiB */
+#define NBLOBS (NBIG + NSMALL)
+#define NTHREADS 4
+
+static const struct cf_kdf fast = {1, 8ull << 20};
+
+struct blob {
+	uint8_t id[32];
+	uint8_t type;
+	uint8_t *p;
+	size_t n;
+};
+
+struct worker {
+	pthread_t th;
+	struct cf_packer *pk;
+	const struct blob *b;
+	int t;
+	int rc[NBLOBS];
+	int failed;
+};
+
+static void
+make_blobs(const struct cf_keys *k, struct blob *b)
+{
+	uint8_t seed[randombytes_SEEDBYTES] = {7};
+	uint64_t s = 1;
+
+	for (size_t i = 0; i < NBLOBS; i++) {
+		size_t n = i < NBIG ? 4u << 20 : test_rand(&s) % (256u << 10);
+
+		if (i == NBIG || i == NBIG + 1)
+			n = i - NBIG; /* empty and one-byte blobs */
+		b[i].n = n;
+		b[i].type = i < NBIG ? CF_BLOB_TREE : CF_BLOB_DATA;
+		REQUIRE((b[i].p = malloc(n + 1)) != NULL);
+		seed[1] = (uint8_t)i;
+		seed[2] = (uint8_t)(i >> 8);
+		randombytes_buf_deterministic(b[i].p, n, seed);
+		if (i >= NBIG && i % 3 == 0) /* compressible */
+			for (size_t j = 0; j < n; j++)
+				b[i].p[j] &= 0x03;
+		cf_crypto_chunk_id(k, b[i].p, n, b[i].id);
+	}
+}
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	struct cf_zc *zc = cf_zc_new(3);
+	struct cf_buf scratch;
+	struct cf_err err;
+
+	cf_buf_init(&scratch, CF_BLOB_MAX_RAW + (1u << 20));
+	if (zc == NULL)
+		w->failed = 1;
+	for (size_t k = 0; k < NBLOBS && !w->failed; k++) {
+		/* Each thread walks the blobs from its own starting point. */
+		size_t i = (k + (size_t)w->t * NBLOBS / NTHREADS) % NBLOBS;
+
+		w->rc[i] = cf_packer_add(w->pk, w->b[i].type, w->b[i].id,
+		    w->b[i].p, w->b[i].n, zc, &scratch, &err);
+		if (w->rc[i] < 0) {
+			fprintf(stderr, "  packer_add: %s\n", err.msg);
+			w->failed = 1;
+		}
+	}
+	cf_buf_release(&scratch);
+	cf_zc_free(zc);
+	return NULL;
+}
+
+static void
+test_pack_threads(struct cf_repo *r, const struct blob *b)
+{
+	static struct worker w[NTHREADS];
+	struct cf_packer_stats st;
+	struct cf_packer *pk;
+	struct cf_err err;
+	uint64_t raw = 0;
+
+	REQUIRE((pk = cf_packer_new(r, &err)) != NULL);
+	for (int t = 0; t < NTHREADS; t++) {
+		w[t].pk = pk;
+		w[t].b = b;
+		w[t].t = t;
+		REQUIRE(pthread_create(&w[t].th, NULL, work, &w[t]) == 0);
+	}
+	for (int t = 0; t < NTHREADS; t++) {
+		REQUIRE(pthread_join(w[t].th, NULL) == 0);
+		CHECK(!w[t].failed);
+	}
+	for (size_t i = 0; i < NBLOBS; i++) {
+		int stored = 0, dup = 0;
+
+		for (int t = 0; t < NTHREADS; t++) {
+			stored += w[t].rc[i] == 0;
+			dup += w[t].rc[i] == 1;
+		}
+		CHECK(stored == 1 && dup == NTHREADS - 1);
+		CHECK(cf_packer_has(pk, b[i].id));
+		raw += b[i].n;
+	}
+	cf_packer_stats(pk, &st);
+	CHECK(st.blobs == NBLOBS && st.raw_bytes == raw);
+	CHECK(st.packs >= 1); /* the tree pack filled up mid-way */
+	CHECK(st.index_files == 0);
+	CHECK(cf_packer_flush(pk, &err) == 0);
+	cf_packer_stats(pk, &st);
+	printf("packer: %llu blobs, %llu packs, %llu index files, %llu of "
+	       "%llu bytes stored\n",
+	    (unsigned long long)st.blobs, (unsigned long long)st.packs,
+	    (unsigned long long)st.index_files,
+	    (unsigned long long)st.stored_bytes, (unsigned long long)raw);
+	CHECK(st.packs >= 3 && st.index_files == 1);
+	/* Flushed blobs are in the index cache, compressed when it paid. */
+	for (size_t i = 0; i < NBLOBS; i++) {
+		struct cf_loc loc;
+		int z = i >= NBIG && i % 3 == 0 && b[i].n >= 64;
+
+		CHECK(!cf_packer_has(pk, b[i].id));
+		CHECK(cf_index_lookup(r->index, b[i].id, &loc, &err) == 0 &&
+		      loc.e.type == b[i].type && loc.e.rawlen == b[i].n &&
+		      !!(loc.e.flags & CF_BLOB_ZSTD) == z);
+	}
+	/* Nothing left to flush. */
+	CHECK(cf_packer_flush(pk, &err) == 0);
+	cf_packer_stats(pk, &st);
+	CHECK(st.index_files == 1);
+	cf_packer_free(pk);
+	cf_packer_free(NULL);
+}
+
+static void
+check_load_all(struct cf_repo *r, const struct blob *b)
+{
+	struct cf_zc *zc = cf_zc_new(3);
+	uint8_t unknown[32];
+	struct cf_err err;
+	struct cf_buf out;
+	size_t bad = 0;
+
+	REQUIRE(zc != NULL);
+	cf_buf_init(&out, CF_BLOB_MAX_RAW + (1u << 20));
+	for (size_t i = 0; i < NBLOBS; i++) {
+		int rc =
+		    cf_repo_load_blob(r, b[i].id, b[i].type, zc, &out, &err);
+
+		if (rc != 0 || out.len != b[i].n ||
+		    (b[i].n && memcmp(out.p, b[i].p, b[i].n) != 0)) {
+			if (bad++ < 3)
+				fprintf(stderr, "  blob %zu: rc %d %s\n", i, rc,
+				    rc ? err.msg : "content differs");
+		}
+	}
+	CHECK(bad == 0);
+	CHECK_ERR(cf_repo_load_blob(r, b[0].id, CF_BLOB_DATA, zc, &out, &err),
+	    &err, CF_ENOTFOUND);
+	CHECK_ERR(cf_repo_load_blob(r, b[NBIG].id, CF_BLOB_TREE, zc, &out,
+	              &err),
+	    &err, CF_ENOTFOUND);
+	memset(unknown, 0x42, 32);
+	CHECK_ERR(cf_repo_load_blob(r, unknown, CF_BLOB_DATA, zc, &out, &err),
+	    &err, CF_ENOTFOUND);
+	cf_buf_release(&out);
+	cf_zc_free(zc);
+}
+
+static void
+test_snapshots(struct cf_repo *r, const struct blob *b)
+{
+	static char *paths[] = {"/data"};
+	struct cf_snapshot s, *got;
+	struct cf_err err;
+	char name1[65];
+
+	memset(&s, 0, sizeof(s));
+	s.time_ns = 1000;
+	s.host = "h";
+	s.paths = paths;
+	s.npaths = 1;
+	memcpy(s.tree, b[0].id, 32);
+	REQUIRE(cf_repo_save_snapshot(r, &s, &err) == 0);
+	memcpy(name1, s.name, 65);
+	s.time_ns = 2000;
+	s.files = 7;
+	REQUIRE(cf_repo_save_snapshot(r, &s, &err) == 0);
+	REQUIRE((got = cf_repo_find_snapshot(r, "latest", &err)) != NULL);
+	CHECK(got->time_ns == 2000 && got->files == 7 &&
+	      strcmp(got->name, s.name) == 0 &&
+	      strcmp(got->paths[0], "/data") == 0);
+	cf_snapshot_free(got);
+	name1[8] = '\0';
+	REQUIRE((got = cf_repo_find_snapshot(r, name1, &err)) != NULL);
+	CHECK(got->time_ns == 1000 && memcmp(got->tree, b[0].id, 32) == 0);
+	cf_snapshot_free(got);
+	err.code = CF_OK;
+	CHECK(cf_repo_find_snapshot(r, "0000000000", &err) == NULL &&
+	      err.code == CF_ENOTFOUND);
+	err.code = CF_OK;
+	CHECK(cf_repo_find_snapshot(r, "ab", &err) == NULL &&
+	      err.code == CF_EUSAGE);
+}
+
+/* A folder whose entries list many chunks is a big tree that does not
+ * compress (chunk ids are random): here 2 files of 600000 chunks, 38 MiB,
+ * within CF_BLOB_MAX_RAW.  What a backup may store, a restore must load. */
+static void
+test_big_tree(struct cf_repo *r)
+{
+	static const size_t nchunks = 600000;
+	struct cf_buf tree, scratch;
+	struct cf_packer *pk;
+	struct cf_tree t;
+	struct cf_zc *zc = cf_zc_new(3);
+	uint8_t *ids = malloc(nchunks * 32), id[32];
+	uint8_t seed[randombytes_SEEDBYTES] = {9};
+	struct cf_err err;
+	struct cf_node n;
+
+	REQUIRE(zc != NULL && ids != NULL);
+	randombytes_buf_deterministic(ids, nchunks * 32, seed);
+	cf_buf_init(&tree, CF_BLOB_MAX_RAW);
+	cf_buf_init(&scratch, 2 * CF_BLOB_MAX_RAW);
+	memset(&n, 0, sizeof(n));
+	n.type = CF_NT_FILE;
+	n.chunks = ids;
+	n.nchunks = nchunks;
+	cf_tree_begin(&tree, 2);
+	n.name = (const uint8_t *)"a";
+	n.namelen = 1;
+	cf_tree_add(&tree, &n);
+	n.name = (const uint8_t *)"b";
+	cf_tree_add(&tree, &n);
+	REQUIRE(!tree.failed && tree.len > CF_BLOB_MAX_RAW / 2);
+	cf_crypto_chunk_id(r->keys, tree.p, tree.len, id);
+	REQUIRE((pk = cf_packer_new(r, &err)) != NULL);
+	CHECK(cf_packer_add(pk, CF_BLOB_TREE, id, tree.p, tree.len, zc,
+	          &scratch, &err) == 0);
+	CHECK(cf_packer_flush(pk, &err) == 0);
+	cf_packer_free(pk);
+	if (cf_repo_load_tree(r, id, zc, &t, &err) != 0) {
+		fprintf(stderr, "  big tree: %s\n", err.msg);
+		CHECK(!"a stored tree of 38 MiB loads");
+	} else {
+		CHECK(t.n == 2 && t.nodes[1].nchunks == nchunks &&
+		      memcmp(t.nodes[1].chunks, ids, nchunks * 32) == 0);
+		cf_tree_release(&t);
+	}
+	cf_buf_release(&tree);
+	cf_buf_release(&scratch);
+	cf_zc_free(zc);
+	free(ids);
+}
+
+/* Change one byte of blob ${b} where it is stored. */
+static void
+corrupt_blob(struct cf_repo *r, const char *root, const struct blob *b)
+{
+	char hex[65], rel[128], path[4200];
+	struct cf_loc loc;
+	struct cf_err err;
+	uint8_t c;
+	int fd;
+
+	REQUIRE(cf_index_lookup(r->index, b->id, &loc, &err) == 0);
+	cf_hex(hex, loc.pack, 32);
+	snprintf(rel, sizeof(rel), "data/%.2s/%s", hex, hex);
+	test_join(path, sizeof(path), root, rel);
+	REQUIRE((fd = open(path, O_RDWR)) >= 0);
+	REQUIRE(pread(fd, &c, 1, (off_t)loc.e.off) == 1);
+	c ^= 0x10;
+	REQUIRE(pwrite(fd, &c, 1, (off_t)loc.e.off) == 1);
+	close(fd);
+}
+
+static void
+test_config(void)
+{
+	uint8_t cfg[CF_CONFIG_BYTES + 1], id[CF_REPO_ID_BYTES];
+	struct cf_err err;
+
+	memcpy(cfg, "CFREPO\0\1", 8);
+	cf_le32_put(cfg + 8, CF_REPO_VERSION);
+	memset(cfg + 12, 0x33, CF_REPO_ID_BYTES);
+	CHECK(cf_config_parse(cfg, CF_CONFIG_BYTES, id, &err) == 0 &&
+	      id[0] == 0x33);
+	CHECK_ERR(cf_config_parse(cfg, CF_CONFIG_BYTES - 1, id, &err), &err,
+	    CF_EFORMAT);
+	CHECK_ERR(cf_config_parse(cfg, CF_CONFIG_BYTES + 1, id, &err), &err,
+	    CF_EFORMAT);
+	cf_le32_put(cfg + 8, CF_REPO_VERSION + 1);
+	CHECK_ERR(cf_config_parse(cfg, CF_CONFIG_BYTES, id, &err), &err,
+	    CF_EFORMAT);
+	cf_le32_put(cfg + 8, CF_REPO_VERSION);
+	cfg[0] = 'X';
+	CHECK_ERR(cf_config_parse(cfg, CF_CONFIG_BYTES, id, &err), &err,
+	    CF_EFORMAT);
+}
+
+int
+main(void)
+{
+	static struct blob b[NBLOBS];
+	char dir[4096], root[4200], cache1[4200], cache2[4200], slot[65];
+	struct cf_repo *r;
+	struct cf_err err;
+
+	REQUIRE(cf_crypto_init(&err) == 0);
+	REQUIRE(test_tmpdir(dir, sizeof(dir)) == 0);
+	test_join(root, sizeof(root), dir, "repo");
+	test_join(cache1, sizeof(cache1), dir, "cache1");
+	test_join(cache2, sizeof(cache2), dir, "cache2/sub");
+	test_config();
+	REQUIRE(cf_repo_init(root, "pw", 2, &fast, "host", &err) == 0);
+	CHECK_ERR(cf_repo_init(root, "pw", 2, &fast, "host", &err), &err,
+	    CF_EEXIST);
+	err.code = CF_OK;
+	CHECK(cf_repo_open(root, "wrong", 5, cache1, &err) == NULL &&
+	      err.code == CF_EPASS);
+	err.code = CF_OK;
+	CHECK(cf_repo_open(dir, "pw", 2, cache1, &err) == NULL &&
+	      err.code == CF_ENOTFOUND);
+	REQUIRE((r = cf_repo_open(root, "pw", 2, cache1, &err)) != NULL);
+	make_blobs(r->keys, b);
+	test_pack_threads(r, b);
+	check_load_all(r, b);
+	test_snapshots(r, b);
+	test_big_tree(r);
+	REQUIRE(cf_repo_add_key(r, "second", 6, &fast, "h2", slot, &err) == 0);
+	CHECK_ERR(cf_repo_remove_key(r, r->slot, &err), &err, CF_EUSAGE);
+	cf_repo_close(r);
+	cf_repo_close(NULL);
+
+	/* A fresh cache is rebuilt from the index files; the second slot
+	 * opens the same zone. */
+	REQUIRE((r = cf_repo_open(root, "second", 6, cache2, &err)) != NULL);
+	CHECK(strcmp(r->slot, slot) == 0);
+	check_load_all(r, b);
+	corrupt_blob(r, root, &b[NBIG + 5]);
+	{
+		struct cf_buf out;
+
+		cf_buf_init(&out, 1u << 20);
+		CHECK_ERR(cf_repo_load_blob(r, b[NBIG + 5].id, CF_BLOB_DATA,
+		              NULL, &out, &err),
+		    &err, CF_EAUTH);
+		cf_buf_release(&out);
+	}
+	cf_repo_close(r);
+	/* The first slot still opens it, with the first cache. */
+	REQUIRE((r = cf_repo_open(root, "pw", 2, cache1, &err)) != NULL);
+	CHECK(strcmp(r->slot, slot) != 0);
+	cf_repo_close(r);
+	for (size_t i = 0; i < NBLOBS; i++)
+		free(b[i].p);
+	test_rm_rf(dir);
+	return check_done("unit-repo");
+}
