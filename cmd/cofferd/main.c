@@ -14,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blobs.h"
 #include "crypto/crypto.h"
+#include "net/net.h"
 #include "server/server.h"
 #include "util/buf.h"
 
@@ -23,6 +25,7 @@
 
 struct opts {
 	const char *data, *listen, *tls_cert, *tls_key, *log;
+	const char *blobs, *config; /* S3: see blobs.h */
 	int insecure, open_reg, append_only, json;
 	int64_t retention, expires_days;
 	uint64_t quota_bytes, quota_objects, max_object;
@@ -94,6 +97,8 @@ parse(int argc, char **argv, int start, struct opts *o)
 		else if (!strcmp(a, "--tls-cert")) o->tls_cert = need(argc, argv, &i);
 		else if (!strcmp(a, "--tls-key")) o->tls_key = need(argc, argv, &i);
 		else if (!strcmp(a, "--log")) o->log = need(argc, argv, &i);
+		else if (!strcmp(a, "--blobs")) o->blobs = need(argc, argv, &i);
+		else if (!strcmp(a, "--config")) o->config = need(argc, argv, &i);
 		else if (!strcmp(a, "--insecure-listen")) o->insecure = 1;
 		else if (!strcmp(a, "--open-registration")) o->open_reg = 1;
 		else if (!strcmp(a, "--append-only")) o->append_only = 1;
@@ -134,7 +139,8 @@ default_data(char *buf, size_t n)
 }
 
 static void
-open_stores(const char *dir, struct cf_meta **m, struct cf_blobs **b)
+open_stores(const struct opts *o, const char *dir, struct cf_meta **m,
+    struct cf_blobs **b)
 {
 	struct cf_err err = {0};
 	char path[4096];
@@ -144,8 +150,7 @@ open_stores(const char *dir, struct cf_meta **m, struct cf_blobs **b)
 	snprintf(path, sizeof(path), "%s/meta.db", dir);
 	if ((*m = cf_meta_sqlite_open(path, &err)) == NULL)
 		die("%s", err.msg);
-	snprintf(path, sizeof(path), "%s/blobs", dir);
-	if ((*b = cf_blobs_dir_open(path, &err)) == NULL)
+	if ((*b = cofferd_blobs_open(o->blobs, o->config, dir, &err)) == NULL)
 		die("%s", err.msg);
 }
 
@@ -221,7 +226,7 @@ serve(struct opts *o)
 	if (o->log != NULL && strcmp(o->log, "-") != 0 &&
 	    (logf = fopen(o->log, "a")) == NULL)
 		die("cannot open log %s: %s", o->log, strerror(errno));
-	open_stores(data, &meta, &blobs);
+	open_stores(o, data, &meta, &blobs);
 	cfg.host = host;
 	cfg.port = port;
 	cfg.tls_cert = o->tls_cert ? read_pem(o->tls_cert) : NULL;
@@ -330,8 +335,8 @@ admin(struct opts *o)
 	uint64_t purged;
 	int rc = 0;
 
-	open_stores(o->data ? o->data : default_data(dbuf, sizeof(dbuf)), &meta,
-	    &blobs);
+	open_stores(o, o->data ? o->data : default_data(dbuf, sizeof(dbuf)),
+	    &meta, &blobs);
 	if (!strcmp(cmd, "invite"))
 		rc = admin_invite(meta, o, &err);
 	else if (!strcmp(cmd, "accounts"))
@@ -373,7 +378,8 @@ help(void)
 	       "[--retention-days N]\n"
 	       "               [--quota-bytes N] [--quota-objects N] "
 	       "[--max-object N] [--threads N]\n"
-	       "               [--log FILE|-]\n"
+	       "               [--log FILE|-] [--blobs s3://BUCKET[/PREFIX]] "
+	       "[--config FILE]\n"
 	       "       cofferd admin [--data DIR] invite [--append-only] "
 	       "[--expires-days N]\n"
 	       "       cofferd admin [--data DIR] accounts [--json]\n"
@@ -386,6 +392,7 @@ help(void)
 	       "and 10 million objects per account,\nobjects up to 1 GiB, a "
 	       "thread per connection.\n",
 	    DEFAULT_PORT);
+	cofferd_blobs_help();
 }
 
 int
@@ -402,7 +409,7 @@ main(int argc, char **argv)
 		help();
 		return 0;
 	}
-	if (cf_crypto_init(&err) != 0)
+	if (cf_crypto_init(&err) != 0 || cf_net_global_init(&err) != 0)
 		die("%s", err.msg);
 	if (argc > 1 && !strcmp(argv[1], "admin")) {
 		parse(argc, argv, 2, &o);

@@ -134,9 +134,13 @@ struct cf_blobs_ops {
 	/* Durable once this returns 0. */
 	int (*write_commit)(struct cf_blobw *, struct cf_err *);
 	void (*write_abort)(struct cf_blobw *);
+	/* Open ${key} for reading; the caller means to read [off, off + len)
+	 * in order (a hint: stores that fetch over a network size their
+	 * requests by it; len may be 0).  *size gets the object's size.
+	 * CF_ENOTFOUND if there is no such object. */
 	struct cf_blobr *(*read_open)(struct cf_blobs *, const char *key,
-	    uint64_t *size, struct cf_err *);
-	/* Bytes read (0 at the end), or -1. */
+	    uint64_t off, uint64_t len, uint64_t *size, struct cf_err *);
+	/* Bytes read (0 at the end), or -1.  Any offset may be read. */
 	long (*read)(struct cf_blobr *, uint64_t off, uint8_t *, size_t,
 	    struct cf_err *);
 	void (*read_close)(struct cf_blobr *);
@@ -151,6 +155,57 @@ struct cf_blobs {
 
 /** cf_blobs_dir_open(dir, err): objects as files under ${dir}. */
 struct cf_blobs *cf_blobs_dir_open(const char *dir, struct cf_err *err);
+
+/* An S3 (or S3-compatible: Ceph radosgw, MinIO) bucket.  Strings are
+ * NUL-terminated; a too long value is refused by cf_s3_config_set(). */
+struct cf_s3_config {
+	char endpoint[256];   /* http(s)://HOST[:PORT], no path */
+	char region[64];      /* signing region; "us-east-1" if empty */
+	char bucket[64];      /* 3-63 of a-z 0-9 . - */
+	char prefix[128];     /* key prefix inside the bucket, may be "" */
+	char access_key[128];
+	char secret_key[128]; /* wipe with sodium_memzero() after use */
+	int virtual_host;     /* 1: BUCKET.HOST/KEY; 0: HOST/BUCKET/KEY */
+	uint32_t part_mib;    /* multipart part size; 0: 8 MiB */
+	uint32_t timeout_s;   /* a request making no progress this long is
+			       * retried; 0: 30 s */
+	uint32_t attempts;    /* tries per request; 0: 8 */
+};
+
+/** cf_s3_config_set(cfg, key, value, err): set the setting named ${key}
+ * (endpoint, region, bucket, prefix, access_key, secret_key, style =
+ * path|virtual, part_size_mib, timeout, attempts) from text; -1 with
+ * CF_EUSAGE and the reason if the key is unknown or the value bad. */
+int cf_s3_config_set(struct cf_s3_config *cfg, const char *key,
+    const char *value, struct cf_err *err) CF_WUR;
+/** cf_s3_config_parse(cfg, text, n, err): "key = value" lines (blank
+ * lines and lines starting with # are skipped) into ${cfg}; the error names
+ * the line.  ${text} is the operator's config file: at most 64 KiB. */
+int cf_s3_config_parse(struct cf_s3_config *cfg, const char *text, size_t n,
+    struct cf_err *err) CF_WUR;
+/** cf_s3_config_url(cfg, url, err): take the bucket (and prefix) from
+ * s3://BUCKET[/PREFIX]. */
+int cf_s3_config_url(struct cf_s3_config *cfg, const char *url,
+    struct cf_err *err) CF_WUR;
+
+/** cf_blobs_s3_open(cfg, err): objects in an S3 bucket, created if
+ * missing.  Checks the credentials with one request.  The caller must
+ * have called curl_global_init() (cf_net_global_init).  ${cfg} is copied;
+ * the copy of the secret is wiped by close. */
+struct cf_blobs *cf_blobs_s3_open(const struct cf_s3_config *cfg,
+    struct cf_err *err);
+
+/** cf_blobs_s3_list(b, prefix, fn, arg, err): every key under
+ * ${prefix} (relative to the configured prefix), in order, with its size;
+ * ${fn} returning non-zero stops the walk and is returned.  For scrubs and
+ * tests; ${b} must come from cf_blobs_s3_open(). */
+int cf_blobs_s3_list(struct cf_blobs *b, const char *prefix,
+    int (*fn)(void *, const char *key, uint64_t size), void *arg,
+    struct cf_err *err) CF_WUR;
+/** cf_blobs_s3_uploads(b, n, err): *n = multipart uploads in progress
+ * under the configured prefix (left over by crashes; tests). */
+int cf_blobs_s3_uploads(struct cf_blobs *b, uint64_t *n, struct cf_err *err)
+    CF_WUR;
 
 /** cf_blob_key(out, account, repo, kind, name): a fresh blob store key
  * for one upload of an object: "A/REPO/K/XX/NAME.RANDOM". */

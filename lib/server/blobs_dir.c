@@ -153,8 +153,8 @@ out:
 }
 
 static struct cf_blobr *
-d_read_open(struct cf_blobs *bb, const char *key, uint64_t *size,
-    struct cf_err *err)
+d_read_open(struct cf_blobs *bb, const char *key, uint64_t off, uint64_t len,
+    uint64_t *size, struct cf_err *err)
 {
 	struct blobs_dir *b = (struct blobs_dir *)bb;
 	struct cf_blobr *r;

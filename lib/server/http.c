@@ -213,11 +213,16 @@ object_get(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 		return reply_err(c, q, 503, "out of memory");
 	d->s = s;
 	d->off = off;
-	if ((d->r = s->blobs->ops->read_open(s->blobs, q->blob, &bsize, &err)) ==
-	    NULL || bsize != size) {
+	d->r = s->blobs->ops->read_open(s->blobs, q->blob, off, len, &bsize,
+	    &err);
+	if (d->r == NULL || bsize != size) {
+		int down = d->r == NULL && err.code == CF_ENET;
+
 		if (d->r != NULL)
 			s->blobs->ops->read_close(d->r);
 		free(d);
+		if (down)
+			return reply_err(c, q, 503, "blob store unavailable");
 		return reply_err(c, q, 500, "object bytes unavailable");
 	}
 	resp = MHD_create_response_from_callback(len, 256 * 1024, dl_read, d,
