@@ -3,6 +3,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <unistd.h>
+
+#include <sodium.h>
+
 #include "cli.h"
 #include "net/net.h"
 
@@ -34,36 +38,55 @@ parse_kdf(const struct gopts *g, struct opt *opts, struct cf_kdf *kdf)
 }
 
 static int
-init_at(const char *where, const char *invite, const char *pass, size_t n,
-    const struct cf_kdf *kdf, struct cf_err *err)
+init_account(struct gopts *g, const char *where, const char *invite,
+    const char *name, const char *rkfile, struct cf_err *err)
 {
-	struct cf_store *s;
+	struct cf_identity *me, *rec = NULL;
+	struct cf_account *a = NULL;
+	struct cf_store *s = NULL;
+	char base[512], zone[65], state[4096];
 	uint64_t size;
-	int rc;
+	int rc = -1;
 
-	if (!cf_store_is_url(where)) {
-		if (invite != NULL)
-			return cf_err_set(err, CF_EUSAGE,
-			    "--invite is for a cofferd URL");
-		return cf_repo_init(where, pass, n, kdf, host_name(), err);
-	}
-	if ((s = open_store(where, 1, err)) == NULL)
+	if (split_url(where, g->zone, base, zone, err) != 0)
 		return -1;
-	if (cf_http_register(s, invite, err) != 0) {
-		cf_store_free(s);
+	if (rkfile == NULL && !isatty(0))
+		return cf_err_set(err, CF_EUSAGE, "no terminal to confirm the "
+		    "recovery key: give --recovery-key-file FILE");
+	if ((me = load_identity(1, err)) == NULL)
 		return -1;
+	if ((s = store_as(base, "_account", me->sk, err)) == NULL ||
+	    cf_http_register(s, invite, err) != 0)
+		goto out;
+	account_state(base, state, sizeof(state));
+	if ((a = cf_account_open(s, me, state, NULL, err)) == NULL) {
+		s = NULL; /* taken over and closed */
+		if (err->code != CF_ENOTFOUND)
+			goto out;
+		cf_err_clear(err);
+		if ((rec = sodium_malloc(sizeof(*rec))) == NULL ||
+		    new_recovery(rkfile, rec, err) != 0 ||
+		    (s = store_as(base, "_account", me->sk, err)) == NULL ||
+		    (a = cf_account_create(s, me, name, rec, state, err)) == NULL)
+			goto out;
 	}
-	/* Look before writing: the new key slot goes in before the config,
-	 * and must not land in a repository that exists already. */
-	rc = cf_store_size(s, CF_KIND_CONFIG, "config", &size, err);
-	if (rc == 0 || err->code != CF_ENOTFOUND) {
-		cf_store_free(s);
-		return rc == 0 ? cf_err_set(err, CF_EEXIST,
-				     "a repository exists already at %s", where)
-			       : -1;
+	s = NULL;
+	if ((s = store_as(base, zone, me->sk, err)) == NULL)
+		goto out;
+	if (cf_store_size(s, CF_KIND_CONFIG, "config", &size, err) == 0) {
+		cf_err_set(err, CF_EEXIST, "zone '%s' exists already", zone);
+		goto out;
 	}
 	cf_err_clear(err);
-	return cf_repo_init_store(s, pass, n, kdf, host_name(), err);
+	rc = cf_repo_init_zone(s, a->ak, cf_account_epoch(a), err);
+	s = NULL;
+out:
+	cf_store_free(s);
+	cf_account_close(a);
+	if (rec != NULL)
+		sodium_free(rec);
+	sodium_free(me);
+	return rc;
 }
 
 int
@@ -71,7 +94,9 @@ cmd_init(struct gopts *g, int argc, char **argv)
 {
 	struct opt opts[] = {{"kdf-memory", 0, OPT_VALUE, 0, NULL, NULL, 0},
 	    {"kdf-ops", 0, OPT_VALUE, 0, NULL, NULL, 0},
-	    {"invite", 0, OPT_VALUE, 0, NULL, NULL, 0}, {0}};
+	    {"invite", 0, OPT_VALUE, 0, NULL, NULL, 0},
+	    {"name", 0, OPT_VALUE, 0, NULL, NULL, 0},
+	    {"recovery-key-file", 0, OPT_VALUE, 0, NULL, NULL, 0}, {0}};
 	struct cf_err err = {0};
 	struct cf_kdf kdf;
 	const char **pos, *where;
@@ -85,10 +110,22 @@ cmd_init(struct gopts *g, int argc, char **argv)
 		rc = usage_error(g, "unexpected argument '%s'", pos[0]);
 	else if ((where = repo_where(g)) == NULL || !*where)
 		rc = usage_error(g, "no repository: give --repo or set COFFER_REPO");
+	else if (cf_store_is_url(where)) {
+		rc = init_account(g, where, opts[2].set ? opts[2].value : NULL,
+		    opts[3].set ? opts[3].value : host_name(),
+		    opts[4].set ? opts[4].value : NULL, &err);
+		if (rc != 0)
+			rc = report(g, &err);
+		else if (g->json)
+			printf("{\"repository\":\"%s\"}\n", where);
+		else if (!g->quiet)
+			printf("created zone at %s; this device holds the "
+			       "account key\n", where);
+	} else if (opts[2].set)
+		rc = usage_error(g, "--invite is for a cofferd URL");
 	else if ((rc = parse_kdf(g, opts, &kdf)) == 0 &&
 		 (rc = read_password(g, 1, NULL, &pass, &n)) == 0) {
-		rc = init_at(where, opts[2].set ? opts[2].value : NULL, pass, n,
-		    &kdf, &err);
+		rc = cf_repo_init(where, pass, n, &kdf, host_name(), &err);
 		password_free(pass, n);
 		if (rc != 0)
 			rc = report(g, &err);

@@ -12,7 +12,9 @@ const char *cli_progname = "coffer";
 
 static const struct cmd cmds[] = {
     {"init", cmd_init,
-	"init [--kdf-memory MIB] [--kdf-ops N] [--invite TOKEN]"},
+	"init [--kdf-memory MIB] [--kdf-ops N]            (a folder)\n"
+	"  init --invite TOKEN [--name DEVICE] [--recovery-key-file F] "
+	"(cofferd)"},
     {"backup", cmd_backup,
 	"backup PATH... [--exclude PATTERN] [--exclude-file FILE] [--tag TAG]\n"
 	"                [--host NAME] [--parent SNAPSHOT] [--force] [--threads N]"},
@@ -26,6 +28,12 @@ static const struct cmd cmds[] = {
     {"check", cmd_check, "check [--read-data]"},
     {"key", cmd_key,
 	"key add [--new-password-file FILE] | key list | key remove ID"},
+    {"device", cmd_device,
+	"device list | invite [--approve] | remove NAME\n"
+	"                join --name NAME (CODE | --recovery-key-file FILE)"},
+    {"zone", cmd_zone, "zone list | zone create NAME"},
+    {"recovery-key", cmd_recovery,
+	"recovery-key rotate [--recovery-key-file FILE]"},
 };
 
 static void
@@ -44,6 +52,8 @@ help(FILE *f)
 	    "  -p, --password-file F   read the password from F (or "
 	    "COFFER_PASSWORD_FILE;\n"
 	    "                          else it is asked on the terminal)\n"
+	    "  -z, --zone NAME         the zone of a cofferd account (default:\n"
+	    "                          the URL's path, else 'default')\n"
 	    "      --cache-dir DIR     local index cache (or COFFER_CACHE_DIR;\n"
 	    "                          default ~/.cache/coffer)\n"
 	    "      --json              machine-readable output\n"
@@ -56,7 +66,10 @@ help(FILE *f)
 	    "  2   bad command line\n"
 	    "  3   backup completed, but some files could not be read\n"
 	    "  10  no repository at the given place\n"
-	    "  12  wrong password\n");
+	    "  12  wrong password\n"
+	    "  20  security alert: the server misbehaved (rolled back or "
+	    "forked the\n"
+	    "      device chain, showed a device no device approved, ...)\n");
 }
 
 static void

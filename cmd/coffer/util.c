@@ -24,6 +24,7 @@ static const struct opt global_opts[] = {
     {"cache-dir", 0, OPT_VALUE, 0, NULL, NULL, 0},
     {"json", 0, 0, 0, NULL, NULL, 0},
     {"quiet", 'q', 0, 0, NULL, NULL, 0},
+    {"zone", 'z', OPT_VALUE, 0, NULL, NULL, 0},
     {NULL, 0, 0, 0, NULL, NULL, 0},
 };
 
@@ -143,6 +144,8 @@ parse_args(struct gopts *g, int argc, char **argv, struct opt *opts,
 			g->json = 1;
 		else if (!strcmp(o->name, "quiet"))
 			g->quiet = 1;
+		else if (!strcmp(o->name, "zone"))
+			g->zone = o->value;
 	}
 	*pos = p;
 	*npos = n;
@@ -172,6 +175,7 @@ report(const struct gopts *g, const struct cf_err *err)
 	    g->cmd ? g->cmd : "", err->msg[0] ? err->msg : cf_err_name(err->code));
 	switch (err->code) {
 	case CF_EPASS: return EXIT_PASSWORD;
+	case CF_ESECURITY: return EXIT_SECURITY;
 	case CF_EUSAGE: return EXIT_USAGE;
 	default: return EXIT_FAIL;
 	}
@@ -309,7 +313,7 @@ config_dir(char *buf, size_t n)
 	return buf;
 }
 
-static const char *
+const char *
 cache_root(const struct gopts *g, char *buf, size_t n)
 {
 	const char *e;
@@ -372,6 +376,14 @@ open_repo(struct gopts *g, int *code)
 		*code = usage_error(g, "no repository: give --repo or set "
 				       "COFFER_REPO");
 		return NULL;
+	}
+	if (cf_store_is_url(where)) {
+		r = open_zone(g, where, cache_root(g, cbuf, sizeof(cbuf)), &err);
+		if (r == NULL)
+			*code = err.code == CF_ENOTFOUND ? (report(g, &err),
+							       EXIT_NOREPO)
+							 : report(g, &err);
+		return r;
 	}
 	if ((*code = read_password(g, 0, NULL, &pass, &n)) != 0)
 		return NULL;

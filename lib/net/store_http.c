@@ -514,3 +514,173 @@ cf_http_register(struct cf_store *s, const char *invite, struct cf_err *err)
 	}
 	return -1;
 }
+
+static int
+absent(int rc, struct cf_err *err)
+{
+	if (rc != 0 && err->code == CF_ENOTFOUND) {
+		cf_err_clear(err);
+		return 1;
+	}
+	return rc;
+}
+
+/** cf_http_ref_get(s, name, out, version, err): read a ref. */
+int
+cf_http_ref_get(struct cf_store *s, const char *name, struct cf_buf *out,
+    uint64_t *version, struct cf_err *err)
+{
+	struct http *h = (struct http *)s;
+	struct call k = {"GET", NULL, NULL, 0, NULL, out, 0};
+	struct resp r;
+	char uri[256];
+	int rc;
+
+	snprintf(uri, sizeof(uri), "/v1/r/%s/ref/%s", h->repo, name);
+	k.uri = uri;
+	rc = absent(run(h, &k, &r, err), err);
+	if (rc == 0)
+		*version = strtoull(r.etag, NULL, 10);
+	return rc;
+}
+
+/** cf_http_ref_cas(s, name, expect, p, n, err): compare and swap. */
+int
+cf_http_ref_cas(struct cf_store *s, const char *name, uint64_t expect,
+    const uint8_t *p, size_t n, struct cf_err *err)
+{
+	struct http *h = (struct http *)s;
+	struct call k = {"PUT", NULL, p ? p : (const uint8_t *)"", n, NULL, NULL,
+	    0};
+	char uri[256], hdr[64];
+	int rc;
+
+	snprintf(uri, sizeof(uri), "/v1/r/%s/ref/%s", h->repo, name);
+	if (expect == 0)
+		snprintf(hdr, sizeof(hdr), "If-None-Match: *");
+	else
+		snprintf(hdr, sizeof(hdr), "If-Match: %llu",
+		    (unsigned long long)expect);
+	k.uri = uri;
+	k.hdr = hdr;
+	rc = run(h, &k, NULL, err);
+	if (rc != 0 && err->code == CF_EEXIST) {
+		cf_err_clear(err);
+		return 1;
+	}
+	return rc;
+}
+
+int
+cf_http_device_add(struct cf_store *s, const uint8_t pk[static 32],
+    unsigned scope, struct cf_err *err)
+{
+	struct http *h = (struct http *)s;
+	char body[80], hex[65];
+	struct call k = {"POST", "/v1/devices", (const uint8_t *)body, 0, NULL,
+	    NULL, 0};
+
+	cf_hex(hex, pk, 32);
+	k.n = (size_t)snprintf(body, sizeof(body), "%s %u", hex, scope);
+	return run(h, &k, NULL, err);
+}
+
+int
+cf_http_device_remove(struct cf_store *s, const uint8_t pk[static 32],
+    struct cf_err *err)
+{
+	struct http *h = (struct http *)s;
+	struct call k = {"DELETE", NULL, NULL, 0, NULL, NULL, 0};
+	char uri[128], hex[65];
+
+	cf_hex(hex, pk, 32);
+	snprintf(uri, sizeof(uri), "/v1/devices/%s", hex);
+	k.uri = uri;
+	return absent(run(h, &k, NULL, err), err) < 0 ? -1 : 0;
+}
+
+int
+cf_http_repos(struct cf_store *s, int (*fn)(void *, const char *), void *arg,
+    struct cf_err *err)
+{
+	struct http *h = (struct http *)s;
+	struct cf_buf b;
+	struct call k = {"GET", "/v1/repos", NULL, 0, NULL, &b, 0};
+	int rc;
+
+	cf_buf_init(&b, 1u << 20);
+	rc = run(h, &k, NULL, err);
+	for (size_t i = 0; rc == 0 && i < b.len;) {
+		uint8_t *nl = memchr(b.p + i, '\n', b.len - i);
+		char name[72];
+		size_t len;
+
+		if (nl == NULL || (len = (size_t)(nl - (b.p + i))) >= sizeof(name))
+			break;
+		memcpy(name, b.p + i, len);
+		name[len] = '\0';
+		if (cf_proto_repo_ok(name))
+			rc = fn(arg, name);
+		i += len + 1;
+	}
+	cf_buf_release(&b);
+	return rc;
+}
+
+int
+cf_http_pair_create(struct cf_store *s, char id[static 16], struct cf_err *err)
+{
+	struct http *h = (struct http *)s;
+	struct cf_buf b;
+	struct call k = {"POST", "/v1/pair", (const uint8_t *)"", 0, NULL, &b, 0};
+	int rc;
+
+	cf_buf_init(&b, 64);
+	rc = run(h, &k, NULL, err);
+	if (rc == 0 && (b.len == 0 || b.len > 15)) {
+		rc = cf_err_set(err, CF_EFORMAT, "bad mailbox id from server");
+	} else if (rc == 0) {
+		memcpy(id, b.p, b.len);
+		id[b.len] = '\0';
+	}
+	cf_buf_release(&b);
+	return rc;
+}
+
+int
+cf_http_pair_put(struct cf_store *s, const char *id, const char *slot,
+    const uint8_t *p, size_t n, struct cf_err *err)
+{
+	struct http *h = (struct http *)s;
+	struct call k = {"PUT", NULL, p, n, NULL, NULL, 0};
+	char uri[128];
+
+	snprintf(uri, sizeof(uri), "/v1/pair/%s/%s", id, slot);
+	k.uri = uri;
+	return run(h, &k, NULL, err);
+}
+
+int
+cf_http_pair_get(struct cf_store *s, const char *id, const char *slot,
+    struct cf_buf *out, struct cf_err *err)
+{
+	struct http *h = (struct http *)s;
+	struct call k = {"GET", NULL, NULL, 0, NULL, out, 0};
+	char uri[128];
+
+	snprintf(uri, sizeof(uri), "/v1/pair/%s/%s", id, slot);
+	k.uri = uri;
+	return absent(run(h, &k, NULL, err), err);
+}
+
+int
+cf_http_pair_void(struct cf_store *s, const char *id, struct cf_err *err)
+{
+	struct http *h = (struct http *)s;
+	struct call k = {"DELETE", NULL, NULL, 0, NULL, NULL, 0};
+	char uri[128];
+
+	snprintf(uri, sizeof(uri), "/v1/pair/%s", id);
+	k.uri = uri;
+	return absent(run(h, &k, NULL, err), err) < 0 ? -1 : 0;
+}

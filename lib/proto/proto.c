@@ -80,6 +80,47 @@ route_repo(const char *p, struct cf_route *r)
 	return 0;
 }
 
+static int
+token_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= max &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.") == n &&
+	    s[0] != '.';
+}
+
+static int
+route_pair(const char *p, struct cf_route *r)
+{
+	r->kind = CF_ROUTE_PAIR;
+	if (*p == '\0')
+		return 0;
+	if (*p++ != '/' || (p = segment(p, r->name, 17)) == NULL ||
+	    !token_ok(r->name, 16))
+		return -1;
+	if (*p == '\0')
+		return 0;
+	if (*p++ != '/' || (p = segment(p, r->slot, sizeof(r->slot))) == NULL ||
+	    *p != '\0' || !token_ok(r->slot, 16))
+		return -1;
+	return 0;
+}
+
+static int
+route_devices(const char *p, struct cf_route *r)
+{
+	uint8_t pk[32];
+
+	r->kind = CF_ROUTE_DEVICES;
+	if (*p == '\0')
+		return 0;
+	if (*p++ != '/' || (p = segment(p, r->name, sizeof(r->name))) == NULL ||
+	    *p != '\0' || cf_unhex(pk, 32, r->name) != 0)
+		return -1;
+	return 0;
+}
+
 /** cf_proto_route(path, r): parse a request path. */
 int
 cf_proto_route(const char *path, struct cf_route *r)
@@ -93,6 +134,13 @@ cf_proto_route(const char *path, struct cf_route *r)
 		r->kind = CF_ROUTE_REGISTER;
 	else if (strncmp(path, "/v1/r/", 6) == 0 && route_repo(path + 6, r) == 0)
 		return 0;
+	else if (strcmp(path, "/v1/repos") == 0)
+		r->kind = CF_ROUTE_REPOS;
+	else if (strncmp(path, "/v1/devices", 11) == 0)
+		return route_devices(path + 11, r) ? (r->kind = CF_ROUTE_BAD, -1)
+						   : 0;
+	else if (strncmp(path, "/v1/pair", 8) == 0)
+		return route_pair(path + 8, r) ? (r->kind = CF_ROUTE_BAD, -1) : 0;
 	else
 		r->kind = CF_ROUTE_BAD;
 	return r->kind == CF_ROUTE_BAD ? -1 : 0;

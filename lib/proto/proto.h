@@ -19,6 +19,13 @@
  *   GET  /v1/r/REPO/o/KIND/?after=NAME&limit=N   ("NAME SIZE\n" lines)
  *   GET|PUT /v1/r/REPO/ref/REF                (PUT: If-Match: VERSION, or
  *                                              If-None-Match: *)
+ *   POST /v1/devices                 body: "PKHEX SCOPE": add a device
+ *   DELETE /v1/devices/PKHEX         the server refuses that key after
+ *   GET  /v1/repos                   the account's repositories, a line each
+ *   POST /v1/pair                    a pairing mailbox: answers its ID
+ *   GET|PUT /v1/pair/ID/SLOT         messages; also open to keys the server
+ *                                    does not know (a device being paired)
+ *   DELETE /v1/pair/ID               void the mailbox
  * Parsers take attacker-controlled strings and never read past a NUL.
  */
 #ifndef CF_PROTO_H
@@ -43,13 +50,17 @@ enum cf_route_kind {
 	CF_ROUTE_OBJECT,
 	CF_ROUTE_LIST,
 	CF_ROUTE_REF,
+	CF_ROUTE_DEVICES, /* POST /v1/devices, DELETE /v1/devices/PK */
+	CF_ROUTE_REPOS,   /* GET /v1/repos */
+	CF_ROUTE_PAIR,    /* POST /v1/pair, GET|PUT|DELETE /v1/pair/ID[/SLOT] */
 };
 
 struct cf_route {
 	enum cf_route_kind kind;
 	char repo[65];
 	int objkind; /* enum cf_kind of store.h */
-	char name[72];
+	char name[72]; /* object, ref, device key hex, or pairing ID */
+	char slot[17]; /* pairing message slot */
 };
 
 struct cf_auth {

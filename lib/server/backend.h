@@ -113,6 +113,19 @@ struct cf_meta_ops {
 	int (*account_set)(struct cf_meta *, int64_t account, int disabled,
 	    int64_t quota_bytes, int64_t quota_objects, struct cf_err *);
 	void (*close)(struct cf_meta *);
+	/* Added for accounts with several devices (may be NULL in a store
+	 * that predates them: the server then answers 501). */
+	/* Add device ${pk} to ${account}; 1 if the key belongs to another
+	 * account already. */
+	int (*device_add)(struct cf_meta *, int64_t account, const uint8_t pk[32],
+	    uint32_t scope, int64_t now, struct cf_err *);
+	/* Forget device ${pk} of ${account}; 1 if it is not one of its. */
+	int (*device_remove)(struct cf_meta *, int64_t account,
+	    const uint8_t pk[32], struct cf_err *);
+	/* The names of the account's repositories (those with a live config
+	 * object), sorted. */
+	int (*repo_list)(struct cf_meta *, int64_t account,
+	    int (*fn)(void *, const char *), void *arg, struct cf_err *);
 };
 
 struct cf_meta {
@@ -121,6 +134,19 @@ struct cf_meta {
 
 /** cf_meta_sqlite_open(path, err): the embedded metadata store. */
 struct cf_meta *cf_meta_sqlite_open(const char *path, struct cf_err *err);
+
+/** cf_meta_pg_open(conninfo, err): the metadata store in PostgreSQL, for
+ * several cofferd processes sharing one database.  ${conninfo} is a libpq
+ * connection string ("postgresql://USER@HOST:PORT/DB", "host=... dbname=...");
+ * it is copied.  Connects, then applies pending schema migrations under an
+ * advisory lock.  CF_EDB with libpq's message (never the password) when the
+ * database is unreachable.  Close with ops->close. */
+struct cf_meta *cf_meta_pg_open(const char *conninfo, struct cf_err *err);
+
+/** cf_meta_pg_migrate(conninfo, from, to, err): cf_meta_pg_open, also giving
+ * the schema version found (*from, 0 for an empty database) and left (*to). */
+struct cf_meta *cf_meta_pg_migrate(const char *conninfo, int *from, int *to,
+    struct cf_err *err);
 
 struct cf_blobw; /* an upload in progress */
 struct cf_blobr; /* a download in progress */

@@ -60,7 +60,7 @@ struct req {
 	struct timespec t0;
 	uint64_t out;
 	uint8_t pk[32];
-	int started, uri_too_long;
+	int started, uri_too_long, joiner;
 	char method[8];
 	char url[1024]; /* raw, with the query: what the client signed */
 };
@@ -147,6 +147,10 @@ authenticate(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 	if (q->route.kind == CF_ROUTE_REGISTER)
 		return 0; /* the device is new: its key proved possession */
 	rc = s->meta->ops->device_get(s->meta, a.pk, &q->dev, &err);
+	if (rc == 1 && q->route.kind == CF_ROUTE_PAIR) {
+		q->joiner = 1; /* a device being paired: mailbox access only */
+		return 0;
+	}
 	*why = rc == 1 ? "unknown device" : rc ? "metadata store unavailable"
 					       : "account disabled";
 	if (rc != 0)
@@ -555,6 +559,206 @@ metrics(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	return reply(c, q, 200, "text/plain; version=0.0.4", b, (size_t)n);
 }
 
+static enum MHD_Result
+devices(struct cf_server *s, struct MHD_Connection *c, struct req *q,
+    const char *method)
+{
+	struct cf_err err = {0};
+	uint8_t pk[32];
+	char hex[65], body[80];
+	unsigned scope = 0;
+	int rc;
+
+	if (s->meta->ops->device_add == NULL)
+		return reply_err(c, q, 501, "not supported by this metadata store");
+	if (q->dev.scope & CF_SCOPE_APPEND_ONLY)
+		return reply_err(c, q, 403, "this device may not manage devices");
+	cf_proto_body_hash(q->small.p, q->small.len, hex);
+	if (strcmp(hex, q->bodyhash) != 0)
+		return reply_err(c, q, 400, "body does not match its hash");
+	if (strcmp(method, "DELETE") == 0) {
+		if (cf_unhex(pk, 32, q->route.name) != 0)
+			return reply_err(c, q, 400, "bad device key");
+		rc = s->meta->ops->device_remove(s->meta, q->dev.account, pk,
+		    &err);
+		return rc < 0 ? reply_err(c, q, 503, "metadata store unavailable")
+		    : rc ? reply_err(c, q, 404, "no such device")
+			 : reply(c, q, 204, NULL, "", 0);
+	}
+	if (q->route.name[0] != '\0' || q->small.len >= sizeof(body))
+		return reply_err(c, q, 400, "POST /v1/devices with PK SCOPE");
+	memcpy(body, q->small.p, q->small.len);
+	body[q->small.len] = '\0';
+	if (sscanf(body, "%64s %u", hex, &scope) != 2 ||
+	    cf_unhex(pk, 32, hex) != 0 || scope > CF_SCOPE_APPEND_ONLY)
+		return reply_err(c, q, 400, "POST /v1/devices with PK SCOPE");
+	rc = s->meta->ops->device_add(s->meta, q->dev.account, pk, scope,
+	    now_s(), &err);
+	return rc < 0 ? reply_err(c, q, 503, "metadata store unavailable")
+	    : rc ? reply_err(c, q, 409, "key belongs to another account")
+		 : reply(c, q, 201, NULL, "", 0);
+}
+
+static int
+add_line(void *arg, const char *name)
+{
+	struct cf_buf *b = arg;
+
+	cf_buf_add(b, name, strlen(name));
+	cf_buf_add_u8(b, '\n');
+	return 0;
+}
+
+static enum MHD_Result
+repos(struct cf_server *s, struct MHD_Connection *c, struct req *q)
+{
+	struct cf_err err = {0};
+	struct cf_buf b;
+	enum MHD_Result rc;
+
+	if (s->meta->ops->repo_list == NULL)
+		return reply_err(c, q, 501, "not supported by this metadata store");
+	cf_buf_init(&b, 1u << 20);
+	if (s->meta->ops->repo_list(s->meta, q->dev.account, add_line, &b,
+		&err) != 0) {
+		cf_buf_release(&b);
+		return reply_err(c, q, 503, "metadata store unavailable");
+	}
+	rc = reply(c, q, 200, "text/plain", b.p ? (char *)b.p : "", b.len);
+	cf_buf_release(&b);
+	return rc;
+}
+
+/* Pairing mailboxes live as refs of the pseudo-account 0, repository
+ * "_pair": "ID" holds "OWNER EXPIRES" (or "void"), "ID.SLOT" a message. */
+#define PAIR_TTL 600
+
+static int
+mailbox(struct cf_server *s, const char *id, int64_t *owner, uint64_t *ver,
+    struct cf_err *err)
+{
+	uint8_t v[64];
+	char text[65];
+	size_t n;
+	long long o, exp;
+	int rc = s->meta->ops->ref_get(s->meta, 0, "_pair", id, v, sizeof(v) - 1,
+	    &n, ver, err);
+
+	if (rc != 0)
+		return rc;
+	memcpy(text, v, n);
+	text[n] = '\0';
+	if (sscanf(text, "%lld %lld", &o, &exp) != 2 || exp < now_s())
+		return 2; /* void or expired */
+	*owner = o;
+	return 0;
+}
+
+static enum MHD_Result
+pair_create(struct cf_server *s, struct MHD_Connection *c, struct req *q)
+{
+	struct cf_err err = {0};
+	char id[16], val[64];
+	uint64_t ver;
+	uint32_t r;
+	int rc = 1;
+
+	if (q->joiner || (q->dev.scope & CF_SCOPE_APPEND_ONLY))
+		return reply_err(c, q, 403, "this device may not pair devices");
+	snprintf(val, sizeof(val), "%lld %lld", (long long)q->dev.account,
+	    (long long)(now_s() + PAIR_TTL));
+	for (int i = 0; i < 8 && rc == 1; i++) {
+		cf_crypto_random(&r, sizeof(r));
+		snprintf(id, sizeof(id), "%08u", r % 100000000u);
+		rc = s->meta->ops->ref_cas(s->meta, 0, "_pair", id, 0,
+		    (const uint8_t *)val, strlen(val), &ver, &err);
+	}
+	if (rc != 0)
+		return reply_err(c, q, 503, "cannot create a mailbox");
+	return reply(c, q, 201, "text/plain", id, strlen(id));
+}
+
+static enum MHD_Result
+pair_msg(struct cf_server *s, struct MHD_Connection *c, struct req *q,
+    const char *method)
+{
+	struct cf_err err = {0};
+	uint8_t *val;
+	char name[96], hex[65];
+	uint64_t ver;
+	int64_t owner;
+	size_t n;
+	int rc = mailbox(s, q->route.name, &owner, &ver, &err);
+
+	if (rc < 0)
+		return reply_err(c, q, 503, "metadata store unavailable");
+	if (rc == 1)
+		return reply_err(c, q, 404, "no such mailbox");
+	if (rc == 2)
+		return reply_err(c, q, 410, "pairing void or expired");
+	if (!q->joiner && q->dev.account != owner)
+		return reply_err(c, q, 404, "no such mailbox");
+	if (q->joiner && (strcmp(method, "PUT") == 0) != (q->route.slot[0] == 'b'))
+		return reply_err(c, q, 403, "not this side's message");
+	snprintf(name, sizeof(name), "%s.%s", q->route.name, q->route.slot);
+	if (strcmp(method, "PUT") == 0) {
+		cf_proto_body_hash(q->small.p, q->small.len, hex);
+		if (strcmp(hex, q->bodyhash) != 0 || q->small.len > 4096)
+			return reply_err(c, q, 400, "bad message");
+		rc = s->meta->ops->ref_cas(s->meta, 0, "_pair", name, 0,
+		    q->small.p ? q->small.p : (const uint8_t *)"", q->small.len,
+		    &ver, &err);
+		return rc < 0 ? reply_err(c, q, 503, "metadata store unavailable")
+		    : rc ? reply_err(c, q, 412, "message already sent")
+			 : reply(c, q, 201, NULL, "", 0);
+	}
+	if ((val = malloc(4096)) == NULL)
+		return reply_err(c, q, 503, "out of memory");
+	rc = s->meta->ops->ref_get(s->meta, 0, "_pair", name, val, 4096, &n,
+	    &ver, &err);
+	if (rc == 0) {
+		enum MHD_Result r = reply(c, q, 200, "application/octet-stream",
+		    val, n);
+
+		free(val);
+		return r;
+	}
+	free(val);
+	return rc < 0 ? reply_err(c, q, 503, "metadata store unavailable")
+		      : reply_err(c, q, 404, "no message yet");
+}
+
+static enum MHD_Result
+pair_void(struct cf_server *s, struct MHD_Connection *c, struct req *q)
+{
+	struct cf_err err = {0};
+	uint64_t ver, nv;
+	int64_t owner;
+	int rc = mailbox(s, q->route.name, &owner, &ver, &err);
+
+	if (rc == 0 && (q->joiner || owner != q->dev.account))
+		rc = 1;
+	if (rc == 0)
+		rc = s->meta->ops->ref_cas(s->meta, 0, "_pair", q->route.name,
+		    ver, (const uint8_t *)"void", 4, &nv, &err);
+	return rc < 0 ? reply_err(c, q, 503, "metadata store unavailable")
+	    : rc == 1 ? reply_err(c, q, 404, "no such mailbox")
+		      : reply(c, q, 204, NULL, "", 0);
+}
+
+static enum MHD_Result
+pair(struct cf_server *s, struct MHD_Connection *c, struct req *q,
+    const char *method)
+{
+	if (q->route.name[0] == '\0')
+		return strcmp(method, "POST") == 0 ? pair_create(s, c, q)
+		    : reply_err(c, q, 405, "method not allowed");
+	if (q->route.slot[0] == '\0')
+		return strcmp(method, "DELETE") == 0 ? pair_void(s, c, q)
+		    : reply_err(c, q, 405, "method not allowed");
+	return pair_msg(s, c, q, method);
+}
+
 /* Dispatch once the whole request (and small body) is in. */
 static enum MHD_Result
 dispatch(struct cf_server *s, struct MHD_Connection *c, struct req *q,
@@ -568,6 +772,12 @@ dispatch(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 	case CF_ROUTE_REF:
 		return strcmp(method, "GET") == 0 ? ref_get(s, c, q)
 						  : ref_put(s, c, q);
+	case CF_ROUTE_DEVICES:
+		return devices(s, c, q, method);
+	case CF_ROUTE_REPOS:
+		return repos(s, c, q);
+	case CF_ROUTE_PAIR:
+		return pair(s, c, q, method);
 	case CF_ROUTE_OBJECT:
 		if (strcmp(method, "DELETE") == 0)
 			return object_delete(s, c, q);
@@ -595,6 +805,13 @@ method_ok(const struct cf_route *r, const char *m)
 		return get || !strcmp(m, "PUT");
 	case CF_ROUTE_OBJECT:
 		return get || !strcmp(m, "PUT") || !strcmp(m, "DELETE");
+	case CF_ROUTE_DEVICES:
+		return !strcmp(m, "POST") || !strcmp(m, "DELETE");
+	case CF_ROUTE_REPOS:
+		return get;
+	case CF_ROUTE_PAIR:
+		return get || !strcmp(m, "PUT") || !strcmp(m, "POST") ||
+		    !strcmp(m, "DELETE");
 	default:
 		return 1;
 	}
@@ -623,6 +840,7 @@ first_call(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 	if (q->route.kind == CF_ROUTE_OBJECT && strcmp(method, "PUT") == 0)
 		return put_start(s, c, q);
 	if (q->route.kind == CF_ROUTE_REGISTER ||
+	    q->route.kind == CF_ROUTE_DEVICES || q->route.kind == CF_ROUTE_PAIR ||
 	    (q->route.kind == CF_ROUTE_REF && strcmp(method, "PUT") == 0)) {
 		const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
 

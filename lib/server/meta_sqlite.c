@@ -634,10 +634,69 @@ s_close(struct cf_meta *mm)
 	free(m);
 }
 
+static int
+s_device_add(struct cf_meta *mm, int64_t a, const uint8_t pk[32],
+    uint32_t scope, int64_t now, struct cf_err *err)
+{
+	struct meta_sqlite *m = (struct meta_sqlite *)mm;
+	int rc;
+
+	if (begin(m, err))
+		return -1;
+	rc = exec(m, err, stmt(m, err, "INSERT OR IGNORE INTO devices VALUES"
+				       "(?,?,?,?)", "biii", pk, a, (int64_t)scope, now));
+	if (rc == 0 && sqlite3_changes(m->db) == 0) {
+		sqlite3_stmt *st = stmt(m, err, "SELECT account FROM devices "
+						"WHERE pk=?", "b", pk);
+
+		rc = st && sqlite3_step(st) == SQLITE_ROW &&
+			sqlite3_column_int64(st, 0) == a
+		    ? 0
+		    : 1;
+		sqlite3_finalize(st);
+	}
+	return end(m, rc, err);
+}
+
+static int
+s_device_remove(struct cf_meta *mm, int64_t a, const uint8_t pk[32],
+    struct cf_err *err)
+{
+	struct meta_sqlite *m = (struct meta_sqlite *)mm;
+	int rc;
+
+	if (begin(m, err))
+		return -1;
+	rc = exec(m, err, stmt(m, err, "DELETE FROM devices WHERE pk=? AND "
+				       "account=?", "bi", pk, a));
+	if (rc == 0 && sqlite3_changes(m->db) == 0)
+		rc = 1;
+	return end(m, rc, err);
+}
+
+static int
+s_repo_list(struct cf_meta *mm, int64_t a, int (*fn)(void *, const char *),
+    void *arg, struct cf_err *err)
+{
+	struct meta_sqlite *m = (struct meta_sqlite *)mm;
+	sqlite3_stmt *st;
+	int rc, stop = 0;
+
+	pthread_mutex_lock(&m->mu);
+	st = stmt(m, err, "SELECT repo FROM objects WHERE account=? AND kind=0"
+			  " AND deleted IS NULL ORDER BY repo", "i", a);
+	while (st != NULL && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = fn(arg, (const char *)sqlite3_column_text(st, 0));
+	rc = st == NULL ? -1 : (stop || rc == SQLITE_DONE) ? 0 : dberr(m, err, "repos");
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
 static const struct cf_meta_ops sqlite_ops = {s_invite_add, s_register,
     s_device_get, s_nonce_use, s_put_begin, s_put_commit, s_object_get,
     s_object_list, s_object_delete, s_purge, s_ref_get, s_ref_cas, s_accounts,
-    s_account_set, s_close};
+    s_account_set, s_close, s_device_add, s_device_remove, s_repo_list};
 
 static int
 attach_nonces(struct meta_sqlite *m, const char *path)

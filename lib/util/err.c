@@ -64,7 +64,8 @@ cf_err_name(enum cf_errcode code)
 	static const char *const names[] = {"ok", "out of memory", "I/O error",
 	    "format error", "authentication failed", "not found",
 	    "limit exceeded", "network error", "database error", "usage error",
-	    "wrong password", "internal error", "already exists"};
+	    "wrong password", "internal error", "already exists",
+	    "security alert"};
 
 	if ((size_t)code >= sizeof(names) / sizeof(names[0]))
 		return "unknown error";

@@ -28,6 +28,7 @@ enum cf_errcode {
 	CF_EPASS,     /* no key slot opens with the given secret */
 	CF_EINTERNAL, /* a bug */
 	CF_EEXIST,    /* the object already exists */
+	CF_ESECURITY, /* the server misbehaved: rollback, fork, ghost device */
 };
 
 struct cf_err {
