@@ -330,6 +330,37 @@ test_refused(void)
 	CHECK(cf_blobs_s3_open(&bad, &err) == NULL && err.code == CF_ENET);
 }
 
+/* Virtual-host style (BUCKET.HOST/KEY), if the test S3 answers it. */
+static void
+test_vhost(uint64_t *st)
+{
+	const char *e = getenv("S3_VHOST_ENDPOINT");
+	struct cf_s3_config v = cfg;
+	struct cf_blobs *b;
+	struct cf_err err;
+	uint8_t p[300000];
+
+	if (e == NULL || *e == '\0') {
+		printf("virtual-host style not tested: S3_VHOST_ENDPOINT not set\n");
+		return;
+	}
+	REQUIRE(cf_s3_config_set(&v, "endpoint", e, &err) == 0);
+	v.virtual_host = 1;
+	v.part_mib = 5;
+	b = cf_blobs_s3_open(&v, &err);
+	if (b == NULL)
+		fprintf(stderr, "virtual-host open: %s\n", err.msg);
+	REQUIRE(b != NULL);
+	test_fill(st, p, sizeof(p));
+	CHECK(put(b, "vh/a b+c=d", p, sizeof(p), 40000, &err) == 0);
+	CHECK(get_eq(b, "vh/a b+c=d", p, sizeof(p), 7, sizeof(p) - 7));
+	CHECK(list(b, "vh/").n == 1 && !strcmp(list(b, "vh/").last,
+	    "vh/a b+c=d"));
+	CHECK(b->ops->del(b, "vh/a b+c=d", &err) == 0);
+	CHECK(list(b, "vh/").n == 0);
+	b->ops->close(b);
+}
+
 static double
 now(void)
 {
@@ -408,6 +439,7 @@ main(int argc, char **argv)
 	test_abort(b, &st);
 	test_threads(b);
 	test_refused();
+	test_vhost(&st);
 	CHECK(list(b, "").n == 0);
 	CHECK(uploads(b) == 0);
 	b->ops->close(b);
