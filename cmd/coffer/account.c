@@ -191,3 +191,127 @@ read_secret_file(const char *path, char *out, size_t n, struct cf_err *err)
 	out[strcspn(out, "\r\n")] = '\0';
 	return 0;
 }
+
+/* A write-only credential, as text (mode 0600):
+ *   coffer-write-only 1
+ *   url BASE
+ *   zone NAME
+ *   device SEEDHEX
+ *   repo IDHEX
+ *   keys IDHEX GEARHEX MACHEX BOXPKHEX
+ *   index HEX...           (the index key of every version, oldest first) */
+int
+write_credential(const char *path, const char *base, const char *zone,
+    const uint8_t seed[32], const struct cf_repo *r, struct cf_err *err)
+{
+	const struct cf_keys *k = r->keys;
+	char *text = sodium_malloc(8192), h[5][65], rid[33], ix[65];
+	size_t n;
+	int rc;
+
+	if (text == NULL)
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	cf_hex(h[0], seed, 32);
+	cf_hex(h[1], k->id, 32);
+	cf_hex(h[2], k->gear, 32);
+	cf_hex(h[3], k->mac, 32);
+	cf_hex(h[4], k->box_pk, 32);
+	cf_hex(rid, r->id, CF_REPO_ID_BYTES);
+	n = (size_t)snprintf(text, 8192, "coffer-write-only 1\nurl %s\nzone %s\n"
+	    "device %s\nrepo %s\nkeys %s %s %s %s\nindex", base, zone, h[0],
+	    rid, h[1], h[2], h[3], h[4]);
+	for (size_t i = 0; i <= k->nold && n < 8000; i++) {
+		cf_hex(ix, i < k->nold ? k->old[i].index : k->index, 32);
+		n += (size_t)snprintf(text + n, 8192 - n, " %s", ix);
+	}
+	rc = write_secret_file(path, text, err);
+	sodium_memzero(h, sizeof(h));
+	sodium_memzero(ix, sizeof(ix));
+	sodium_free(text);
+	return rc;
+}
+
+static size_t
+parse_index_keys(const char *t, uint8_t (*ix)[32], size_t max)
+{
+	const char *p = strstr(t, "\nindex ");
+	size_t n = 0;
+	char hex[65];
+	int used;
+
+	if (p == NULL)
+		return 0;
+	p += 7;
+	while (n < max && sscanf(p, " %64s%n", hex, &used) == 1) {
+		if (cf_unhex(ix[n], 32, hex) != 0)
+			return 0;
+		n++;
+		p += used;
+	}
+	return n;
+}
+
+/** open_credential(path, cache, err): the zone a write-only credential
+ * names, opened for backups only. */
+struct cf_repo *
+open_credential(const char *path, const char *cache, struct cf_err *err)
+{
+	char *t = sodium_malloc(8192), base[512], zone[65], hx[5][65], rid[33];
+	uint8_t k[5][32], id[CF_REPO_ID_BYTES], sk[64], pk[32];
+	uint8_t (*ix)[32] = sodium_malloc((CF_MAX_VERSIONS + 1) * 32);
+	struct cf_keys *keys = NULL;
+	struct cf_repo *r = NULL;
+	struct cf_store *s;
+	struct stat st;
+	size_t n, nix = 0;
+	FILE *f;
+
+	if (t == NULL || ix == NULL) {
+		cf_err_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((f = fopen(path, "r")) == NULL) {
+		cf_err_sys(err, "cannot open credential %s", path);
+		goto out;
+	}
+	n = fstat(fileno(f), &st) == 0 && (st.st_mode & 077) == 0
+	    ? fread(t, 1, 8191, f)
+	    : 0;
+	fclose(f);
+	t[n] = '\0';
+	if (n == 0) {
+		cf_err_set(err, CF_EAUTH, "credential %s is empty or readable "
+		    "by others (chmod 600)", path);
+		goto out;
+	}
+	if (sscanf(t, "coffer-write-only 1\nurl %511s\nzone %64s\ndevice %64s\n"
+		      "repo %32s\nkeys %64s %64s %64s %64s",
+		base, zone, hx[0], rid, hx[1], hx[2], hx[3], hx[4]) != 8 ||
+	    cf_unhex(id, CF_REPO_ID_BYTES, rid) != 0 ||
+	    (nix = parse_index_keys(t, ix, CF_MAX_VERSIONS + 1)) == 0) {
+		cf_err_set(err, CF_EFORMAT, "credential %s is malformed", path);
+		goto out;
+	}
+	for (int i = 0; i < 5; i++)
+		if (cf_unhex(k[i], 32, hx[i]) != 0) {
+			cf_err_set(err, CF_EFORMAT, "credential %s is malformed",
+			    path);
+			goto out;
+		}
+	crypto_sign_seed_keypair(pk, sk, k[0]);
+	if ((keys = cf_keys_new_writeonly(k[1], k[2],
+		 (const uint8_t(*)[32])ix, nix, k[3], k[4], err)) != NULL &&
+	    (s = store_as(base, zone, sk, err)) != NULL)
+		r = cf_repo_open_writeonly(s, keys, id, cache, err);
+	else
+		cf_keys_free(keys);
+out:
+	sodium_memzero(k, sizeof(k));
+	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(hx, sizeof(hx));
+	if (ix != NULL)
+		sodium_free(ix);
+	if (t != NULL)
+		sodium_free(t);
+	return r;
+}

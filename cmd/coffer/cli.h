@@ -36,7 +36,7 @@ struct opt {
 };
 
 struct gopts {
-	const char *repo, *password_file, *cache_dir, *zone;
+	const char *repo, *password_file, *cache_dir, *zone, *credential;
 	int json, quiet, tty;
 	const char *cmd;
 };
@@ -124,5 +124,9 @@ int read_secret_file(const char *path, char *out, size_t n,
     struct cf_err *err);
 const char *cache_root(const struct gopts *g, char *buf, size_t n);
 int new_recovery(const char *file, struct cf_identity *id, struct cf_err *err);
+int write_credential(const char *path, const char *base, const char *zone,
+    const uint8_t seed[32], const struct cf_repo *r, struct cf_err *err);
+struct cf_repo *open_credential(const char *path, const char *cache,
+    struct cf_err *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "crypto/crypto.h"
 #include "net/net.h"
 
 static int
@@ -204,12 +205,61 @@ key_row(void *arg, const char *name, uint64_t size)
 	return 0;
 }
 
+/* coffer key create --write-only: a credential for a host that backs
+ * itself up: it joins the chain as a write-only member (the server gives
+ * its key append-only scope) and gets the zone's public material only. */
+static int
+key_create(struct gopts *g, struct cf_repo *r, struct opt *opts)
+{
+	const char *where = repo_where(g), *out = opt_get(opts, "output")->value;
+	const char *name = opt_get(opts, "name")->value;
+	struct cf_identity *me = NULL, *wo = NULL;
+	struct cf_account *a = NULL;
+	struct cf_err err = {0};
+	char base[512], zone[65];
+	uint8_t seed[32], sk[64];
+	int rc = -1;
+
+	if (!opt_get(opts, "write-only")->set || out == NULL)
+		return usage_error(g, "give --write-only and --output FILE");
+	if (where == NULL || !cf_store_is_url(where))
+		return usage_error(g, "write-only keys are for zones on cofferd");
+	if (split_url(where, g->zone, base, zone, &err) != 0 ||
+	    (me = load_identity(0, &err)) == NULL ||
+	    (a = open_account(base, me, NULL, &err)) == NULL ||
+	    (wo = sodium_malloc(sizeof(*wo))) == NULL)
+		goto out;
+	cf_crypto_random(seed, sizeof(seed));
+	crypto_sign_seed_keypair(wo->ed, sk, seed);
+	cf_identity_from_sk(wo, sk);
+	if (write_credential(out, base, zone, seed, r, &err) == 0 &&
+	    cf_account_add(a, CF_ROLE_WRITEONLY, name ? name : "write-only",
+		wo->ed, wo->xpk, &err) == 0)
+		rc = 0;
+	if (rc == 0 && !g->quiet)
+		printf("wrote a write-only credential for zone '%s' to %s\n"
+		       "on the host: coffer backup --credential FILE PATH...\n",
+		    zone, out);
+out:
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(sk, sizeof(sk));
+	cf_account_close(a);
+	if (me != NULL)
+		sodium_free(me);
+	if (wo != NULL)
+		sodium_free(wo);
+	return rc == 0 ? 0 : report(g, &err);
+}
+
 int
 cmd_key(struct gopts *g, int argc, char **argv)
 {
 	struct opt opts[] = {{"new-password-file", 0, OPT_VALUE, 0, NULL, NULL, 0},
 	    {"kdf-memory", 0, OPT_VALUE, 0, NULL, NULL, 0},
-	    {"kdf-ops", 0, OPT_VALUE, 0, NULL, NULL, 0}, {0}};
+	    {"kdf-ops", 0, OPT_VALUE, 0, NULL, NULL, 0},
+	    {"write-only", 0, 0, 0, NULL, NULL, 0},
+	    {"output", 'o', OPT_VALUE, 0, NULL, NULL, 0},
+	    {"name", 0, OPT_VALUE, 0, NULL, NULL, 0}, {0}};
 	struct keylist l = {g, NULL, 1};
 	struct cf_err err = {0};
 	struct cf_repo *r = NULL;
@@ -220,8 +270,15 @@ cmd_key(struct gopts *g, int argc, char **argv)
 	if (parse_args(g, argc, argv, opts, &pos, &npos))
 		return EXIT_USAGE;
 	if (npos == 0 || (strcmp(pos[0], "add") && strcmp(pos[0], "list") &&
-			     strcmp(pos[0], "remove"))) {
-		rc = usage_error(g, "give 'add', 'list' or 'remove ID'");
+			     strcmp(pos[0], "remove") && strcmp(pos[0], "create"))) {
+		rc = usage_error(g, "give 'add', 'list', 'remove ID' or 'create "
+				    "--write-only --output FILE'");
+		goto out;
+	}
+	if (repo_where(g) != NULL && cf_store_is_url(repo_where(g)) &&
+	    (!strcmp(pos[0], "add") || !strcmp(pos[0], "remove"))) {
+		rc = usage_error(g, "a zone on cofferd is opened by the account's "
+				    "devices, not by passwords: see 'coffer device'");
 		goto out;
 	}
 	if ((npos != 1 && strcmp(pos[0], "remove")) ||
@@ -232,7 +289,9 @@ cmd_key(struct gopts *g, int argc, char **argv)
 	if ((r = open_repo(g, &rc)) == NULL)
 		goto out;
 	l.r = r;
-	if (!strcmp(pos[0], "add")) {
+	if (!strcmp(pos[0], "create")) {
+		rc = key_create(g, r, opts);
+	} else if (!strcmp(pos[0], "add")) {
 		rc = key_add(g, r, opts);
 	} else if (!strcmp(pos[0], "list")) {
 		if (g->json)

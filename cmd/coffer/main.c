@@ -27,7 +27,8 @@ static const struct cmd cmds[] = {
     {"diff", cmd_diff, "diff SNAPSHOT1 SNAPSHOT2"},
     {"check", cmd_check, "check [--read-data]"},
     {"key", cmd_key,
-	"key add [--new-password-file FILE] | key list | key remove ID"},
+	"key add [--new-password-file FILE] | key list | key remove ID\n"
+	"  key create --write-only --output FILE [--name HOST]  (cofferd)"},
     {"device", cmd_device,
 	"device list | invite [--approve] | remove NAME\n"
 	"                join --name NAME (CODE | --recovery-key-file FILE)"},
@@ -52,6 +53,8 @@ help(FILE *f)
 	    "  -p, --password-file F   read the password from F (or "
 	    "COFFER_PASSWORD_FILE;\n"
 	    "                          else it is asked on the terminal)\n"
+	    "      --credential FILE   back up with a write-only credential (or\n"
+	    "                          COFFER_CREDENTIAL)\n"
 	    "  -z, --zone NAME         the zone of a cofferd account (default:\n"
 	    "                          the URL's path, else 'default')\n"
 	    "      --cache-dir DIR     local index cache (or COFFER_CACHE_DIR;\n"

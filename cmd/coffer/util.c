@@ -25,6 +25,7 @@ static const struct opt global_opts[] = {
     {"json", 0, 0, 0, NULL, NULL, 0},
     {"quiet", 'q', 0, 0, NULL, NULL, 0},
     {"zone", 'z', OPT_VALUE, 0, NULL, NULL, 0},
+    {"credential", 0, OPT_VALUE, 0, NULL, NULL, 0},
     {NULL, 0, 0, 0, NULL, NULL, 0},
 };
 
@@ -146,6 +147,8 @@ parse_args(struct gopts *g, int argc, char **argv, struct opt *opts,
 			g->quiet = 1;
 		else if (!strcmp(o->name, "zone"))
 			g->zone = o->value;
+		else if (!strcmp(o->name, "credential"))
+			g->credential = o->value;
 	}
 	*pos = p;
 	*npos = n;
@@ -371,7 +374,20 @@ open_repo(struct gopts *g, int *code)
 	char *pass, cbuf[4096];
 	size_t n;
 	const char *where = repo_where(g);
+	const char *cred = g->credential ? g->credential
+					 : getenv("COFFER_CREDENTIAL");
 
+	if (cred != NULL && *cred) {
+		if (g->cmd == NULL || strcmp(g->cmd, "backup") != 0) {
+			*code = usage_error(g, "a write-only credential can only "
+					       "back up: it opens nothing");
+			return NULL;
+		}
+		r = open_credential(cred, cache_root(g, cbuf, sizeof(cbuf)), &err);
+		if (r == NULL)
+			*code = report(g, &err);
+		return r;
+	}
 	if (where == NULL || *where == '\0') {
 		*code = usage_error(g, "no repository: give --repo or set "
 				       "COFFER_REPO");

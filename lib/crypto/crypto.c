@@ -383,3 +383,31 @@ cf_keys_sym_open(const struct cf_keys *k, enum cf_objtype type,
 			return 0;
 	return -1;
 }
+
+/** cf_keys_new_writeonly(id, gear, index, mac, box_pk, err): no reading. */
+struct cf_keys *
+cf_keys_new_writeonly(const uint8_t id[static 32], const uint8_t gear[static 32],
+    const uint8_t (*index)[32], size_t nindex, const uint8_t mac[static 32],
+    const uint8_t box_pk[static 32], struct cf_err *err)
+{
+	struct cf_keys *k;
+
+	if (nindex == 0 || nindex > CF_MAX_VERSIONS + 1) {
+		cf_err_set(err, CF_ELIMIT, "%zu index keys", nindex);
+		return NULL;
+	}
+	if ((k = sodium_malloc(sizeof(*k))) == NULL) {
+		cf_err_set(err, CF_ENOMEM, "cannot allocate key memory");
+		return NULL;
+	}
+	memset(k, 0, sizeof(*k));
+	memcpy(k->id, id, 32);
+	memcpy(k->gear, gear, 32);
+	memcpy(k->index, index[nindex - 1], 32);
+	for (size_t i = 0; i + 1 < nindex; i++)
+		memcpy(k->old[k->nold++].index, index[i], 32);
+	memcpy(k->mac, mac, 32);
+	memcpy(k->box_pk, box_pk, 32);
+	k->write_only = 1;
+	return k;
+}

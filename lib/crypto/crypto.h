@@ -66,6 +66,7 @@ struct cf_keys {
 	/* every version's secret, oldest first, to re-wrap the ring */
 	size_t nsecrets;
 	uint8_t secrets[CF_MAX_VERSIONS + 1][CF_KEY_BYTES];
+	int write_only; /* no box secret key: can add, never read back */
 };
 
 /** cf_crypto_init(err): sodium_init(); call once from main(). */
@@ -83,6 +84,14 @@ struct cf_keys *cf_keys_new(const uint8_t zone[static CF_KEY_BYTES],
  * version k. */
 struct cf_keys *cf_keys_new_ring(const uint8_t (*secrets)[CF_KEY_BYTES],
     size_t n, struct cf_err *err);
+/** cf_keys_new_writeonly(id, gear, index, nindex, mac, box_pk, err): the
+ * keys of a write-only credential: enough to chunk, deduplicate, read the
+ * index (${nindex} index keys, oldest first) and seal new objects, and
+ * nothing to open one. */
+struct cf_keys *cf_keys_new_writeonly(const uint8_t id[static 32],
+    const uint8_t gear[static 32], const uint8_t (*index)[32], size_t nindex,
+    const uint8_t mac[static 32], const uint8_t box_pk[static 32],
+    struct cf_err *err);
 /** cf_keys_sym_open(k, type, in, n, out, outn, err): cf_sym_open with the
  * index key of whichever version sealed the object. */
 int cf_keys_sym_open(const struct cf_keys *k, enum cf_objtype type,

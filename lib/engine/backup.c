@@ -561,15 +561,24 @@ fill_entry(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
     const struct stat *st)
 {
 	struct bent *e = &d->ents[i];
-	char *full, buf[CF_TARGET_MAX];
+	char *full, buf[CF_TARGET_MAX], fdpath[40];
 	ssize_t len;
+	int rc;
 
 	if (cf_fs_node_stat(&e->n, st) != 0)
 		return -1;
 	e->n.name = e->name;
-	full = cf_path_join(d->path, (char *)e->name, e->n.namelen);
-	if (full != NULL && cf_fs_read_xattrs(full, &w->scratch) == 0 &&
-	    w->scratch.len > 0 &&
+	/* Through the folder's descriptor first: the full path may be longer
+	 * than PATH_MAX, and the xattrs were then lost without a word. */
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", d->fd);
+	full = cf_path_join(fdpath, (char *)e->name, e->n.namelen);
+	rc = full != NULL ? cf_fs_read_xattrs(full, &w->scratch) : -1;
+	if (rc != 0) { /* no /proc */
+		free(full);
+		full = cf_path_join(d->path, (char *)e->name, e->n.namelen);
+		rc = full != NULL ? cf_fs_read_xattrs(full, &w->scratch) : -1;
+	}
+	if (rc == 0 && w->scratch.len > 0 &&
 	    (e->xattrs = malloc(w->scratch.len)) != NULL) {
 		memcpy(e->xattrs, w->scratch.p, w->scratch.len);
 		e->n.xattrs = e->xattrs;
@@ -915,8 +924,8 @@ find_parent(struct cf_repo *r, const struct cf_backup_opts *o,
 	struct cf_snapshot **v, *found = NULL;
 	size_t cnt;
 
-	if (o->force)
-		return NULL;
+	if (o->force || r->keys->write_only)
+		return NULL; /* a write-only credential reads no snapshot */
 	if (o->parent != NULL)
 		return cf_repo_find_snapshot(r, o->parent, err);
 	if (cf_repo_snapshots(r, &v, &cnt, err))

@@ -1225,3 +1225,36 @@ cf_repo_drop_old_slots(struct cf_store *s, uint32_t epoch, struct cf_err *err)
 	return cf_store_list(s, CF_KIND_KEY, drop_old_slot, &o, err) < 0 ? -1
 									  : 0;
 }
+
+/** cf_repo_open_writeonly(s, keys, id, cache_root, err): write-only. */
+struct cf_repo *
+cf_repo_open_writeonly(struct cf_store *s, struct cf_keys *keys,
+    const uint8_t id[static CF_REPO_ID_BYTES], const char *cache_root,
+    struct cf_err *err)
+{
+	struct cf_repo *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->kc = kc_new()) == NULL ||
+	    (r->rc = rc_new()) == NULL) {
+		if (r != NULL)
+			kc_free(r->kc);
+		free(r);
+		cf_store_free(s);
+		cf_keys_free(keys);
+		cf_err_set(err, CF_ENOMEM, "out of memory");
+		return NULL;
+	}
+	r->zstd_level = 3;
+	r->store = s;
+	r->keys = keys;
+	if (load_config(r, err) != 0 ||
+	    (sodium_memcmp(r->id, id, CF_REPO_ID_BYTES) != 0 &&
+		cf_err_set(err, CF_EAUTH, "the credential is for another "
+		    "zone") != 0) ||
+	    open_cache(r, cache_root, err) || cf_repo_sync_index(r, err)) {
+		cf_repo_close(r);
+		return NULL;
+	}
+	cf_chunker_init(&r->chunker, r->keys->gear);
+	return r;
+}

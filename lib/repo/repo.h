@@ -150,6 +150,12 @@ struct cf_repo *cf_repo_open_zone(struct cf_store *s,
 int cf_repo_rekey_zone(struct cf_store *s, const uint8_t old_ak[static 32],
     uint32_t old_epoch, const uint8_t ak[static 32], uint32_t epoch,
     struct cf_err *err) CF_WUR;
+/** cf_repo_open_writeonly(s, keys, id, cache_root, err): a zone opened
+ * with a write-only credential (takes over ${s} and ${keys}); it can back
+ * up, never read a snapshot, tree or chunk. */
+struct cf_repo *cf_repo_open_writeonly(struct cf_store *s,
+    struct cf_keys *keys, const uint8_t id[static CF_REPO_ID_BYTES],
+    const char *cache_root, struct cf_err *err);
 /** cf_repo_drop_old_slots(s, epoch, err): delete the account slots of
  * other epochs, once the new epoch is committed to the device chain. */
 int cf_repo_drop_old_slots(struct cf_store *s, uint32_t epoch,
