@@ -125,6 +125,77 @@ open_account(const char *base, const struct cf_identity *me,
 	return cf_account_open(s, me, state, pin, err);
 }
 
+/* Rollback of the set of snapshots: this device remembers every snapshot
+ * of a zone it has seen (state/zones/ZONE.seen); one that disappears was
+ * hidden or deleted by the server (coffer has no forget yet that would
+ * explain it). */
+struct seen {
+	char (*names)[65];
+	size_t n, cap;
+};
+
+static int
+add_seen(void *arg, const char *name, uint64_t size)
+{
+	struct seen *v = arg;
+
+	(void)size;
+	if (v->n == v->cap) {
+		size_t nc = v->cap ? v->cap * 2 : 64;
+		void *np = realloc(v->names, nc * 65);
+
+		if (np == NULL)
+			return -1;
+		v->names = np;
+		v->cap = nc;
+	}
+	snprintf(v->names[v->n++], 65, "%s", name);
+	return 0;
+}
+
+static int
+seen_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int
+check_seen_snapshots(const char *base, const char *zone, struct cf_repo *r,
+    struct cf_err *err)
+{
+	struct seen now = {0};
+	char path[4300], line[80];
+	FILE *f;
+	int rc = 0;
+
+	account_state(base, path, sizeof(path));
+	snprintf(path + strlen(path), sizeof(path) - strlen(path),
+	    "/zone-%s.seen", zone);
+	if (cf_store_list(r->store, CF_KIND_SNAPSHOT, add_seen, &now, err) != 0) {
+		free(now.names);
+		return -1;
+	}
+	qsort(now.names, now.n, 65, seen_cmp);
+	if ((f = fopen(path, "r")) != NULL) {
+		while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+			line[strcspn(line, "\n")] = '\0';
+			if (bsearch(line, now.names, now.n, 65, seen_cmp) == NULL)
+				rc = cf_err_set(err, CF_ESECURITY, "SECURITY ALERT: "
+				    "snapshot %.8s, seen before by this device, is "
+				    "gone from the server (rolled back or hidden)",
+				    line);
+		}
+		fclose(f);
+	}
+	if (rc == 0 && (f = fopen(path, "w")) != NULL) {
+		for (size_t i = 0; i < now.n; i++)
+			fprintf(f, "%s\n", now.names[i]);
+		fclose(f);
+	}
+	free(now.names);
+	return rc;
+}
+
 /** open_zone(g, where, err): the repository of a cofferd URL. */
 struct cf_repo *
 open_zone(struct gopts *g, const char *where, const char *cache,
@@ -145,6 +216,10 @@ open_zone(struct gopts *g, const char *where, const char *cache,
 		if (r == NULL && err->code == CF_ENOTFOUND)
 			cf_err_set(err, CF_ENOTFOUND, "no zone '%s' in the "
 			    "account (coffer zone list)", zone);
+		if (r != NULL && check_seen_snapshots(base, zone, r, err) != 0) {
+			cf_repo_close(r);
+			r = NULL;
+		}
 	}
 	cf_account_close(a);
 	sodium_free(me);
