@@ -40,7 +40,8 @@ export COFFER_REPO="http://127.0.0.1:$port" COFFER_PASSWORD_FILE="$demo/password
 export COFFER_CONFIG_DIR="$demo/client"
 coffer=$bin/coffer
 set -x
-"$coffer" init --invite "$invite"
+"$coffer" init --invite "$invite" --name demo-laptop \
+	--recovery-key-file "$demo/recovery-key.txt"
 "$coffer" backup "$demo/sample"
 echo "one more line" >> "$demo/sample/hello.txt"
 "$coffer" backup "$demo/sample"
@@ -50,6 +51,7 @@ echo "one more line" >> "$demo/sample/hello.txt"
 "$coffer" restore latest --target "$demo/restored"
 "$coffer" check --read-data
 diff -r "$demo/sample" "$demo/restored$demo/sample"
+"$coffer" device list
 "$bin/cofferd" admin --data "$demo/server" accounts
 set +x
 echo
