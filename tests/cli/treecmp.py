@@ -209,7 +209,8 @@ def join(path, name):
 
 
 def show(p):
-    return repr(p)[2:-1] if p else "."
+    s = repr(p)[2:-1] if p else "."
+    return s if len(s) <= 160 else "..." + s[-150:]
 
 
 def main(argv):
