@@ -4,7 +4,7 @@
 # coffer's copy of the shared test-services script (the project must not
 # need anything outside its tree); adapted: radosgw also answers
 # virtual-host style requests for BUCKET.localhost, and s3.env gives that
-# endpoint too (S3_VHOST_ENDPOINT).  Used by scripts/services/start-all.sh
+# endpoint too (S3_VHOST_ENDPOINT); beast runs with tcp_nodelay=1.  Used by scripts/services/start-all.sh
 # and tests/s3/.
 #
 #   ceph-s3.sh start DIR    bootstrap (first time) or restart the cluster rooted at DIR,
@@ -200,7 +200,10 @@ keyring = $DIR/keyring
 keyring = $DIR/rgw/keyring
 rgw data = $DIR/rgw
 pid file = $DIR/run/\$name.pid
-rgw frontends = beast endpoint=127.0.0.1:$PORT
+# tcp_nodelay=1: without it beast writes an answer's head and body as two
+# Nagle-delayed segments, and every small GET on a kept-alive connection
+# waits 40 ms for the client's delayed ACK
+rgw frontends = beast endpoint=127.0.0.1:$PORT tcp_nodelay=1
 rgw thread pool size = 32
 # virtual-host style (http://BUCKET.localhost:PORT/KEY; curl resolves
 # *.localhost to 127.0.0.1 by itself); path style keeps working

@@ -3,7 +3,8 @@
  *
  *   test_blobs_s3            the checks (exit 77, skipped, unless
  *                            S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY
- *                            are set; S3_REGION, S3_BUCKET optional)
+ *                            are set; S3_REGION, S3_BUCKET, S3_TIMEOUT
+ *                            (the store's stall timeout) optional)
  *   test_blobs_s3 --bench N DIR   N x 8 MiB PUT then GET through the S3
  *                            store and through the folder store in DIR
  *
@@ -30,7 +31,7 @@ env_config(struct cf_s3_config *c, const char *prefix)
 {
 	const char *e = getenv("S3_ENDPOINT"), *a = getenv("S3_ACCESS_KEY"),
 		   *k = getenv("S3_SECRET_KEY"), *r = getenv("S3_REGION"),
-		   *b = getenv("S3_BUCKET");
+		   *b = getenv("S3_BUCKET"), *t = getenv("S3_TIMEOUT");
 	struct cf_err err;
 
 	if (e == NULL || a == NULL || k == NULL || !*e || !*a || !*k)
@@ -41,7 +42,8 @@ env_config(struct cf_s3_config *c, const char *prefix)
 	    cf_s3_config_set(c, "secret_key", k, &err) ||
 	    cf_s3_config_set(c, "region", r && *r ? r : "us-east-1", &err) ||
 	    cf_s3_config_set(c, "bucket", b && *b ? b : "coffer-test", &err) ||
-	    cf_s3_config_set(c, "prefix", prefix, &err)) {
+	    cf_s3_config_set(c, "prefix", prefix, &err) ||
+	    (t != NULL && cf_s3_config_set(c, "timeout", t, &err))) {
 		fprintf(stderr, "bad S3 settings: %s\n", err.msg);
 		exit(1);
 	}
