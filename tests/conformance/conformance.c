@@ -41,10 +41,10 @@ static int is_pg;
 static int failures;
 static char appname[64];
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond))                                                 \
-			fail_at(__FILE__, __LINE__, #cond);                  \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			fail_at(__FILE__, __LINE__, #cond);                    \
 	} while (0)
 #define CHECK_RC(expr, want) check_rc((expr), (want), __LINE__, #expr)
 
@@ -165,7 +165,7 @@ put(struct cf_meta *m, int64_t a, const char *name, uint64_t size,
 		return (int)st;
 	blob_key(blob, a, name);
 	if (m->ops->put_commit(m, a, "repo", KIND, name, size, blob, now(), &st,
-		old ? old : tmp, &err) != 0) {
+	        old ? old : tmp, &err) != 0) {
 		fprintf(stderr, "  put_commit: %s\n", err.msg);
 		return -1;
 	}
@@ -188,33 +188,43 @@ t_invites(struct cf_meta *m)
 	cf_crypto_random(pk, 32);
 	cf_crypto_random(pk2, 32);
 	CHECK_RC(m->ops->invite_add(m, h, now() + 60, CF_SCOPE_APPEND_ONLY,
-		     &err), 0);
+	             &err),
+	    0);
 	CHECK_RC(m->ops->invite_add(m, h, now() + 60, 0, &err), -1);
 	CHECK_RC(m->ops->device_get(m, pk, &d, &err), 1);
-	CHECK_RC(m->ops->register_device(m, h, pk, 1000, 10, now(), &a, &err), 0);
+	CHECK_RC(m->ops->register_device(m, h, pk, 1000, 10, now(), &a, &err),
+	    0);
 	CHECK_RC(m->ops->device_get(m, pk, &d, &err), 0);
 	CHECK(d.account == a && d.scope == CF_SCOPE_APPEND_ONLY && !d.disabled);
 	/* used */
-	CHECK_RC(m->ops->register_device(m, h, pk2, 1000, 10, now(), &b, &err), 1);
+	CHECK_RC(m->ops->register_device(m, h, pk2, 1000, 10, now(), &b, &err),
+	    1);
 	/* unknown */
-	CHECK_RC(m->ops->register_device(m, h3, pk2, 1000, 10, now(), &b, &err), 1);
+	CHECK_RC(m->ops->register_device(m, h3, pk2, 1000, 10, now(), &b, &err),
+	    1);
 	/* expired: usable while now < expires */
 	CHECK_RC(m->ops->invite_add(m, h2, 5000, 0, &err), 0);
-	CHECK_RC(m->ops->register_device(m, h2, pk2, 1000, 10, 5000, &b, &err), 1);
-	CHECK_RC(m->ops->register_device(m, h2, pk2, 1000, 10, 4999, &b, &err), 0);
+	CHECK_RC(m->ops->register_device(m, h2, pk2, 1000, 10, 5000, &b, &err),
+	    1);
+	CHECK_RC(m->ops->register_device(m, h2, pk2, 1000, 10, 4999, &b, &err),
+	    0);
 	CHECK_RC(m->ops->device_get(m, pk2, &d, &err), 0);
 	CHECK(d.account == b && b != a && d.scope == 0);
 	/* a device key registers once; the failure leaves the invitation */
 	CHECK_RC(m->ops->invite_add(m, h3, now() + 60, 0, &err), 0);
-	CHECK_RC(m->ops->register_device(m, h3, pk, 1000, 10, now(), &b, &err), -1);
+	CHECK_RC(m->ops->register_device(m, h3, pk, 1000, 10, now(), &b, &err),
+	    -1);
 	CHECK(err.code == CF_EDB);
-	CHECK_RC(m->ops->register_device(m, NULL, pk, 1000, 10, now(), &b, &err),
+	CHECK_RC(m->ops->register_device(m, NULL, pk, 1000, 10, now(), &b,
+	             &err),
 	    -1);
 	cf_crypto_random(pk2, 32);
-	CHECK_RC(m->ops->register_device(m, h3, pk2, 1000, 10, now(), &b, &err), 0);
+	CHECK_RC(m->ops->register_device(m, h3, pk2, 1000, 10, now(), &b, &err),
+	    0);
 	/* open registration */
 	cf_crypto_random(pk2, 32);
-	CHECK_RC(m->ops->register_device(m, NULL, pk2, 7, 8, now(), &b, &err), 0);
+	CHECK_RC(m->ops->register_device(m, NULL, pk2, 7, 8, now(), &b, &err),
+	    0);
 	CHECK_RC(m->ops->device_get(m, pk2, &d, &err), 0);
 	CHECK(d.account == b && d.scope == 0 && !d.disabled);
 	CHECK(account_row(m, b).quota_bytes == 7);
@@ -266,30 +276,36 @@ t_put_states(struct cf_meta *m)
 
 	CHECK_RC(put(m, a, "A", 100, b1, old), CF_PUT_NEW);
 	CHECK(old[0] == '\0');
-	CHECK_RC(m->ops->object_get(m, a, "repo", KIND, "A", &size, got, &err), 0);
+	CHECK_RC(m->ops->object_get(m, a, "repo", KIND, "A", &size, got, &err),
+	    0);
 	CHECK(size == 100 && strcmp(got, b1) == 0);
 	CHECK_RC(m->ops->object_get(m, a, "repo", KIND + 1, "A", &size, got,
-		     &err), 1);
+	             &err),
+	    1);
 	CHECK_RC(m->ops->object_get(m, a, "other", KIND, "A", &size, got, &err),
 	    1);
 	CHECK_RC(put(m, a, "A", 100, b2, old), CF_PUT_EXISTS);
 	CHECK_RC(put(m, a, "A", 99, b2, old), CF_PUT_CONFLICT);
 	/* put_commit decides again: the begin may be stale */
 	blob_key(b2, a, "A");
-	CHECK_RC(m->ops->put_commit(m, a, "repo", KIND, "A", 100, b2, now(), &st,
-		     old, &err), 0);
+	CHECK_RC(m->ops->put_commit(m, a, "repo", KIND, "A", 100, b2, now(),
+	             &st, old, &err),
+	    0);
 	CHECK(st == CF_PUT_EXISTS && old[0] == '\0');
 	CHECK_RC(m->ops->put_commit(m, a, "repo", KIND, "A", 50, b2, now(), &st,
-		     old, &err), 0);
+	             old, &err),
+	    0);
 	CHECK(st == CF_PUT_CONFLICT && old[0] == '\0');
-	CHECK_RC(m->ops->object_get(m, a, "repo", KIND, "A", &size, got, &err), 0);
+	CHECK_RC(m->ops->object_get(m, a, "repo", KIND, "A", &size, got, &err),
+	    0);
 	CHECK(strcmp(got, b1) == 0);
 	/* quota: bytes, then objects, checked by begin and by commit */
 	CHECK_RC(put(m, a, "B", 901, b2, old), CF_PUT_QUOTA);
 	CHECK_RC(put(m, a, "B", 900, b2, old), CF_PUT_NEW);
 	CHECK_RC(put(m, a, "C", 1, b2, old), CF_PUT_QUOTA);
 	CHECK_RC(m->ops->put_commit(m, a, "repo", KIND, "C", 1, b2, now(), &st,
-		     old, &err), 0);
+	             old, &err),
+	    0);
 	CHECK(st == CF_PUT_QUOTA);
 	CHECK(account_row(m, a).used_bytes == 1000);
 	CHECK_RC(m->ops->account_set(m, a, -1, 5000, -1, &err), 0);
@@ -315,11 +331,14 @@ t_soft_delete(struct cf_meta *m)
 	uint64_t size;
 
 	CHECK_RC(put(m, a, "A", 100, b1, old), CF_PUT_NEW);
-	CHECK_RC(m->ops->object_delete(m, a, "repo", KIND, "A", now(), &err), 0);
-	CHECK_RC(m->ops->object_delete(m, a, "repo", KIND, "A", now(), &err), 1);
+	CHECK_RC(m->ops->object_delete(m, a, "repo", KIND, "A", now(), &err),
+	    0);
+	CHECK_RC(m->ops->object_delete(m, a, "repo", KIND, "A", now(), &err),
+	    1);
 	CHECK_RC(m->ops->object_delete(m, a, "repo", KIND, "nope", now(), &err),
 	    1);
-	CHECK_RC(m->ops->object_get(m, a, "repo", KIND, "A", &size, got, &err), 1);
+	CHECK_RC(m->ops->object_get(m, a, "repo", KIND, "A", &size, got, &err),
+	    1);
 	/* Soft-deleted objects still count: the account is full, yet the
 	 * same object may come back (no quota check), other sizes may not. */
 	CHECK(account_row(m, a).used_objects == 1);
@@ -328,7 +347,8 @@ t_soft_delete(struct cf_meta *m)
 	CHECK(st == CF_PUT_CONFLICT);
 	CHECK_RC(put(m, a, "A", 100, b2, old), CF_PUT_NEW);
 	CHECK(strcmp(old, b1) == 0); /* the replaced bytes, for the caller */
-	CHECK_RC(m->ops->object_get(m, a, "repo", KIND, "A", &size, got, &err), 0);
+	CHECK_RC(m->ops->object_get(m, a, "repo", KIND, "A", &size, got, &err),
+	    0);
 	CHECK(size == 100 && strcmp(got, b2) == 0);
 	CHECK(account_row(m, a).used_bytes == 100);
 	CHECK(account_row(m, a).used_objects == 1);
@@ -337,7 +357,7 @@ t_soft_delete(struct cf_meta *m)
 static int
 collect(void *arg, const char *key)
 {
-	char (*keys)[CF_BLOBKEY_MAX] = arg;
+	char(*keys)[CF_BLOBKEY_MAX] = arg;
 
 	for (int i = 0; i < 16; i++)
 		if (keys[i][0] == '\0') {
@@ -444,19 +464,24 @@ t_list(struct cf_meta *m)
 	}
 	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
 		CHECK_RC(put(m, a, extra[i], 1, b, old), CF_PUT_NEW);
-	CHECK_RC(m->ops->object_delete(m, a, "repo", KIND, "n05", now(), &err), 0);
-	CHECK_RC(m->ops->object_list(m, a, "repo", KIND, "", rows, 10, &n, &err),
+	CHECK_RC(m->ops->object_delete(m, a, "repo", KIND, "n05", now(), &err),
+	    0);
+	CHECK_RC(m->ops->object_list(m, a, "repo", KIND, "", rows, 10, &n,
+	             &err),
 	    0);
 	/* byte order, as memcmp: upper case first, a prefix first */
 	CHECK(n == 10 && strcmp(rows[0].name, "Zed") == 0 &&
-	    strcmp(rows[1].name, "a") == 0 && strcmp(rows[2].name, "ab") == 0 &&
-	    strcmp(rows[3].name, "apple") == 0 &&
-	    strcmp(rows[4].name, "b~") == 0 && strcmp(rows[5].name, "n00") == 0);
+	      strcmp(rows[1].name, "a") == 0 &&
+	      strcmp(rows[2].name, "ab") == 0 &&
+	      strcmp(rows[3].name, "apple") == 0 &&
+	      strcmp(rows[4].name, "b~") == 0 &&
+	      strcmp(rows[5].name, "n00") == 0);
 	CHECK(rows[5].size == 0 && rows[9].size == 4 && rows[0].size == 1);
 	after[0] = '\0';
 	do {
-		CHECK_RC(m->ops->object_list(m, a, "repo", KIND, after, rows, 7, &n,
-			     &err), 0);
+		CHECK_RC(m->ops->object_list(m, a, "repo", KIND, after, rows, 7,
+		             &n, &err),
+		    0);
 		for (size_t i = 0; i < n; i++) {
 			CHECK(strcmp(rows[i].name, after) > 0);
 			CHECK(strcmp(rows[i].name, "n05") != 0);
@@ -466,19 +491,24 @@ t_list(struct cf_meta *m)
 	} while (n == 7);
 	CHECK(total == 29);
 	CHECK_RC(m->ops->object_list(m, a, "repo", KIND, "n2", rows, 10, &n,
-		     &err), 0);
+	             &err),
+	    0);
 	CHECK(n == 5 && strcmp(rows[0].name, "n20") == 0);
 	CHECK_RC(m->ops->object_list(m, a, "repo", KIND, "n24", rows, 10, &n,
-		     &err), 0);
+	             &err),
+	    0);
 	CHECK(n == 0);
-	CHECK_RC(m->ops->object_list(m, a, "other", KIND, "", rows, 10, &n, &err),
+	CHECK_RC(m->ops->object_list(m, a, "other", KIND, "", rows, 10, &n,
+	             &err),
 	    0);
 	CHECK(n == 0);
 	CHECK_RC(m->ops->object_list(m, a, "repo", KIND + 1, "", rows, 10, &n,
-		     &err), 0);
+	             &err),
+	    0);
 	CHECK(n == 0);
 	CHECK_RC(m->ops->object_list(m, a + 1000000, "repo", KIND, "", rows, 10,
-		     &n, &err), 0);
+	             &n, &err),
+	    0);
 	CHECK(n == 0);
 }
 
@@ -492,39 +522,53 @@ t_refs(struct cf_meta *m)
 	size_t n;
 
 	CHECK_RC(m->ops->ref_get(m, a, "repo", "head", val, sizeof(val), &n, &v,
-		     &err), 1);
-	CHECK_RC(m->ops->ref_cas(m, a, "repo", "head", 3, (const uint8_t *)"x", 1,
-		     &v, &err), 1);
-	CHECK_RC(m->ops->ref_cas(m, a, "repo", "head", 0, (const uint8_t *)"v1", 2,
-		     &v, &err), 0);
+	             &err),
+	    1);
+	CHECK_RC(m->ops->ref_cas(m, a, "repo", "head", 3, (const uint8_t *)"x",
+	             1, &v, &err),
+	    1);
+	CHECK_RC(m->ops->ref_cas(m, a, "repo", "head", 0, (const uint8_t *)"v1",
+	             2, &v, &err),
+	    0);
 	CHECK(v == 1);
-	CHECK_RC(m->ops->ref_cas(m, a, "repo", "head", 0, (const uint8_t *)"v9", 2,
-		     &v, &err), 1);
-	CHECK_RC(m->ops->ref_cas(m, a, "repo", "head", 2, (const uint8_t *)"v9", 2,
-		     &v, &err), 1);
+	CHECK_RC(m->ops->ref_cas(m, a, "repo", "head", 0, (const uint8_t *)"v9",
+	             2, &v, &err),
+	    1);
+	CHECK_RC(m->ops->ref_cas(m, a, "repo", "head", 2, (const uint8_t *)"v9",
+	             2, &v, &err),
+	    1);
 	CHECK_RC(m->ops->ref_cas(m, a, "repo", "head", 1,
-		     (const uint8_t *)"value2", 6, &v, &err), 0);
+	             (const uint8_t *)"value2", 6, &v, &err),
+	    0);
 	CHECK(v == 2);
 	CHECK_RC(m->ops->ref_get(m, a, "repo", "head", val, sizeof(val), &n, &v,
-		     &err), 0);
+	             &err),
+	    0);
 	CHECK(n == 6 && memcmp(val, "value2", 6) == 0 && v == 2);
-	CHECK_RC(m->ops->ref_get(m, a, "repo", "head", val, 3, &n, &v, &err), 0);
+	CHECK_RC(m->ops->ref_get(m, a, "repo", "head", val, 3, &n, &v, &err),
+	    0);
 	CHECK(n == 3 && memcmp(val, "val", 3) == 0);
 	/* binary values, the empty value, and separate namespaces */
 	CHECK_RC(m->ops->ref_cas(m, a, "repo", "head", 2,
-		     (const uint8_t *)"\0\xff\0", 3, &v, &err), 0);
+	             (const uint8_t *)"\0\xff\0", 3, &v, &err),
+	    0);
 	CHECK_RC(m->ops->ref_get(m, a, "repo", "head", val, sizeof(val), &n, &v,
-		     &err), 0);
+	             &err),
+	    0);
 	CHECK(n == 3 && memcmp(val, "\0\xff\0", 3) == 0 && v == 3);
-	CHECK_RC(m->ops->ref_cas(m, a, "repo", "empty", 0, (const uint8_t *)"", 0,
-		     &v, &err), 0);
-	CHECK_RC(m->ops->ref_get(m, a, "repo", "empty", val, sizeof(val), &n, &v,
-		     &err), 0);
+	CHECK_RC(m->ops->ref_cas(m, a, "repo", "empty", 0, (const uint8_t *)"",
+	             0, &v, &err),
+	    0);
+	CHECK_RC(m->ops->ref_get(m, a, "repo", "empty", val, sizeof(val), &n,
+	             &v, &err),
+	    0);
 	CHECK(n == 0 && v == 1);
 	CHECK_RC(m->ops->ref_get(m, b, "repo", "head", val, sizeof(val), &n, &v,
-		     &err), 1);
-	CHECK_RC(m->ops->ref_get(m, a, "other", "head", val, sizeof(val), &n, &v,
-		     &err), 1);
+	             &err),
+	    1);
+	CHECK_RC(m->ops->ref_get(m, a, "other", "head", val, sizeof(val), &n,
+	             &v, &err),
+	    1);
 }
 
 static void
@@ -538,8 +582,8 @@ t_accounts(struct cf_meta *m)
 	struct cf_account_row r = account_row(m, a);
 
 	CHECK(r.id == a && !r.disabled && r.quota_bytes == 100 &&
-	    r.quota_objects == 10 && r.used_bytes == 0 && r.used_objects == 0 &&
-	    r.devices == 1 && r.created > now() - 60);
+	      r.quota_objects == 10 && r.used_bytes == 0 &&
+	      r.used_objects == 0 && r.devices == 1 && r.created > now() - 60);
 	CHECK_RC(m->ops->account_set(m, a, 1, -1, -1, &err), 0);
 	CHECK_RC(m->ops->device_get(m, pk, &d, &err), 0);
 	CHECK(d.account == a && d.disabled);
@@ -594,7 +638,8 @@ t_devices(struct cf_meta *m)
 	cf_crypto_random(pk2, 32);
 	cf_crypto_random(pk3, 32);
 	CHECK_RC(m->ops->device_add(m, a, pk2, CF_SCOPE_APPEND_ONLY, now(),
-		     &err), 0);
+	             &err),
+	    0);
 	CHECK_RC(m->ops->device_get(m, pk2, &d, &err), 0);
 	CHECK(d.account == a && d.scope == CF_SCOPE_APPEND_ONLY && !d.disabled);
 	CHECK(account_row(m, a).devices == 2);
@@ -650,12 +695,14 @@ t_repo_list(struct cf_meta *m)
 	CHECK(out[0] == '\0');
 	for (size_t i = 0; i < sizeof(repos) / sizeof(repos[0]); i++) {
 		cf_blob_key(blob, a, repos[i], 0, "config");
-		CHECK_RC(m->ops->put_commit(m, a, repos[i], 0, "config", 10, blob,
-			     now(), &st, old, &err), 0);
+		CHECK_RC(m->ops->put_commit(m, a, repos[i], 0, "config", 10,
+		             blob, now(), &st, old, &err),
+		    0);
 	}
 	cf_blob_key(blob, a, "noconfig", KIND, "x");
-	CHECK_RC(m->ops->put_commit(m, a, "noconfig", KIND, "x", 10, blob, now(),
-		     &st, old, &err), 0);
+	CHECK_RC(m->ops->put_commit(m, a, "noconfig", KIND, "x", 10, blob,
+	             now(), &st, old, &err),
+	    0);
 	CHECK_RC(m->ops->object_delete(m, a, "beta", 0, "config", now(), &err),
 	    0);
 	CHECK_RC(m->ops->repo_list(m, a, repo_cb, out, &err), 0);
@@ -705,7 +752,7 @@ increment(struct cf_meta *m, int64_t a, struct cf_err *err)
 	size_t n;
 
 	if (m->ops->ref_get(m, a, "repo", "ctr", val, sizeof(val) - 1, &n, &v,
-		err) != 0)
+	        err) != 0)
 		return -1;
 	val[n] = '\0';
 	snprintf(s, sizeof(s), "%llu", strtoull((char *)val, NULL, 10) + 1);
@@ -757,7 +804,8 @@ counter(struct cf_meta *m, int64_t a, uint64_t *version)
 	size_t n = 0;
 
 	CHECK_RC(m->ops->ref_get(m, a, "repo", "ctr", val, sizeof(val) - 1, &n,
-		     version, &err), 0);
+	             version, &err),
+	    0);
 	val[n] = '\0';
 	return strtoull((char *)val, NULL, 10);
 }
@@ -769,8 +817,9 @@ counter_account(struct cf_meta *m)
 	int64_t a = new_account(m, 1, 1, NULL);
 	uint64_t v;
 
-	CHECK_RC(m->ops->ref_cas(m, a, "repo", "ctr", 0, (const uint8_t *)"0", 1,
-		     &v, &err), 0);
+	CHECK_RC(m->ops->ref_cas(m, a, "repo", "ctr", 0, (const uint8_t *)"0",
+	             1, &v, &err),
+	    0);
 	return a;
 }
 
@@ -855,7 +904,7 @@ put_thread(void *arg)
 		snprintf(name, sizeof(name), "same%02d", i);
 		blob_key(blob, r->account, name);
 		if (r->m->ops->put_commit(r->m, r->account, "repo", KIND, name,
-			1000, blob, now(), &st, old, &err) != 0)
+		        1000, blob, now(), &st, old, &err) != 0)
 			r->errors++;
 		else if (st == CF_PUT_NEW)
 			r->ok++;
@@ -921,7 +970,7 @@ quota_thread(void *arg)
 		snprintf(name, sizeof(name), "q%d-%d", id, i);
 		blob_key(blob, r->account, name);
 		if (r->m->ops->put_commit(r->m, r->account, "repo", KIND, name,
-			100, blob, now(), &st, old, &err) != 0)
+		        100, blob, now(), &st, old, &err) != 0)
 			r->errors++;
 		else if (st == CF_PUT_NEW)
 			r->ok++;
@@ -1026,18 +1075,19 @@ churn_uploader(void *arg)
 	for (int i = 0; i < 300; i++) {
 		blob_key(blob, c->account, "X");
 		if (c->m->ops->put_commit(c->m, c->account, "repo", KIND, "X",
-			10, blob, now(), &st, old, &err) != 0) {
+		        10, blob, now(), &st, old, &err) != 0) {
 			c->errors++;
 			continue;
 		}
 		pthread_mutex_lock(&c->mu);
 		if (st == CF_PUT_NEW && c->nmade < 4096)
-			snprintf(c->made[c->nmade++], CF_BLOBKEY_MAX, "%s", blob);
+			snprintf(c->made[c->nmade++], CF_BLOBKEY_MAX, "%s",
+			    blob);
 		pthread_mutex_unlock(&c->mu);
 		if (old[0] != '\0')
 			churn_free(c, old);
-		if (c->m->ops->object_delete(c->m, c->account, "repo", KIND, "X",
-			1, &err) < 0)
+		if (c->m->ops->object_delete(c->m, c->account, "repo", KIND,
+		        "X", 1, &err) < 0)
 			c->errors++;
 	}
 	c->stop = 1;
@@ -1090,7 +1140,7 @@ t_purge_race(struct cf_meta *m)
 	/* the last delete may not be purged yet: do it now */
 	CHECK_RC(m->ops->purge(m, 2, churn_purged, c, &n, &err), 0);
 	live = m->ops->object_get(m, c->account, "repo", KIND, "X", &size, cur,
-	    &err) == 0;
+	           &err) == 0;
 	for (int i = 0; i < c->nmade; i++)
 		bad += churn_count(c->freed, c->nfreed, c->made[i]) != 1;
 	CHECK(c->errors == 0 && bad == 0 && !live);
@@ -1102,7 +1152,8 @@ t_purge_race(struct cf_meta *m)
 	free(c);
 }
 
-/* ---- PostgreSQL only ------------------------------------------------------ */
+/* ---- PostgreSQL only ------------------------------------------------------
+ */
 
 /* Opening with a password never shows it, reachable or not. */
 static void
@@ -1165,10 +1216,12 @@ kill_thread(void *arg)
 	struct killer *k = arg;
 	char cmd[1024];
 
-	snprintf(cmd, sizeof(cmd), "psql -X -q -A -t -d '%s' -c \"SELECT "
+	snprintf(cmd, sizeof(cmd),
+	    "psql -X -q -A -t -d '%s' -c \"SELECT "
 	    "count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
 	    "application_name = '%s' AND pid <> pg_backend_pid()\" "
-	    ">/dev/null 2>&1", spec, appname);
+	    ">/dev/null 2>&1",
+	    spec, appname);
 	while (k->kills < 20) {
 		if (system(cmd) == 0)
 			k->kills++;
@@ -1193,7 +1246,7 @@ killed_worker(void *arg)
 
 	while (!k->stop) {
 		if (k->m->ops->ref_get(k->m, k->account, "repo", "ctr", val,
-			sizeof(val) - 1, &n, &v, &err) != 0) {
+		        sizeof(val) - 1, &n, &v, &err) != 0) {
 			k->errors++;
 			CHECK(err.code == CF_EDB);
 			continue;
@@ -1229,16 +1282,18 @@ t_pg_sessions_killed(struct cf_meta *m)
 		pthread_join(t[i], NULL);
 	value = counter(m, k.account, &version);
 	printf("  %d increments, %d lost races, %d failed reads, %d failed "
-	       "writes, %d kill rounds\n", (int)k.ok, (int)k.lost,
-	    (int)k.errors, (int)k.ambiguous, (int)k.kills);
+	       "writes, %d kill rounds\n",
+	    (int)k.ok, (int)k.lost, (int)k.errors, (int)k.ambiguous,
+	    (int)k.kills);
 	/* a failed write may have landed; none may land twice */
 	CHECK(value >= (uint64_t)k.ok &&
-	    value <= (uint64_t)(k.ok + k.ambiguous));
+	      value <= (uint64_t)(k.ok + k.ambiguous));
 	CHECK(version == value + 1);
 	CHECK(k.kills == 20 && k.ok > 0);
 }
 
-/* ---- driver --------------------------------------------------------------- */
+/* ---- driver ---------------------------------------------------------------
+ */
 
 struct test {
 	const char *name;
@@ -1274,8 +1329,9 @@ choose(int argc, char **argv, char *tmpdir, size_t n)
 	const char *url;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: conformance sqlite:[PATH] | DATABASE_URL "
-				"| CONNINFO\n");
+		fprintf(stderr,
+		    "usage: conformance sqlite:[PATH] | DATABASE_URL "
+		    "| CONNINFO\n");
 		exit(2);
 	}
 	if (strcmp(argv[1], "sqlite:") == 0) {
@@ -1306,7 +1362,7 @@ tag_conninfo(const char *conninfo)
 {
 	static char buf[2048];
 	int uri = strncmp(conninfo, "postgresql://", 13) == 0 ||
-	    strncmp(conninfo, "postgres://", 11) == 0;
+	          strncmp(conninfo, "postgres://", 11) == 0;
 
 	snprintf(appname, sizeof(appname), "cf-conformance-%ld",
 	    (long)getpid());
@@ -1343,9 +1399,10 @@ main(int argc, char **argv)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		tests[i].fn(m);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		printf("%s %s (%.0f ms)\n", failures == before ? "ok  " : "FAIL",
-		    tests[i].name, (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-			(double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+		printf("%s %s (%.0f ms)\n",
+		    failures == before ? "ok  " : "FAIL", tests[i].name,
+		    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		        (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 		fflush(stdout);
 	}
 	if (is_pg) {
