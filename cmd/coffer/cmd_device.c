@@ -302,9 +302,14 @@ join_pairing(struct gopts *g, const char *base, const char *name,
 
 	if (me == NULL || (s = store_as(base, "_account", me->sk, err)) == NULL)
 		goto out;
-	if (!g->quiet)
-		fprintf(stderr, "pairing... (the other device must be running "
-				"'coffer device invite')\n");
+	if (!g->quiet) {
+		char fpr[24];
+
+		cf_fingerprint(me->ed, fpr);
+		fprintf(stderr, "this device: \"%s\", fingerprint %s (the other "
+				"device shows it for approval)\npairing...\n",
+		    name, fpr);
+	}
 	rc = cf_pair_join(s, code, me, name, pin, timeout, err);
 	account_state(base, state, sizeof(state));
 	if (rc == 0 && (a = cf_account_open(s, me, state, pin, err)) == NULL)

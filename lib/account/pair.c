@@ -239,7 +239,16 @@ join_once(struct cf_store *s, const char *id, const char *secret, int k,
 	snprintf(slot, sizeof(slot), "b1.%d", k);
 	rc = seal_put(s, id, slot, keys + 32, p.Y, 32, info, 64 + nl, err);
 	if (rc != 0 && err->code == CF_EEXIST) {
-		rc = 1; /* that attempt is used: the next one */
+		/* That attempt is taken: spent (a2 = "X": try the next one),
+		 * done (the code was used), or under way elsewhere (wait). */
+		snprintf(slot, sizeof(slot), "a2.%d", k);
+		cf_err_clear(err);
+		rc = wait_msg(s, id, slot, &b, timeout_s, err);
+		if (rc == 0 && b.len != 1)
+			rc = cf_err_set(err, CF_EAUTH,
+			    "this pairing code was used already");
+		else if (rc == 0)
+			rc = 1;
 		goto out;
 	}
 	snprintf(slot, sizeof(slot), "a2.%d", k);
