@@ -1137,6 +1137,11 @@ cf_backup(struct cf_repo *r, const struct cf_backup_opts *o,
 	if ((b.pk = orph.pk = cf_packer_new(r, err)) == NULL ||
 	    cf_store_list(r->store, CF_KIND_PACK, adopt_one, &orph, err) != 0)
 		goto out;
+	/* Index adopted packs before the walk, so this backup finds their
+	 * blobs: else it stored them again, and its own packs, duplicates
+	 * only, stayed in no index file for ever. */
+	if (orph.adopted > 0 && cf_packer_flush(b.pk, err) != 0)
+		goto out;
 	if (run_threads(&b, root, parent, paths, npaths) != 0) {
 		*err = b.err;
 		goto out;
