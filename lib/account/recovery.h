@@ -16,7 +16,7 @@
 #include "util/err.h"
 
 #define CF_RECOVERY_BYTES 16
-#define CF_RECOVERY_TEXT 41 /* 7 groups of 5, 6 dashes, NUL */
+#define CF_RECOVERY_TEXT 42 /* 7 groups of 5, 6 dashes, NUL */
 
 /** cf_recovery_encode(secret, out): the written form. */
 void cf_recovery_encode(const uint8_t secret[static CF_RECOVERY_BYTES],
