@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "crypto/crypto.h"
 #include "util/err.h"
 
@@ -39,6 +41,17 @@ fuzz_keys(void)
 		abort();
 	}
 	return keys;
+}
+
+/** fuzz_device_key(i, pk, sk): a fixed Ed25519 key pair. */
+void
+fuzz_device_key(unsigned i, uint8_t pk[static 32], uint8_t sk[static 64])
+{
+	uint8_t seed[32];
+
+	memcpy(seed, fuzz_zone, sizeof(seed));
+	seed[31] ^= (uint8_t)(i % FUZZ_DEVICES);
+	crypto_sign_seed_keypair(pk, sk, seed);
 }
 
 /** fuzz_alloc(n): an exactly sized heap buffer. */

@@ -23,6 +23,7 @@
 #define FUZZ_METHOD "GET"
 #define FUZZ_URI "/v1/r/fuzz/o/config/config"
 #define FUZZ_SIGN_TS 1700000000
+#define FUZZ_DEVICES 4
 /* Largest decompressed size a harness allocates (the library's cap,
  * CF_BLOB_MAX_RAW, would cost 64 MiB per input). */
 #define FUZZ_MAX_RAW (1u << 20)
@@ -35,6 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /** fuzz_keys(): the keys of fuzz_zone, made on first use; never NULL. */
 const struct cf_keys *fuzz_keys(void);
+/** fuzz_device_key(i, pk, sk): the Ed25519 key pair of fuzz device ${i}
+ * (0-3), derived from fuzz_zone: device 0 signs the proto_auth seeds, and
+ * devices 0-3 the chain seeds. */
+void fuzz_device_key(unsigned i, uint8_t pk[static 32], uint8_t sk[static 64]);
 /** fuzz_alloc(n): malloc() of exactly ${n} bytes (1 if 0); abort() on
  * failure; free() it. */
 uint8_t *fuzz_alloc(size_t n);

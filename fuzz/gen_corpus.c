@@ -16,6 +16,9 @@
 
 #include <sodium.h>
 
+#include "account/chain.h"
+#include "account/pake.h"
+#include "account/recovery.h"
 #include "compress/compress.h"
 #include "index/index.h"
 #include "pack/pack.h"
@@ -684,7 +687,7 @@ gen_auth(const struct gen *g)
 	char h[CF_PROTO_AUTH_MAX + 1], bodyhash[65];
 	struct cf_auth a;
 
-	crypto_sign_seed_keypair(pk, sk, fuzz_zone);
+	fuzz_device_key(0, pk, sk);
 	cf_proto_body_hash(NULL, 0, bodyhash);
 	if (cf_proto_sign(sk, FUZZ_METHOD, FUZZ_URI, FUZZ_SIGN_TS, bodyhash, h,
 	        sizeof(h)) != 0 ||
@@ -708,6 +711,131 @@ gen_proto(const struct gen *g)
 	    "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100 "
 	    "0\n",
 	    "two");
+}
+
+/** rec(r, seq, prev, type, epoch, role, subject, name): an unsigned chain
+ * record about fuzz device ${subject}, without wraps, committing to an
+ * account key made of the epoch's number. */
+static void
+rec(struct cf_record *r, uint64_t seq, const uint8_t prev[32], uint8_t type,
+    uint32_t epoch, uint8_t role, unsigned subject, const char *name)
+{
+	uint8_t sk[64], ak[32];
+
+	memset(r, 0, sizeof(*r));
+	r->seq = seq;
+	memcpy(r->prev, prev, 32);
+	r->type = type;
+	r->time = 1700000000 + (int64_t)seq;
+	r->epoch = epoch;
+	r->subject.role = role;
+	fuzz_device_key(subject, r->subject.ed, sk);
+	memset(r->subject.x, 0x40 + (int)subject, 32);
+	snprintf(r->subject.name, sizeof(r->subject.name), "%s", name);
+	memset(ak, (int)epoch, sizeof(ak));
+	cf_ak_commit(ak, r->ak_commit);
+}
+
+static void
+wrap(struct cf_record *r, unsigned member)
+{
+	uint8_t sk[64];
+
+	fuzz_device_key(member, r->wraps[r->nwraps].member, sk);
+	memset(r->wraps[r->nwraps].object, 0x80 + (int)member, 32);
+	r->nwraps++;
+}
+
+/** sign_rec(r, signer, raw, form, c): encode ${r} signed by ${signer},
+ * apply it to ${c}, add it to both seed forms; returns its name in prev. */
+static void
+sign_rec(struct cf_record *r, unsigned signer, struct cf_buf *raw,
+    struct cf_buf *form, struct cf_chain *c, uint8_t prev[32])
+{
+	struct cf_record back;
+	struct cf_err err;
+	uint8_t sk[64];
+	struct cf_buf b;
+
+	fuzz_device_key(signer, r->signer, sk);
+	cf_buf_init(&b, SEED_MAX);
+	if (cf_record_encode(r, sk, &b, &err) != 0 ||
+	    cf_record_decode(b.p, b.len, &back, &err) != 0)
+		die("chain record", &err);
+	cf_record_name(b.p, b.len, prev);
+	if (cf_chain_apply(c, &back, prev, &err) != 0)
+		die("chain record", &err);
+	cf_buf_add_u8(raw, (uint8_t)b.len);
+	cf_buf_add_u8(raw, (uint8_t)(b.len >> 8));
+	cf_buf_add(raw, b.p, b.len);
+	cf_buf_add_u8(form, (uint8_t)(b.len - 96 + 1));
+	cf_buf_add_u8(form, (uint8_t)((b.len - 96 + 1) >> 8));
+	cf_buf_add_u8(form, (uint8_t)signer);
+	cf_buf_add(form, b.p, b.len - 96);
+	cf_buf_release(&b);
+}
+
+/** gen_chain(g): genesis by device 0, add recovery 1 (by 0), device 2 (by
+ * 1), write-only 3 (by 2), remove 2 (by 0, epoch 2); stored and in the
+ * harness's own-signing form. */
+static void
+gen_chain(const struct gen *g)
+{
+	struct cf_record *r = (struct cf_record *)fuzz_alloc(sizeof(*r));
+	struct cf_chain *c = (struct cf_chain *)fuzz_alloc(sizeof(*c));
+	uint8_t prev[32] = {0};
+	struct cf_buf raw, form;
+
+	cf_chain_init(c);
+	cf_buf_init(&raw, SEED_MAX);
+	cf_buf_init(&form, SEED_MAX);
+	cf_buf_add_u8(&raw, 0);
+	cf_buf_add_u8(&form, 1);
+	rec(r, 0, prev, CF_REC_GENESIS, 1, CF_ROLE_DEVICE, 0, "laptop");
+	wrap(r, 0);
+	sign_rec(r, 0, &raw, &form, c, prev);
+	rec(r, 1, prev, CF_REC_ADD, 1, CF_ROLE_RECOVERY, 1, "recovery");
+	wrap(r, 1);
+	sign_rec(r, 0, &raw, &form, c, prev);
+	rec(r, 2, prev, CF_REC_ADD, 1, CF_ROLE_DEVICE, 2, "phone");
+	wrap(r, 2);
+	sign_rec(r, 1, &raw, &form, c, prev);
+	rec(r, 3, prev, CF_REC_ADD, 1, CF_ROLE_WRITEONLY, 3, "server");
+	sign_rec(r, 2, &raw, &form, c, prev);
+	rec(r, 4, prev, CF_REC_REMOVE, 2, CF_ROLE_DEVICE, 2, "phone");
+	wrap(r, 0);
+	wrap(r, 1);
+	sign_rec(r, 0, &raw, &form, c, prev);
+	put(g, "chain", "five-records", &raw);
+	put(g, "chain", "five-records-self-signed", &form);
+	free(r);
+	free(c);
+}
+
+static void
+gen_account(const struct gen *g)
+{
+	static const uint8_t secret[CF_RECOVERY_BYTES] = {
+	    0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+	char text[CF_RECOVERY_TEXT];
+	struct cf_pake p;
+	struct cf_err err;
+	struct cf_buf b;
+
+	gen_chain(g);
+	cf_recovery_encode(secret, text);
+	put_str(g, "recovery", 0, 0, text, "written");
+	for (char *s = text; *s; s++)
+		*s = *s == '-' ? ' ' : (char)(*s | 0x20);
+	put_str(g, "recovery", 0, 0, text, "typed");
+	if (cf_pake_start(&p, (const uint8_t *)"gen", 3, "1234", 4, &err) != 0)
+		die("pake", &err);
+	for (uint8_t role = 0; role < 2; role++) {
+		cf_buf_init(&b, SEED_MAX);
+		cf_buf_add_u8(&b, role);
+		cf_buf_add(&b, p.Y, 32);
+		put(g, "pake", role ? "initiator" : "responder", &b);
+	}
 }
 
 static void
@@ -742,7 +870,8 @@ main(int argc, char **argv)
 	gen_pure(&g);
 	gen_packs(&g);
 	gen_sealed(&g);
-	gen_proto(&g); /* last: its nonces would shift the packs' bytes */
+	gen_proto(&g); /* late: its nonces would shift the packs' bytes */
+	gen_account(&g);
 	cf_zc_free(g.zc);
 	return 0;
 }
