@@ -50,6 +50,18 @@ security(struct cf_err *err, const char *fmt, const char *detail)
 	return cf_err_set(err, CF_ESECURITY, fmt, detail);
 }
 
+/* The error in ${err} (a rule or signature the server's chain breaks) as a
+ * security alert.  The message is copied first: formatting err->msg into
+ * itself is undefined and garbled it. */
+static int
+escalate(struct cf_err *err)
+{
+	char m[sizeof(err->msg)];
+
+	memcpy(m, err->msg, sizeof(m));
+	return security(err, "SECURITY ALERT: %s", m);
+}
+
 /* --- objects of the "_account" repository --- */
 
 static int
@@ -168,6 +180,7 @@ read_ref(struct cf_account *a, uint64_t *seq, uint8_t name[32],
 	unsigned long long s;
 	int rc;
 
+	*seq = 0;
 	cf_buf_init(&b, 4096);
 	rc = cf_http_ref_get(a->s, "chain", &b, &a->head_version, err);
 	if (rc == 1)
@@ -204,8 +217,18 @@ fetch_records(struct cf_account *a, uint64_t seq, const uint8_t head[32],
 	memcpy(cur, head, 32);
 	for (uint64_t i = seq + 1; i-- > 0 && rc == 0;) {
 		rc = cached_record(a, cur, &b, err);
+		if (rc != 0 && err->code == CF_ENOTFOUND) {
+			char hex[65];
+
+			/* The server's own head names it: withheld or cut out. */
+			cf_hex(hex, cur, 32);
+			rc = cf_err_set(err, CF_ESECURITY, "SECURITY ALERT: device "
+			    "chain record %llu (%.16s) is missing on the server "
+			    "(a record removed from the chain?)",
+			    (unsigned long long)i, hex);
+		}
 		if (rc == 0 && cf_record_decode(b.p, b.len, r, err) != 0)
-			rc = security(err, "SECURITY ALERT: %s", err->msg);
+			rc = escalate(err);
 		if (rc == 0 && r->seq != i)
 			rc = security(err, "SECURITY ALERT: device chain records "
 			    "out of order (reordered or forked)%s", "");
@@ -239,10 +262,12 @@ apply_all(struct cf_account *a, uint64_t seq, const struct cf_buf *raw,
 		size_t n;
 
 		cf_rd_init(&rd, raw->p + offs[i], raw->len - offs[i]);
-		if (cf_rd_bytes(&rd, &p, &n, 1u << 20) ||
-		    cf_record_decode(p, n, r, err) ||
+		if (cf_rd_bytes(&rd, &p, &n, 1u << 20))
+			rc = cf_err_set(err, CF_EINTERNAL, "device chain record "
+			    "%llu lost", (unsigned long long)i);
+		else if (cf_record_decode(p, n, r, err) ||
 		    cf_chain_apply(a->chain, r, a->names[i], err))
-			rc = security(err, "SECURITY ALERT: %s", err->msg);
+			rc = escalate(err);
 	}
 	free(r);
 	return rc;
@@ -437,6 +462,21 @@ append(struct cf_account *a, struct cf_record *r, struct cf_err *err)
 	memcpy(r->signer, a->me->ed, 32);
 	cf_buf_init(&b, 1u << 20);
 	rc = cf_record_encode(r, a->me->sk, &b, err);
+	if (rc == 0) {
+		/* Our own record must pass the rules every device applies (a
+		 * device added twice, say): once the head named it, every
+		 * device would refuse the chain for good. */
+		struct cf_chain *c = malloc(sizeof(*c));
+
+		cf_record_name(b.p, b.len, name);
+		if (c == NULL)
+			rc = cf_err_set(err, CF_ENOMEM, "out of memory");
+		else {
+			memcpy(c, a->chain, sizeof(*c));
+			rc = cf_chain_apply(c, r, name, err);
+			free(c);
+		}
+	}
 	if (rc == 0)
 		rc = put_object(a, b.p, b.len, name, err);
 	if (rc == 0) {

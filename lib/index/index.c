@@ -290,10 +290,13 @@ cf_index_each_pack(struct cf_index *x,
 		pthread_mutex_unlock(&x->mu);
 		return db_err(x, err, "list packs");
 	}
-	while ((s = sqlite3_step(st)) == SQLITE_ROW)
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 0) != 32)
+			continue; /* a damaged cache row: not a pack */
 		if ((rc = fn(arg, sqlite3_column_blob(st, 0),
 			 (uint64_t)sqlite3_column_int64(st, 1))) != 0)
 			break;
+	}
 	if (rc == 0 && s != SQLITE_DONE)
 		rc = db_err(x, err, "list packs");
 	sqlite3_finalize(st);
@@ -320,6 +323,8 @@ cf_index_each_blob(struct cf_index *x, const uint8_t pack[static 32],
 	}
 	sqlite3_bind_blob(st, 1, pack, 32, SQLITE_STATIC);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 0) != 32)
+			continue; /* a damaged cache row: not a blob */
 		row_to_loc(st, 1, &loc);
 		memcpy(loc.e.id, sqlite3_column_blob(st, 0), 32);
 		if ((rc = fn(arg, &loc)) != 0)

@@ -100,11 +100,16 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 }
 
 static size_t
-on_header(char *p, size_t size, size_t nmemb, void *arg)
+on_header(char *raw, size_t size, size_t nmemb, void *arg)
 {
 	struct resp *r = arg;
 	size_t n = size * nmemb;
+	char p[256]; /* curl's line has no NUL: parse a terminated copy */
 
+	if (n >= sizeof(p))
+		return n; /* no header we read is that long */
+	memcpy(p, raw, n);
+	p[n] = '\0';
 	if (n > 16 && strncasecmp(p, "Content-Length: ", 16) == 0) {
 		char *end;
 		unsigned long long v = strtoull(p + 16, &end, 10);
@@ -353,6 +358,7 @@ h_size(struct cf_store *s, enum cf_kind kind, const char *name,
 struct listctx {
 	cf_list_fn fn;
 	void *arg;
+	enum cf_kind kind;
 	char last[72];
 	size_t n;
 	int stop;
@@ -363,6 +369,9 @@ list_one(void *arg, const char *name, uint64_t size)
 {
 	struct listctx *l = arg;
 
+	/* Names go back into the next request: only valid object names. */
+	if (!cf_store_name_ok(l->kind, name))
+		return -1;
 	snprintf(l->last, sizeof(l->last), "%s", name);
 	l->n++;
 	if ((l->stop = l->fn(l->arg, name, size)) != 0)
@@ -375,7 +384,7 @@ h_list(struct cf_store *s, enum cf_kind kind, cf_list_fn fn, void *arg,
     struct cf_err *err)
 {
 	struct http *h = (struct http *)s;
-	struct listctx l = {fn, arg, "", 0, 0};
+	struct listctx l = {fn, arg, kind, "", 0, 0};
 	struct cf_buf b;
 	char uri[256];
 	int rc = 0;

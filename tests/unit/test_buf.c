@@ -125,7 +125,7 @@ parse_uvar_hex(const char *hex, uint64_t *v)
 static void
 test_varint_reject(void)
 {
-	uint8_t p[16];
+	uint8_t p[16] = {0};
 	struct cf_rd r;
 	uint64_t v;
 	int64_t s;
