@@ -52,6 +52,10 @@ write_back(const struct cf_s3_config *c, struct cf_buf *b)
 		snprintf(line, sizeof(line), "attempts = %u\n", c->attempts);
 		cf_buf_add(b, line, strlen(line));
 	}
+	if (c->memory_mib != 0) {
+		snprintf(line, sizeof(line), "memory_mib = %u\n", c->memory_mib);
+		cf_buf_add(b, line, strlen(line));
+	}
 }
 
 /* Equal settings (the bytes after a string's NUL do not count). */
@@ -64,7 +68,8 @@ same(const struct cf_s3_config *a, const struct cf_s3_config *b)
 	    !strcmp(a->access_key, b->access_key) &&
 	    !strcmp(a->secret_key, b->secret_key) &&
 	    a->virtual_host == b->virtual_host && a->part_mib == b->part_mib &&
-	    a->timeout_s == b->timeout_s && a->attempts == b->attempts;
+	    a->timeout_s == b->timeout_s && a->attempts == b->attempts &&
+	    a->memory_mib == b->memory_mib;
 }
 
 int

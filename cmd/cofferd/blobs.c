@@ -131,12 +131,14 @@ cofferd_blobs_help(void)
 	       "  access_key = ...                   or $AWS_ACCESS_KEY_ID\n"
 	       "  secret_key = ...                   or $AWS_SECRET_ACCESS_KEY\n"
 	       "  bucket = NAME, prefix = PATH       or --blobs s3://NAME/PATH\n"
-	       "  style = path|virtual               URLs HOST/BUCKET/KEY (default) "
-	       "or BUCKET.HOST/KEY\n"
+	       "  style = path|virtual               HOST/BUCKET/KEY or "
+	       "BUCKET.HOST/KEY (path)\n"
 	       "  part_size_mib = 8                  larger objects go up in "
 	       "parts (multipart)\n"
 	       "  timeout = 30                       seconds without progress "
 	       "before a retry\n"
 	       "  attempts = 8                       tries per request (backoff "
-	       "with jitter)\n");
+	       "with jitter)\n"
+	       "  memory_mib = 1024                  cap on upload and download "
+	       "buffers\n");
 }

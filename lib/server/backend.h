@@ -196,11 +196,14 @@ struct cf_s3_config {
 	uint32_t timeout_s;   /* a request making no progress this long is
 			       * retried; 0: 30 s */
 	uint32_t attempts;    /* tries per request; 0: 8 */
+	uint32_t memory_mib;  /* cap on all upload and download buffers
+			       * (part size each at most); 0: 1024 */
 };
 
 /** cf_s3_config_set(cfg, key, value, err): set the setting named ${key}
  * (endpoint, region, bucket, prefix, access_key, secret_key, style =
- * path|virtual, part_size_mib, timeout, attempts) from text; -1 with
+ * path|virtual, part_size_mib, timeout, attempts, memory_mib) from text;
+ * -1 with
  * CF_EUSAGE and the reason if the key is unknown or the value bad. */
 int cf_s3_config_set(struct cf_s3_config *cfg, const char *key,
     const char *value, struct cf_err *err) CF_WUR;

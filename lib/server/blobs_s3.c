@@ -56,6 +56,8 @@
 #define ETAG_MAX 80
 #define UPLOAD_ID_MAX 256
 #define KEY_MAX 1024            /* S3's own limit on keys */
+#define MEM_MIB_DEFAULT 1024u   /* all part buffers and read windows */
+#define MEM_WAIT_S 30           /* for buffer memory, before giving up */
 
 struct s3 {
 	struct cf_blobs base;
@@ -69,6 +71,8 @@ struct s3 {
 	pthread_mutex_t mu;
 	CURL *pool[POOL_MAX];
 	int npool;
+	pthread_cond_t memcv; /* with mu */
+	size_t mem_used, mem_max;
 };
 
 /* One request. */
@@ -752,6 +756,42 @@ s_write_open(struct cf_blobs *bb, const char *key, struct cf_err *err)
 	return w;
 }
 
+/* Count ${n} more bytes of buffers against the store's memory cap,
+ * waiting up to MEM_WAIT_S for other requests to give some back; then
+ * CF_ENOMEM (cofferd answers 503 and the client retries later).  The wait
+ * is bounded, so requests that each hold some and want more cannot hang
+ * each other for good. */
+static int
+mem_take(struct s3 *s, size_t n, struct cf_err *err)
+{
+	struct timespec until;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += MEM_WAIT_S;
+	pthread_mutex_lock(&s->mu);
+	while (s->mem_used + n > s->mem_max && rc == 0)
+		rc = pthread_cond_timedwait(&s->memcv, &s->mu, &until);
+	if (s->mem_used + n <= s->mem_max) {
+		s->mem_used += n;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (rc != 0)
+		return cf_err_set(err, CF_ENOMEM, "S3 buffers: %zu MiB in use by "
+		    "other requests (memory_mib)", s->mem_max >> 20);
+	return 0;
+}
+
+static void
+mem_give(struct s3 *s, size_t n)
+{
+	pthread_mutex_lock(&s->mu);
+	s->mem_used -= n;
+	pthread_cond_broadcast(&s->memcv);
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* Room for ${need} bytes in the part buffer (need <= part size): grows
  * by doubling, so small objects cost little memory. */
 static int
@@ -766,8 +806,12 @@ reserve(struct cf_blobw *w, size_t need, struct cf_err *err)
 		cap *= 2;
 	if (cap > w->s->part)
 		cap = w->s->part;
-	if ((p = realloc(w->buf, cap)) == NULL)
+	if (mem_take(w->s, cap - w->cap, err) != 0)
+		return -1;
+	if ((p = realloc(w->buf, cap)) == NULL) {
+		mem_give(w->s, cap - w->cap);
 		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	}
 	w->buf = p;
 	w->cap = cap;
 	return 0;
@@ -803,6 +847,7 @@ s_write_abort(struct cf_blobw *w)
 	if (w == NULL)
 		return;
 	abort_upload(w);
+	mem_give(w->s, w->cap);
 	free(w->buf);
 	free(w->etags);
 	free(w);
@@ -842,8 +887,12 @@ fetch(struct cf_blobr *b, uint64_t off, size_t want, struct cf_err *err)
 	if (b->size != UINT64_MAX && n > b->size - off)
 		n = b->size - off;
 	if (n > b->wcap) {
-		if ((p = realloc(b->win, (size_t)n)) == NULL)
+		if (mem_take(b->s, (size_t)n - b->wcap, err) != 0)
+			return -1;
+		if ((p = realloc(b->win, (size_t)n)) == NULL) {
+			mem_give(b->s, (size_t)n - b->wcap);
 			return cf_err_set(err, CF_ENOMEM, "out of memory");
+		}
 		b->win = p;
 		b->wcap = (size_t)n;
 	}
@@ -871,6 +920,7 @@ s_read_close(struct cf_blobr *b)
 {
 	if (b == NULL)
 		return;
+	mem_give(b->s, b->wcap);
 	free(b->win);
 	free(b);
 }
@@ -953,6 +1003,7 @@ s_close(struct cf_blobs *bb)
 	for (int i = 0; i < s->npool; i++)
 		curl_easy_cleanup(s->pool[i]);
 	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->memcv);
 	sodium_memzero(&s->cfg, sizeof(s->cfg));
 	free(s);
 }
@@ -1136,6 +1187,10 @@ config_ok(const struct cf_s3_config *c, struct cf_err *err)
 		    "key");
 	if (!token_ok(c->region, ""))
 		return cf_err_set(err, CF_EUSAGE, "S3: bad region '%s'", c->region);
+	if (c->memory_mib != 0 && c->memory_mib <
+	    (c->part_mib ? c->part_mib : PART_MIB_DEFAULT))
+		return cf_err_set(err, CF_EUSAGE, "S3: memory_mib below "
+		    "part_size_mib");
 	return 0;
 }
 
@@ -1154,6 +1209,9 @@ cf_blobs_s3_open(const struct cf_s3_config *cfg, struct cf_err *err)
 	s->base.ops = &s3_ops;
 	s->cfg = *cfg;
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->memcv, NULL);
+	s->mem_max = (size_t)(cfg->memory_mib ? cfg->memory_mib
+					      : MEM_MIB_DEFAULT) << 20;
 	s->part = (size_t)(cfg->part_mib ? cfg->part_mib : PART_MIB_DEFAULT)
 	    << 20;
 	s->attempts = cfg->attempts ? cfg->attempts : 8;

@@ -220,7 +220,8 @@ object_get(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	d->r = s->blobs->ops->read_open(s->blobs, q->blob, off, len, &bsize,
 	    &err);
 	if (d->r == NULL || bsize != size) {
-		int down = d->r == NULL && err.code == CF_ENET;
+		int down = d->r == NULL &&
+		    (err.code == CF_ENET || err.code == CF_ENOMEM);
 
 		if (d->r != NULL)
 			s->blobs->ops->read_close(d->r);

@@ -119,6 +119,8 @@ cf_s3_config_set(struct cf_s3_config *cfg, const char *key,
 		return parse_u32(key, value, 1, 3600, &cfg->timeout_s, err);
 	if (!strcmp(key, "attempts"))
 		return parse_u32(key, value, 1, 100, &cfg->attempts, err);
+	if (!strcmp(key, "memory_mib"))
+		return parse_u32(key, value, 16, 1u << 20, &cfg->memory_mib, err);
 	return cf_err_set(err, CF_EUSAGE, "unknown setting '%s'", key);
 }
 

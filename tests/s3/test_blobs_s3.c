@@ -318,6 +318,61 @@ test_threads(struct cf_blobs *b)
 	CHECK(list(b, "mt/").n == 0);
 }
 
+struct waiter {
+	struct cf_blobs *b;
+	const uint8_t *p;
+	double t;
+	int ok;
+};
+
+static double now(void);
+
+static void *
+wait_write(void *arg)
+{
+	struct waiter *wt = arg;
+	double t0 = now();
+	struct cf_err err;
+
+	wt->ok = put(wt->b, "mem/c", wt->p, 1 * MIB, 256 * 1024, &err) == 0;
+	wt->t = now() - t0;
+	return NULL;
+}
+
+/* With memory_mib = 16 and 8 MiB parts, two large uploads take all the
+ * buffer memory: a third waits until one of them is done. */
+static void
+test_memory_cap(void)
+{
+	struct cf_s3_config m = cfg;
+	struct cf_blobw *a, *b2;
+	struct cf_blobs *b;
+	struct waiter wt = {0};
+	struct cf_err err;
+	uint8_t *p = calloc(1, 9 * MIB);
+	pthread_t t;
+
+	m.memory_mib = 16;
+	REQUIRE(p != NULL && (b = cf_blobs_s3_open(&m, &err)) != NULL);
+	REQUIRE((a = b->ops->write_open(b, "mem/a", &err)) != NULL);
+	REQUIRE((b2 = b->ops->write_open(b, "mem/b", &err)) != NULL);
+	REQUIRE(b->ops->write(a, p, 9 * MIB, &err) == 0);
+	REQUIRE(b->ops->write(b2, p, 9 * MIB, &err) == 0);
+	wt = (struct waiter){b, p, 0, 0};
+	REQUIRE(pthread_create(&t, NULL, wait_write, &wt) == 0);
+	sleep(1);
+	CHECK(b->ops->write_commit(a, &err) == 0);
+	pthread_join(t, NULL);
+	CHECK(wt.ok && wt.t >= 0.9);
+	b->ops->write_abort(b2);
+	CHECK(get_eq(b, "mem/c", p, 1 * MIB, 0, 1 * MIB));
+	CHECK(b->ops->del(b, "mem/a", &err) == 0);
+	CHECK(b->ops->del(b, "mem/c", &err) == 0);
+	CHECK(list(b, "mem/").n == 0 && uploads(b) == 0);
+	b->ops->close(b);
+	free(p);
+}
+
 static void
 test_refused(void)
 {
@@ -441,6 +496,7 @@ main(int argc, char **argv)
 	test_abort(b, &st);
 	test_threads(b);
 	test_refused();
+	test_memory_cap();
 	test_vhost(&st);
 	CHECK(list(b, "").n == 0);
 	CHECK(uploads(b) == 0);

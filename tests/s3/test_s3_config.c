@@ -33,6 +33,7 @@ test_good(void)
 	    "style = virtual\n"
 	    "part_size_mib = 16\n"
 	    "timeout = 5\n"
+	    "memory_mib = 256\n"
 	    "attempts = 3", &err) == 0);
 	CHECK(!strcmp(c.endpoint, "http://127.0.0.1:7480"));
 	CHECK(!strcmp(c.region, "eu-west-1"));
@@ -41,7 +42,7 @@ test_good(void)
 	CHECK(!strcmp(c.access_key, "AKIA"));
 	CHECK(!strcmp(c.secret_key, "s3cr=t with spaces"));
 	CHECK(c.virtual_host == 1 && c.part_mib == 16 && c.timeout_s == 5 &&
-	    c.attempts == 3);
+	    c.attempts == 3 && c.memory_mib == 256);
 	CHECK(parse(&c, "", &err) == 0);
 	CHECK(parse(&c, "\n\n# only comments\n", &err) == 0);
 }
@@ -72,6 +73,7 @@ test_bad(void)
 	bad("part_size_mib = 4\n", "part_size_mib takes a whole number from 5");
 	bad("timeout = -1\n", "timeout takes");
 	bad("attempts = 3x\n", "attempts takes");
+	bad("memory_mib = 8\n", "memory_mib takes a whole number from 16");
 	bad("prefix = /abs\n", "prefix:");
 	bad("prefix = a b\n", "prefix:");
 	bad("bucket = a\0b\n", "line 1"); /* strlen cuts: "bucket = a" */
