@@ -42,6 +42,10 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#if LIBCURL_VERSION_NUM < 0x075500
+#error "the S3 blob store needs libcurl 7.85 or later (tested with 7.88)"
+#endif
+
 #include "crypto/crypto.h"
 #include "server/backend.h"
 #include "util/buf.h"
@@ -87,7 +91,8 @@ struct rq {
 	uint8_t *out;        /* a 2xx body goes here, at most outmax bytes */
 	size_t outmax;
 	struct cf_buf *xml;  /* or here (capped), if not NULL */
-	int body_errors;     /* a 200 whose body is an <Error> is one */
+	int body_errors;     /* a 200 whose body (in xml) is an <Error> is
+			      * one */
 };
 
 /* Its answer. */
@@ -280,7 +285,7 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 	const struct rq *q = r->q;
 	size_t n = size * nmemb;
 
-	if (r->status < 200 || r->status >= 300 || q->body_errors)
+	if (r->status < 200 || r->status >= 300)
 		keep_msg(r, p, n);
 	if (r->status < 200 || r->status >= 300)
 		return n;
@@ -449,6 +454,21 @@ rs_init(struct rs *r, const struct rq *q)
 	}
 }
 
+/* A 200 whose body (after any whitespace S3 sent to keep the connection
+ * open) is an <Error>: CompleteMultipartUpload failed late.  It counts as
+ * a 500, with the error kept for the message. */
+static void
+late_error(const struct rq *q, struct rs *r)
+{
+	const char *p = (const char *)q->xml->p, *e;
+
+	if (p == NULL ||
+	    (e = memmem(p, q->xml->len, "<Error>", 7)) == NULL)
+		return;
+	r->status = 500;
+	keep_msg(r, e, q->xml->len - (size_t)(e - p));
+}
+
 /* One try; 0 with r->status once S3 answered, -1 and *cc otherwise. */
 static int
 attempt(struct s3 *s, CURL *c, const struct rq *q, struct rs *r,
@@ -474,9 +494,8 @@ attempt(struct s3 *s, CURL *c, const struct rq *q, struct rs *r,
 		    q->key ? q->key : s->cfg.bucket, r->overflow
 			? "answer larger than asked for" : curl_easy_strerror(*cc));
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	if (q->body_errors && r->status == 200 &&
-	    memmem(r->msg, r->msglen, "<Error>", 7) != NULL)
-		r->status = 500; /* CompleteMultipartUpload failed late */
+	if (q->body_errors && r->status == 200)
+		late_error(q, r);
 	return 0;
 }
 
@@ -699,12 +718,14 @@ complete(struct cf_blobw *w, struct cf_err *err)
 	struct rq q = {.method = "POST", .key = w->key,
 	    .ctype = "application/xml", .body_errors = 1};
 	char query[UPLOAD_ID_MAX * 3 + 64];
-	struct cf_buf x;
+	struct cf_buf x, ans;
 	struct rs r;
 	uint64_t size;
 	int rc = -1;
 
 	cf_buf_init(&x, (size_t)w->nparts * (ETAG_MAX + 80) + 128);
+	cf_buf_init(&ans, XML_MAX);
+	q.xml = &ans;
 	if (upload_query(w, 0, query, sizeof(query)) != 0) {
 		cf_err_set(err, CF_ELIMIT, "S3 UploadId too long");
 		goto out;
@@ -720,6 +741,7 @@ complete(struct cf_blobw *w, struct cf_err *err)
 		rc = 0;
 out:
 	cf_buf_release(&x);
+	cf_buf_release(&ans);
 	return rc;
 }
 

@@ -8,6 +8,9 @@ rule picks a request:
 
   500 | 502 | 503 | 504   answer that status with an S3 <Error> body
                           (503: SlowDown, else InternalError) and close
+  error-200               answer 200 whose body is an InternalError after
+                          some whitespace (as S3 does when a
+                          CompleteMultipartUpload fails late) and close
   stall                   relay the request, then wait `seconds` before
                           relaying the answer (the request did happen:
                           the client's retry must cope with that)
@@ -41,8 +44,8 @@ import threading
 import time
 
 HEAD_MAX = 64 * 1024
-ACTIONS = ("500", "502", "503", "504", "stall", "stall-body", "drop-request",
-           "drop-response")
+ACTIONS = ("500", "502", "503", "504", "error-200", "stall", "stall-body",
+           "drop-request", "drop-response")
 
 
 class Rule:
@@ -215,7 +218,9 @@ def error_answer(status):
     code = "SlowDown" if status == "503" else "InternalError"
     body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code>"
             "<Message>injected by s3proxy</Message></Error>" % code).encode()
-    reason = {"500": "Internal Server Error", "502": "Bad Gateway",
+    if status == "error-200":
+        status, body = "200", b" " * 2000 + body
+    reason = {"200": "OK", "500": "Internal Server Error", "502": "Bad Gateway",
               "503": "Slow Down", "504": "Gateway Timeout"}[status]
     return ("HTTP/1.1 %s %s\r\nContent-Type: application/xml\r\n"
             "Content-Length: %d\r\nConnection: close\r\n\r\n" %
@@ -263,7 +268,7 @@ class Session:
         expect = hdrs.get("expect", "").lower() == "100-continue"
         rule = self.faults.pick(method, target)
         action = rule.action if rule else None
-        if action in ("500", "502", "503", "504"):
+        if action in ("500", "502", "503", "504", "error-200"):
             if not expect:
                 for _ in self.c.chunks(clen):
                     pass

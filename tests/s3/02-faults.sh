@@ -1,8 +1,9 @@
 #!/bin/bash
 # 02-faults: coffer -> cofferd -> s3proxy.py -> S3, with the proxy answering
-# 500 and 503 SlowDown, dropping connections in the middle of request and
-# answer bodies, and stalling answers (CompleteMultipartUpload among them,
-# so a retried request finds its first try done).  The blob store's retries
+# 500 and 503 SlowDown (and a 200 with an <Error> body to a
+# CompleteMultipartUpload), dropping connections in the middle of request
+# and answer bodies, and stalling answers (CompleteMultipartUpload among
+# them, so a retried request finds its first try done).  The blob store's retries
 # must absorb all of it: the backup succeeds, cofferd never answers 5xx,
 # check --read-data passes and the snapshot restores bit for bit.  Then the
 # same for reads, and a blackout longer than the retries: cofferd answers
@@ -46,12 +47,13 @@ faults "503 count=inf every=6" \
 	"drop-request count=inf every=5 method=PUT" \
 	"drop-response count=inf every=9" \
 	"500 count=2 method=POST match=uploads=" \
+	"error-200 count=1 method=POST match=uploadId" \
 	"stall count=1 seconds=10 method=POST match=uploadId" \
 	"stall count=1 seconds=10 method=PUT match=partNumber"
 expect 0 coffer backup --repo "$URL" "$SRC"
 grep -qE "^snapshot [0-9a-f]{8} saved: $NFILES files" "$T/out" ||
 	{ show_io; fail "no summary line"; }
-for a in 503 500 drop-request drop-response stall; do
+for a in 503 500 error-200 drop-request drop-response stall; do
 	[ "$(fired $a)" -ge 1 ] || fail "the proxy never injected $a"
 done
 log "injected: $(cat "$T/stats")"
