@@ -51,7 +51,7 @@ export COFFER_PASSWORD_FILE="$T/pw"
 export COFFER_CACHE_DIR="$T/cache"
 printf 'the password of %s\n' "$NAME" >"$T/pw"
 
-log() { printf '== %s\n' "$*"; }
+log() { printf "== [%ss] %s\n" "$(elapsed "$T0")" "$*"; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 skip() { printf 'SKIP: %s\n' "$*"; exit 77; }
 
