@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "engine/forget.h"
 #include "crypto/crypto.h"
 #include "device/device.h"
 #include "net/net.h"
@@ -163,8 +164,8 @@ static int
 check_seen_snapshots(const char *base, const char *zone, struct cf_repo *r,
     struct cf_err *err)
 {
-	struct seen now = {0};
-	char path[4300], line[80];
+	struct seen now = {0}, old = {0};
+	char path[4300], tmp[4400], line[80];
 	FILE *f;
 	int rc = 0;
 
@@ -184,16 +185,65 @@ check_seen_snapshots(const char *base, const char *zone, struct cf_repo *r,
 				    "snapshot %.8s, seen before by this device, is "
 				    "gone from the server (rolled back or hidden)",
 				    line);
+			else if (add_seen(&old, line, 0) != 0)
+				rc = cf_err_set(err, CF_ENOMEM, "out of memory");
 		}
 		fclose(f);
 	}
-	if (rc == 0 && (f = fopen(path, "w")) != NULL) {
-		for (size_t i = 0; i < now.n; i++)
+	qsort(old.names, old.n, 65, seen_cmp);
+	/* Remember a new name only once it authenticates as a snapshot of
+	 * this zone: a name the server planted (another account's snapshot,
+	 * garbage) and later removed must not raise an alert forever. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (rc == 0 && (f = fopen(tmp, "w")) != NULL) {
+		for (size_t i = 0; i < now.n; i++) {
+			struct cf_err e2 = {0};
+			struct cf_snapshot *sn = NULL;
+
+			if (bsearch(now.names[i], old.names, old.n, 65,
+				seen_cmp) == NULL &&
+			    (sn = cf_repo_load_snapshot(r, now.names[i], &e2)) ==
+				NULL)
+				continue;
+			cf_snapshot_free(sn);
 			fprintf(f, "%s\n", now.names[i]);
-		fclose(f);
+		}
+		int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+
+		if (fclose(f) == 0 && ok)
+			(void)rename(tmp, path);
+		else
+			(void)unlink(tmp);
 	}
 	free(now.names);
+	free(old.names);
 	return rc;
+}
+
+/** remember_snapshot(g, name): after a backup to a cofferd zone, count
+ * its snapshot as seen at once, so that a server hiding it right away is
+ * caught too (best effort: the next open records it anyway). */
+void
+remember_snapshot(const struct gopts *g, const char *name)
+{
+	const char *where = repo_where(g), *cred = getenv("COFFER_CREDENTIAL");
+	char base[512], zone[65], path[4300], line[70];
+	struct cf_err e2 = {0};
+	int fd;
+
+	if (where == NULL || !cf_store_is_url(where) || g->credential != NULL ||
+	    (cred != NULL && *cred) ||
+	    split_url(where, g->zone, base, zone, &e2) != 0)
+		return;
+	account_state(base, path, sizeof(path));
+	snprintf(path + strlen(path), sizeof(path) - strlen(path),
+	    "/zone-%s.seen", zone);
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return;
+	snprintf(line, sizeof(line), "%s\n", name);
+	(void)!write(fd, line, strlen(line));
+	(void)fsync(fd);
+	close(fd);
 }
 
 /** open_zone(g, where, err): the repository of a cofferd URL. */

@@ -88,6 +88,9 @@ struct progress *progress_start(const struct gopts *g, const char *verb,
     struct cf_counters *c);
 void progress_stop(struct progress *p);
 
+/** remember_snapshot(g, name): a snapshot this device just made counts
+ * as seen (see check_seen_snapshots in account.c). */
+void remember_snapshot(const struct gopts *g, const char *name);
 /** parse_threads(g, o, threads): --threads N (1-64). */
 int parse_threads(const struct gopts *g, struct opt *o, int *threads);
 
@@ -106,6 +109,10 @@ int cmd_key(struct gopts *g, int argc, char **argv);
 int cmd_device(struct gopts *g, int argc, char **argv);
 int cmd_zone(struct gopts *g, int argc, char **argv);
 int cmd_recovery(struct gopts *g, int argc, char **argv);
+int cmd_forget(struct gopts *g, int argc, char **argv);
+int cmd_prune(struct gopts *g, int argc, char **argv);
+int cmd_tag(struct gopts *g, int argc, char **argv);
+int parse_duration(const char *s, int64_t *out);
 
 /* account.c */
 #include "account/account.h"

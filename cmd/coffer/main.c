@@ -26,6 +26,12 @@ static const struct cmd cmds[] = {
     {"dump", cmd_dump, "dump SNAPSHOT:FILE"},
     {"diff", cmd_diff, "diff SNAPSHOT1 SNAPSHOT2"},
     {"check", cmd_check, "check [--read-data]"},
+    {"forget", cmd_forget,
+	"forget [--keep-last N] [--keep-hourly|daily|weekly|monthly|yearly N]\n"
+	"                [--keep-within DURATION] [--keep-tag TAG] [--host H]\n"
+	"                [--dry-run] [--prune [--max-unused PCT] [--grace DUR]]"},
+    {"prune", cmd_prune, "prune [--max-unused PCT] [--grace DURATION] [--dry-run]"},
+    {"tag", cmd_tag, "tag SNAPSHOT... [--add TAG] [--remove TAG] [--set TAG]"},
     {"key", cmd_key,
 	"key add [--new-password-file FILE] | key list | key remove ID\n"
 	"  key create --write-only --output FILE [--name HOST]  (cofferd)"},

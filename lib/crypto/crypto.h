@@ -39,6 +39,8 @@ enum cf_objtype {
 	CF_OBJ_PACK = 1,
 	CF_OBJ_INDEX = 2,
 	CF_OBJ_SNAPSHOT = 3,
+	CF_OBJ_FORGET = 4, /* names of snapshots forgotten on purpose */
+	CF_OBJ_PLAN = 5,   /* packs a prune means to delete */
 };
 
 #define CF_MAX_VERSIONS 32

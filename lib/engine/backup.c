@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "engine/engine_internal.h"
+#include "engine/prune.h"
 #include "repo/packer.h"
 
 #define QCAP 512
@@ -85,6 +86,7 @@ struct bctx {
 	int root_done;
 	uint8_t root_id[32];
 	atomic_ullong unreadable, changed, unchanged, new_blobs;
+	struct cf_idset doomed; /* packs a prune plans to delete */
 };
 
 static void
@@ -154,8 +156,8 @@ put_blob(struct bctx *b, struct wctx *w, uint8_t type, const uint8_t *id,
 	if (cf_packer_has(b->pk, id))
 		return 0;
 	rc = cf_index_lookup(b->r->index, id, &loc, err);
-	if (rc <= 0)
-		return rc;
+	if (rc < 0 || (rc == 0 && !cf_idset_has(&b->doomed, loc.pack)))
+		return rc; /* a blob in a planned pack is stored again */
 	rc = cf_packer_add(b->pk, type, id, p, n, w->zc, &w->scratch, err);
 	if (rc == 0) {
 		b->new_blobs++;
@@ -880,6 +882,7 @@ struct orphans {
 	struct cf_packer *pk;
 	struct cf_err *err;
 	uint64_t adopted;
+	const struct cf_idset *doomed;
 };
 
 static int
@@ -892,8 +895,8 @@ adopt_one(void *arg, const char *name, uint64_t size)
 	size_t n;
 	int rc;
 
-	if (cf_unhex(id, 32, name))
-		return 0;
+	if (cf_unhex(id, 32, name) || cf_idset_has(o->doomed, id))
+		return 0; /* a pack a prune plans to delete is not adopted */
 	rc = cf_index_has_pack(o->r->index, id, o->err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
@@ -1021,6 +1024,7 @@ save_snapshot(struct bctx *b, char **paths, size_t npaths,
 static void
 bctx_destroy(struct bctx *b)
 {
+	cf_idset_release(&b->doomed);
 	pthread_mutex_destroy(&b->qmu);
 	pthread_cond_destroy(&b->qne);
 	pthread_cond_destroy(&b->qnf);
@@ -1118,7 +1122,7 @@ cf_backup(struct cf_repo *r, const struct cf_backup_opts *o,
     struct cf_backup_result *res, struct cf_err *err)
 {
 	struct cf_snapshot *parent = NULL;
-	struct orphans orph = {r, NULL, err, 0};
+	struct orphans orph = {r, NULL, err, 0, NULL};
 	struct cf_packer_stats st;
 	struct vnode *root = NULL;
 	struct bctx b;
@@ -1134,7 +1138,9 @@ cf_backup(struct cf_repo *r, const struct cf_backup_opts *o,
 	parent = find_parent(r, o, paths, npaths, err);
 	if (parent == NULL && err->code != CF_OK)
 		goto out;
-	if ((b.pk = orph.pk = cf_packer_new(r, err)) == NULL ||
+	orph.doomed = &b.doomed;
+	if (cf_prune_doomed(r, &b.doomed, err) != 0 ||
+	    (b.pk = orph.pk = cf_packer_new(r, err)) == NULL ||
 	    cf_store_list(r->store, CF_KIND_PACK, adopt_one, &orph, err) != 0)
 		goto out;
 	/* Index adopted packs before the walk, so this backup finds their

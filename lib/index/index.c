@@ -20,9 +20,11 @@ struct cf_index {
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
-    "CREATE TABLE IF NOT EXISTS blobs(id BLOB PRIMARY KEY, pack BLOB NOT NULL,"
-    " type INT, flags INT, off INT, len INT, rawlen INT, seq INT)"
-    " WITHOUT ROWID;"
+    /* Every location of a blob (a blob may live in two packs for a while:
+     * a prune copies it before the old pack goes); the first wins. */
+    "CREATE TABLE IF NOT EXISTS blobs(id BLOB NOT NULL, pack BLOB NOT NULL,"
+    " type INT, flags INT, off INT, len INT, rawlen INT, seq INT,"
+    " UNIQUE(id, pack));"
     "CREATE INDEX IF NOT EXISTS blobs_pack ON blobs(pack);"
     "CREATE TABLE IF NOT EXISTS files(name TEXT PRIMARY KEY) WITHOUT ROWID;";
 
@@ -68,7 +70,8 @@ cf_index_open(const char *path, struct cf_err *err)
 		goto err0;
 	}
 	if (prepare(x, &x->lookup,
-		"SELECT pack,type,flags,off,len,rawlen,seq FROM blobs WHERE id=?",
+		"SELECT pack,type,flags,off,len,rawlen,seq FROM blobs WHERE id=?"
+		" ORDER BY rowid LIMIT 1",
 		err) ||
 	    prepare(x, &x->insert,
 		"INSERT OR IGNORE INTO blobs VALUES(?,?,?,?,?,?,?,?)", err) ||

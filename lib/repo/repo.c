@@ -256,7 +256,7 @@ open_cache(struct cf_repo *r, const char *root, struct cf_err *err)
 		return -1;
 	if ((r->cache_dir = strdup(path)) == NULL)
 		return cf_err_set(err, CF_ENOMEM, "out of memory");
-	strcat(path, "/index.db");
+	strcat(path, "/index-v2.db");
 	r->index = cf_index_open(path, err);
 	return r->index == NULL ? -1 : 0;
 }

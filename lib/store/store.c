@@ -4,7 +4,7 @@
 #include "store/store.h"
 
 static const char *const kind_names[CF_KIND_COUNT] = {"config", "keys",
-    "data", "index", "snapshots"};
+    "data", "index", "snapshots", "meta"};
 
 /** cf_store_kind_name(kind): folder name of ${kind}. */
 const char *

@@ -25,6 +25,7 @@ enum cf_kind {
 	CF_KIND_PACK,
 	CF_KIND_INDEX,
 	CF_KIND_SNAPSHOT,
+	CF_KIND_META, /* forget records and prune plans */
 	CF_KIND_COUNT
 };
 

@@ -378,6 +378,7 @@ static int
 make_layout(int dirfd, const char *where, struct cf_err *err)
 {
 	static const char *const dirs[] = {"keys", "data", "index", "snapshots",
+	    "meta",
 	    "tmp"};
 	char rel[16];
 

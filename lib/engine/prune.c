@@ -1,0 +1,643 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/prune.h"
+#include "repo/packer.h"
+
+#define PLAN_VERSION 1
+#define INDEX_CHUNK 200000 /* entries per rewritten index file */
+
+struct plan {
+	char name[65];
+	int64_t time;
+	uint8_t (*packs)[32];
+	size_t n;
+};
+
+struct prunectx {
+	struct cf_repo *r;
+	const struct cf_prune_opts *o;
+	struct cf_prune_result *res;
+	struct cf_err *err;
+	struct cf_idset used, trees;
+	struct cf_idset claimed; /* used blobs whose copy is already counted */
+	struct cf_idset planned; /* packs in some plan */
+	struct plan *plans;
+	size_t nplans;
+	struct cf_zc *zc;
+};
+
+static void
+info(struct prunectx *c, const char *fmt, ...) CF_PRINTF(2, 3);
+
+static void
+info(struct prunectx *c, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	if (c->o->info == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	c->o->info(c->o->arg, "prune", line);
+}
+
+/* --- plans --- */
+
+static int
+decode_plan(const uint8_t *p, size_t n, struct plan *pl)
+{
+	uint8_t m0, m1, v;
+	uint64_t cnt;
+	struct cf_rd rd;
+
+	cf_rd_init(&rd, p, n);
+	if (cf_rd_u8(&rd, &m0) || cf_rd_u8(&rd, &m1) || cf_rd_u8(&rd, &v) ||
+	    m0 != 'C' || m1 != 'P' || v != PLAN_VERSION ||
+	    cf_rd_svar(&rd, &pl->time) || cf_rd_uvar(&rd, &cnt) ||
+	    cnt != cf_rd_left(&rd) / 32 || cf_rd_left(&rd) % 32 != 0)
+		return -1;
+	if ((pl->packs = cf_alloc_array((size_t)cnt, 32)) == NULL)
+		return -1;
+	pl->n = (size_t)cnt;
+	return cf_rd_fixed(&rd, pl->packs, pl->n * 32);
+}
+
+struct planload {
+	struct cf_repo *r;
+	struct plan **v;
+	size_t *n;
+	struct cf_err *err;
+};
+
+static int
+load_plan(void *arg, const char *name, uint64_t size)
+{
+	struct planload *l = arg;
+	uint8_t *plain = NULL;
+	struct cf_buf b;
+	struct plan pl = {0};
+	size_t n;
+	void *nv;
+	int rc = 0;
+
+	(void)size;
+	cf_buf_init(&b, 256u << 20);
+	if (cf_store_get(l->r->store, CF_KIND_META, name, 0, CF_GET_ALL, &b,
+		l->err) != 0) {
+		rc = l->err->code == CF_ENOTFOUND ? 0 : -1;
+		cf_err_clear(l->err);
+	} else if (cf_keys_sym_open(l->r->keys, CF_OBJ_PLAN, b.p, b.len, &plain,
+		       &n, l->err) != 0) {
+		cf_err_clear(l->err); /* a forget record */
+	} else if (decode_plan(plain, n, &pl) != 0) {
+		free(pl.packs);
+		rc = cf_err_set(l->err, CF_EFORMAT, "prune plan %.16s is "
+		    "malformed", name);
+	} else if ((nv = realloc(*l->v, (*l->n + 1) * sizeof(**l->v))) == NULL) {
+		free(pl.packs);
+		rc = cf_err_set(l->err, CF_ENOMEM, "out of memory");
+	} else {
+		*l->v = nv;
+		memcpy(pl.name, name, 65);
+		(*l->v)[(*l->n)++] = pl;
+	}
+	free(plain);
+	cf_buf_release(&b);
+	return rc;
+}
+
+static int
+load_plans(struct cf_repo *r, struct plan **v, size_t *n, struct cf_err *err)
+{
+	struct planload l = {r, v, n, err};
+
+	*v = NULL;
+	*n = 0;
+	return cf_store_list(r->store, CF_KIND_META, load_plan, &l, err) < 0 ? -1
+									  : 0;
+}
+
+static void
+free_plans(struct plan *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].packs);
+	free(v);
+}
+
+/** cf_prune_doomed(r, set, err): packs named by any plan. */
+int
+cf_prune_doomed(struct cf_repo *r, struct cf_idset *set, struct cf_err *err)
+{
+	struct plan *v;
+	size_t n;
+	int rc = 0;
+
+	if (load_plans(r, &v, &n, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		for (size_t j = 0; j < v[i].n && rc == 0; j++)
+			if (cf_idset_add(set, v[i].packs[j]) < 0)
+				rc = cf_err_set(err, CF_ENOMEM, "out of memory");
+	free_plans(v, n);
+	return rc;
+}
+
+static int
+write_plan(struct prunectx *c, uint8_t (*packs)[32], size_t n)
+{
+	struct cf_buf plain, env;
+	char name[65];
+	int rc = -1;
+
+	cf_buf_init(&plain, 256u << 20);
+	cf_buf_init(&env, 256u << 20);
+	cf_buf_add_u8(&plain, 'C');
+	cf_buf_add_u8(&plain, 'P');
+	cf_buf_add_u8(&plain, PLAN_VERSION);
+	cf_buf_add_svar(&plain, (int64_t)time(NULL));
+	cf_buf_add_uvar(&plain, n);
+	cf_buf_add(&plain, packs, n * 32);
+	if (cf_buf_check(&plain, c->err, "prune plan") == 0 &&
+	    cf_sym_seal(c->r->keys->index, CF_OBJ_PLAN, plain.p, plain.len, &env,
+		c->err) == 0 &&
+	    cf_repo_put_object(c->r, CF_KIND_META, env.p, env.len, name,
+		c->err) == 0)
+		rc = 0;
+	cf_buf_release(&plain);
+	cf_buf_release(&env);
+	return rc;
+}
+
+/* --- what the snapshots use --- */
+
+static int
+use_tree(struct prunectx *c, const uint8_t id[32])
+{
+	struct cf_tree t;
+	int rc = 0;
+
+	if (cf_idset_has(&c->trees, id))
+		return 0;
+	if (cf_idset_add(&c->trees, id) < 0 || cf_idset_add(&c->used, id) < 0)
+		return cf_err_set(c->err, CF_ENOMEM, "out of memory");
+	if (cf_repo_load_tree(c->r, id, c->zc, &t, c->err) != 0)
+		return -1; /* never prune from a repository we cannot read */
+	for (size_t i = 0; i < t.n && rc == 0; i++) {
+		const struct cf_node *n = &t.nodes[i];
+
+		if (n->type == CF_NT_DIR)
+			rc = use_tree(c, n->subtree);
+		for (size_t k = 0; k < n->nchunks && rc == 0; k++)
+			if (cf_idset_add(&c->used, n->chunks + 32 * k) < 0)
+				rc = cf_err_set(c->err, CF_ENOMEM, "out of memory");
+	}
+	cf_tree_release(&t);
+	return rc;
+}
+
+static int
+mark_used(struct prunectx *c)
+{
+	struct cf_snapshot **v;
+	size_t n;
+	int rc = 0;
+
+	if (cf_repo_snapshots(c->r, &v, &n, c->err) != 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = use_tree(c, v[i]->tree);
+	c->res->snapshots = n;
+	c->res->used_blobs = c->used.n;
+	cf_snapshots_free(v, n);
+	return rc;
+}
+
+/* --- packs and their use --- */
+
+struct packuse {
+	uint8_t id[32];
+	uint64_t bytes, used_bytes, blobs, used_blobs;
+};
+
+struct packlist {
+	struct packuse *v;
+	size_t n, cap;
+};
+
+static int
+add_pack(void *arg, const uint8_t *pack, uint64_t nblobs)
+{
+	struct packlist *l = arg;
+
+	(void)nblobs;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 256;
+		void *np = cf_realloc_array(l->v, nc, sizeof(*l->v));
+
+		if (np == NULL)
+			return -1;
+		l->v = np;
+		l->cap = nc;
+	}
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+	memcpy(l->v[l->n++].id, pack, 32);
+	return 0;
+}
+
+struct usectx {
+	struct prunectx *c;
+	struct packuse *u;
+};
+
+/* A used blob counts for the first pack that holds it (packs outside any
+ * plan go first): a copy in a planned pack is then unused, so a repacked
+ * pack is free to go once its blobs live elsewhere. */
+static int
+count_blob(void *arg, const struct cf_loc *loc)
+{
+	struct usectx *x = arg;
+
+	x->u->blobs++;
+	x->u->bytes += loc->e.len;
+	if (cf_idset_has(&x->c->used, loc->e.id) &&
+	    !cf_idset_has(&x->c->claimed, loc->e.id)) {
+		if (cf_idset_add(&x->c->claimed, loc->e.id) < 0)
+			return -1;
+		x->u->used_blobs++;
+		x->u->used_bytes += loc->e.len;
+	}
+	return 0;
+}
+
+static int
+list_packs(struct prunectx *c, struct packlist *l)
+{
+	memset(l, 0, sizeof(*l));
+	cf_idset_release(&c->claimed);
+	if (cf_index_each_pack(c->r->index, add_pack, l, c->err) != 0)
+		return c->err->code ? -1 : cf_err_set(c->err, CF_ENOMEM, "oom");
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < l->n; i++) {
+			struct usectx x = {c, &l->v[i]};
+
+			if (cf_idset_has(&c->planned, l->v[i].id) != pass)
+				continue;
+			if (cf_index_each_blob(c->r->index, l->v[i].id,
+				count_blob, &x, c->err) != 0)
+				return c->err->code ? -1
+						    : cf_err_set(c->err, CF_ENOMEM,
+							  "out of memory");
+		}
+	return 0;
+}
+
+static struct packuse *
+find_pack(struct packlist *l, const uint8_t id[32])
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (memcmp(l->v[i].id, id, 32) == 0)
+			return &l->v[i];
+	return NULL;
+}
+
+/* --- step 1: carry out plans older than the grace period --- */
+
+struct rewrite {
+	struct prunectx *c;
+	struct cf_loc *locs;
+	size_t n;
+	int rc;
+};
+
+static int
+flush_index(struct rewrite *w)
+{
+	struct cf_buf plain, env;
+	char name[65];
+	int rc = -1;
+
+	if (w->n == 0)
+		return 0;
+	cf_buf_init(&plain, 1u << 30);
+	cf_buf_init(&env, 1u << 30);
+	cf_indexfile_encode(w->locs, w->n, &plain);
+	if (cf_buf_check(&plain, w->c->err, "index file") == 0 &&
+	    cf_sym_seal(w->c->r->keys->index, CF_OBJ_INDEX, plain.p, plain.len,
+		&env, w->c->err) == 0 &&
+	    cf_repo_put_object(w->c->r, CF_KIND_INDEX, env.p, env.len, name,
+		w->c->err) == 0)
+		rc = 0;
+	w->n = 0;
+	cf_buf_release(&plain);
+	cf_buf_release(&env);
+	return rc;
+}
+
+static int
+keep_blob(void *arg, const struct cf_loc *loc)
+{
+	struct rewrite *w = arg;
+
+	w->locs[w->n++] = *loc;
+	if (w->n == INDEX_CHUNK && flush_index(w) != 0)
+		return -1;
+	return 0;
+}
+
+struct names {
+	char (*v)[65];
+	size_t n, cap;
+};
+
+static int
+add_name(void *arg, const char *name, uint64_t size)
+{
+	struct names *l = arg;
+
+	(void)size;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		void *np = cf_realloc_array(l->v, nc, 65);
+
+		if (np == NULL)
+			return -1;
+		l->v = np;
+		l->cap = nc;
+	}
+	memcpy(l->v[l->n++], name, 65);
+	return 0;
+}
+
+/* Write the index anew without the packs in ${gone}, then delete the index
+ * files it replaces (${old}, all imported into the cache). */
+static int
+rewrite_index(struct prunectx *c, struct packlist *l, struct cf_idset *gone,
+    struct names *old)
+{
+	struct rewrite w = {c, NULL, 0, 0};
+	int rc = 0;
+
+	if ((w.locs = cf_alloc_array(INDEX_CHUNK, sizeof(*w.locs))) == NULL)
+		return cf_err_set(c->err, CF_ENOMEM, "out of memory");
+	for (size_t i = 0; i < l->n && rc == 0; i++)
+		if (!cf_idset_has(gone, l->v[i].id))
+			rc = cf_index_each_blob(c->r->index, l->v[i].id, keep_blob,
+			    &w, c->err);
+	if (rc == 0)
+		rc = flush_index(&w);
+	for (size_t i = 0; i < old->n && rc == 0; i++) {
+		rc = cf_store_del(c->r->store, CF_KIND_INDEX, old->v[i], c->err);
+		if (rc != 0 && c->err->code == CF_ENOTFOUND) {
+			cf_err_clear(c->err);
+			rc = 0;
+		}
+	}
+	free(w.locs);
+	return rc;
+}
+
+static int
+delete_pack(struct prunectx *c, const uint8_t id[32], uint64_t bytes)
+{
+	char name[65];
+
+	cf_hex(name, id, 32);
+	if (cf_store_del(c->r->store, CF_KIND_PACK, name, c->err) != 0 &&
+	    c->err->code != CF_ENOTFOUND)
+		return -1;
+	cf_err_clear(c->err);
+	c->res->deleted++;
+	c->res->deleted_bytes += bytes;
+	return 0;
+}
+
+static int
+finish_plans(struct prunectx *c, struct packlist *l, struct names *old)
+{
+	struct cf_idset gone = {0};
+	int64_t now = (int64_t)time(NULL);
+	int rc = 0, due = 0;
+
+	for (size_t i = 0; i < c->nplans && rc == 0; i++) {
+		if (c->plans[i].time + c->o->grace_s > now)
+			continue;
+		due++;
+		for (size_t j = 0; j < c->plans[i].n && rc == 0; j++) {
+			struct packuse *u = find_pack(l, c->plans[i].packs[j]);
+
+			if (u != NULL && u->used_blobs > 0)
+				c->res->kept_alive++; /* a backup used it since */
+			else if (cf_idset_add(&gone, c->plans[i].packs[j]) < 0)
+				rc = cf_err_set(c->err, CF_ENOMEM, "out of memory");
+		}
+	}
+	if (rc == 0 && due > 0 && !c->o->dry_run) {
+		info(c, "deleting %zu packs of %d plans", gone.n, due);
+		rc = rewrite_index(c, l, &gone, old);
+		for (size_t i = 0; i < gone.cap && rc == 0; i++) {
+			struct packuse *u;
+
+			if (!gone.used[i])
+				continue;
+			u = find_pack(l, gone.v[i]);
+			rc = delete_pack(c, gone.v[i], u ? u->bytes : 0);
+		}
+		for (size_t i = 0; i < c->nplans && rc == 0; i++)
+			if (c->plans[i].time + c->o->grace_s <= now) {
+				rc = cf_store_del(c->r->store, CF_KIND_META,
+				    c->plans[i].name, c->err);
+				c->plans[i].n = 0; /* its packs are done */
+				c->res->plans_done++;
+			}
+	}
+	cf_idset_release(&gone);
+	return rc;
+}
+
+/* --- step 2: plan what to delete next time --- */
+
+struct repackctx {
+	struct prunectx *c;
+	struct cf_packer *pk;
+	struct cf_buf plain, scratch, ct;
+	struct cf_loc *locs;
+	size_t n, cap;
+};
+
+static int
+gather(void *arg, const struct cf_loc *loc)
+{
+	struct repackctx *x = arg;
+
+	if (!cf_idset_has(&x->c->used, loc->e.id))
+		return 0;
+	if (x->n == x->cap) {
+		size_t nc = x->cap ? x->cap * 2 : 256;
+		void *np = cf_realloc_array(x->locs, nc, sizeof(*x->locs));
+
+		if (np == NULL)
+			return -1;
+		x->locs = np;
+		x->cap = nc;
+	}
+	x->locs[x->n++] = *loc;
+	return 0;
+}
+
+/* Copy the used blobs of one pack into new packs (not under the index's
+ * lock: the blobs are gathered first). */
+static int
+repack(struct repackctx *x, const uint8_t id[32])
+{
+	struct prunectx *c = x->c;
+	char name[65];
+	int rc;
+
+	x->n = 0;
+	if (cf_index_each_blob(c->r->index, id, gather, x, c->err) != 0)
+		return c->err->code ? -1 : cf_err_set(c->err, CF_ENOMEM, "oom");
+	cf_hex(name, id, 32);
+	for (size_t i = 0; i < x->n; i++) {
+		const struct cf_loc *loc = &x->locs[i];
+
+		x->ct.len = 0;
+		rc = cf_store_get(c->r->store, CF_KIND_PACK, name, loc->e.off,
+		    loc->e.len, &x->ct, c->err);
+		if (rc == 0)
+			rc = cf_repo_open_blob(c->r, loc, x->ct.p, c->zc, &x->plain,
+			    c->err);
+		if (rc == 0 && cf_packer_add(x->pk, loc->e.type, loc->e.id,
+				   x->plain.p, x->plain.len, c->zc, &x->scratch,
+				   c->err) < 0)
+			rc = -1;
+		if (rc != 0)
+			return -1;
+		c->res->repacked_bytes += loc->e.len;
+	}
+	return 0;
+}
+
+static int
+planned(struct prunectx *c, const uint8_t id[32])
+{
+	return cf_idset_has(&c->planned, id);
+}
+
+static int
+index_plans(struct prunectx *c)
+{
+	cf_idset_release(&c->planned);
+	for (size_t i = 0; i < c->nplans; i++)
+		for (size_t j = 0; j < c->plans[i].n; j++)
+			if (cf_idset_add(&c->planned, c->plans[i].packs[j]) < 0)
+				return cf_err_set(c->err, CF_ENOMEM, "oom");
+	return 0;
+}
+
+static int
+choose(struct prunectx *c, struct packlist *l, uint8_t (*doom)[32],
+    size_t *nd, struct repackctx *x)
+{
+	int rc = 0;
+
+	*nd = 0;
+	for (size_t i = 0; i < l->n && rc == 0; i++) {
+		struct packuse *u = &l->v[i];
+		double unused = u->bytes ? 1.0 - (double)u->used_bytes /
+						  (double)u->bytes
+					 : 1.0;
+
+		if (planned(c, u->id) ||
+		    (u->used_blobs > 0 && unused <= c->o->max_unused))
+			continue;
+		if (u->used_blobs > 0) {
+			c->res->repacked++;
+			if (!c->o->dry_run)
+				rc = repack(x, u->id);
+		}
+		memcpy(doom[(*nd)++], u->id, 32);
+		c->res->planned++;
+		c->res->planned_bytes += u->bytes;
+	}
+	return rc;
+}
+
+static int
+mark(struct prunectx *c, struct packlist *l)
+{
+	struct repackctx x = {c, NULL, {0}, {0}, {0}, NULL, 0, 0};
+	uint8_t (*doom)[32] = cf_alloc_array(l->n + 1, 32);
+	size_t nd;
+	int rc;
+
+	cf_buf_init(&x.plain, 2 * CF_BLOB_MAX_RAW + 4096);
+	cf_buf_init(&x.scratch, 2 * CF_BLOB_MAX_RAW);
+	cf_buf_init(&x.ct, CF_BLOB_MAX_RAW + 4096);
+	if (doom == NULL || (x.pk = cf_packer_new(c->r, c->err)) == NULL) {
+		free(doom);
+		return cf_err_set(c->err, CF_ENOMEM, "out of memory");
+	}
+	rc = choose(c, l, doom, &nd, &x);
+	if (rc == 0 && !c->o->dry_run)
+		rc = cf_packer_flush(x.pk, c->err); /* copies indexed first */
+	if (rc == 0 && nd > 0 && !c->o->dry_run) {
+		info(c, "planning %zu packs for deletion after the grace period",
+		    nd);
+		rc = write_plan(c, doom, nd);
+	}
+	cf_packer_free(x.pk);
+	cf_buf_release(&x.plain);
+	cf_buf_release(&x.scratch);
+	cf_buf_release(&x.ct);
+	free(x.locs);
+	free(doom);
+	return rc;
+}
+
+/** cf_prune(r, o, res, err): finish due plans, then plan anew. */
+int
+cf_prune(struct cf_repo *r, const struct cf_prune_opts *o,
+    struct cf_prune_result *res, struct cf_err *err)
+{
+	struct prunectx c = {r, o, res, err, {0}, {0}, {0}, {0}, NULL, 0, NULL};
+	struct packlist l = {0};
+	struct names old = {0};
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (r->keys->write_only)
+		return cf_err_set(err, CF_EUSAGE, "a write-only key cannot prune");
+	if ((c.zc = cf_zc_new(r->zstd_level)) == NULL)
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	/* The index files the rewrite may replace: all of them imported. */
+	if (cf_store_list(r->store, CF_KIND_INDEX, add_name, &old, err) != 0 ||
+	    cf_repo_sync_index(r, err) != 0 ||
+	    load_plans(r, &c.plans, &c.nplans, err) != 0 || mark_used(&c) != 0 ||
+	    index_plans(&c) != 0 || list_packs(&c, &l) != 0 ||
+	    finish_plans(&c, &l, &old) != 0)
+		goto out;
+	if (res->plans_done > 0) {
+		free(l.v);
+		if (index_plans(&c) != 0 || cf_repo_sync_index(r, err) != 0 ||
+		    list_packs(&c, &l) != 0)
+			goto out;
+	}
+	rc = mark(&c, &l);
+out:
+	free(l.v);
+	free(old.v);
+	free_plans(c.plans, c.nplans);
+	cf_idset_release(&c.used);
+	cf_idset_release(&c.trees);
+	cf_idset_release(&c.claimed);
+	cf_idset_release(&c.planned);
+	cf_zc_free(c.zc);
+	return rc;
+}
