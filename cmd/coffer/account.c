@@ -160,10 +160,32 @@ seen_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+/* A seen snapshot is missing: fine if a forget record (sealed with the
+ * zone's keys, so from a device of the account) names it. */
+static int
+gone(struct cf_repo *r, const char *name, struct cf_idset *forgotten,
+    int *loaded, struct cf_err *err)
+{
+	uint8_t id[32];
+
+	if (!*loaded) {
+		if (cf_forget_load(r, forgotten, err) != 0)
+			return -1;
+		*loaded = 1;
+	}
+	if (cf_unhex(id, 32, name) == 0 && cf_idset_has(forgotten, id))
+		return 0;
+	return cf_err_set(err, CF_ESECURITY, "SECURITY ALERT: snapshot %.8s, "
+	    "seen before by this device, is gone from the server (rolled back "
+	    "or hidden)", name);
+}
+
 static int
 check_seen_snapshots(const char *base, const char *zone, struct cf_repo *r,
     struct cf_err *err)
 {
+	struct cf_idset forgotten = {0};
+	int loaded = 0;
 	struct seen now = {0}, old = {0};
 	char path[4300], tmp[4400], line[80];
 	FILE *f;
@@ -181,10 +203,7 @@ check_seen_snapshots(const char *base, const char *zone, struct cf_repo *r,
 		while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
 			line[strcspn(line, "\n")] = '\0';
 			if (bsearch(line, now.names, now.n, 65, seen_cmp) == NULL)
-				rc = cf_err_set(err, CF_ESECURITY, "SECURITY ALERT: "
-				    "snapshot %.8s, seen before by this device, is "
-				    "gone from the server (rolled back or hidden)",
-				    line);
+				rc = gone(r, line, &forgotten, &loaded, err);
 			else if (add_seen(&old, line, 0) != 0)
 				rc = cf_err_set(err, CF_ENOMEM, "out of memory");
 		}
@@ -217,6 +236,7 @@ check_seen_snapshots(const char *base, const char *zone, struct cf_repo *r,
 	}
 	free(now.names);
 	free(old.names);
+	cf_idset_release(&forgotten);
 	return rc;
 }
 
