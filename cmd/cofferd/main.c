@@ -26,6 +26,7 @@
 struct opts {
 	const char *data, *listen, *tls_cert, *tls_key, *log;
 	const char *blobs, *config; /* S3: see blobs.h */
+	const char *meta; /* --meta postgresql://...: metadata in PostgreSQL */
 	int insecure, open_reg, append_only, json;
 	int64_t retention, expires_days;
 	uint64_t quota_bytes, quota_objects, max_object;
@@ -99,6 +100,7 @@ parse(int argc, char **argv, int start, struct opts *o)
 		else if (!strcmp(a, "--log")) o->log = need(argc, argv, &i);
 		else if (!strcmp(a, "--blobs")) o->blobs = need(argc, argv, &i);
 		else if (!strcmp(a, "--config")) o->config = need(argc, argv, &i);
+		else if (!strcmp(a, "--meta")) o->meta = need(argc, argv, &i);
 		else if (!strcmp(a, "--insecure-listen")) o->insecure = 1;
 		else if (!strcmp(a, "--open-registration")) o->open_reg = 1;
 		else if (!strcmp(a, "--append-only")) o->append_only = 1;
@@ -138,17 +140,38 @@ default_data(char *buf, size_t n)
 	return buf;
 }
 
+/* --meta URL: a PostgreSQL URL (the message never repeats it: it may hold
+ * a password). */
+static struct cf_meta *
+open_meta_url(const char *url, int *from, int *to)
+{
+	struct cf_err err = {0};
+	struct cf_meta *m;
+
+	if (strncmp(url, "postgresql://", 13) != 0 &&
+	    strncmp(url, "postgres://", 11) != 0)
+		die("--meta takes a postgresql:// or postgres:// URL");
+	if ((m = cf_meta_pg_migrate(url, from, to, &err)) == NULL)
+		die("%s", err.msg);
+	return m;
+}
+
 static void
 open_stores(const struct opts *o, const char *dir, struct cf_meta **m,
     struct cf_blobs **b)
 {
 	struct cf_err err = {0};
 	char path[4096];
+	int from, to;
 
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+	/* PostgreSQL and S3 together need no data folder */
+	if ((o->meta == NULL || (o->blobs == NULL && o->config == NULL)) &&
+	    mkdir(dir, 0700) != 0 && errno != EEXIST)
 		die("cannot create data folder %s: %s", dir, strerror(errno));
 	snprintf(path, sizeof(path), "%s/meta.db", dir);
-	if ((*m = cf_meta_sqlite_open(path, &err)) == NULL)
+	if (o->meta != NULL)
+		*m = open_meta_url(o->meta, &from, &to);
+	else if ((*m = cf_meta_sqlite_open(path, &err)) == NULL)
 		die("%s", err.msg);
 	if ((*b = cofferd_blobs_open(o->blobs, o->config, dir, &err)) == NULL)
 		die("%s", err.msg);
@@ -369,6 +392,25 @@ admin(struct opts *o)
 	return 0;
 }
 
+/* cofferd migrate --meta URL: bring the schema up to date, then exit. */
+static int
+migrate(const struct opts *o)
+{
+	struct cf_meta *m;
+	int from, to;
+
+	if (o->meta == NULL || o->npos > 0)
+		die("migrate takes --meta postgresql://... (see 'cofferd --help')");
+	m = open_meta_url(o->meta, &from, &to);
+	if (from == to)
+		printf("metadata schema at version %d: up to date\n", to);
+	else
+		printf("metadata schema migrated from version %d to %d\n", from,
+		    to);
+	m->ops->close(m);
+	return 0;
+}
+
 static void
 help(void)
 {
@@ -380,6 +422,8 @@ help(void)
 	       "[--max-object N] [--threads N]\n"
 	       "               [--log FILE|-] [--blobs s3://BUCKET[/PREFIX]] "
 	       "[--config FILE]\n"
+	       "               [--meta postgresql://[USER@]HOST[:PORT]/DB]\n"
+	       "       cofferd migrate --meta postgresql://...\n"
 	       "       cofferd admin [--data DIR] invite [--append-only] "
 	       "[--expires-days N]\n"
 	       "       cofferd admin [--data DIR] accounts [--json]\n"
@@ -393,6 +437,15 @@ help(void)
 	       "thread per connection.\n",
 	    DEFAULT_PORT);
 	cofferd_blobs_help();
+	printf("\nMetadata in PostgreSQL: --meta postgresql://[USER@]HOST[:PORT]/DB"
+	       "[?PARAM=VALUE...]\n(or postgres://) keeps accounts, the object "
+	       "catalogue and refs in PostgreSQL\ninstead of DIR/meta.db, so "
+	       "several cofferd processes can share them; admin\ntakes the same "
+	       "flag.  The schema is created or upgraded at start (under a lock,\n"
+	       "so processes may start together); 'cofferd migrate --meta URL' "
+	       "does only that.\nGive the password through ~/.pgpass, PGPASSFILE "
+	       "or PGPASSWORD, not in the URL:\ncommand lines are visible to "
+	       "other users.  With --blobs as well, DIR is unused.\n");
 }
 
 int
@@ -414,6 +467,10 @@ main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "admin")) {
 		parse(argc, argv, 2, &o);
 		return admin(&o);
+	}
+	if (argc > 1 && !strcmp(argv[1], "migrate")) {
+		parse(argc, argv, 2, &o);
+		return migrate(&o);
 	}
 	parse(argc, argv, 1, &o);
 	if (o.npos > 0)

@@ -8,6 +8,8 @@
  *   conformance DATABASE_URL    PostgreSQL at $DATABASE_URL; exit 77 (meson:
  *                               skipped) if it is not set
  *   conformance CONNINFO        PostgreSQL at a libpq connection string
+ *   conformance STORE bench     no tests: time put_begin + put_commit of
+ *                               new objects, one thread then THREADS
  *
  * A PostgreSQL database may be shared with other runs: every test works in
  * accounts of its own, registered with fresh random device keys.  Besides
@@ -1292,6 +1294,64 @@ t_pg_sessions_killed(struct cf_meta *m)
 	CHECK(k.kills == 20 && k.ok > 0);
 }
 
+/* ---- timing ----------------------------------------------------------------
+ */
+
+static double
+seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void *
+bench_thread(void *arg)
+{
+	struct race *r = arg;
+	char blob[CF_BLOBKEY_MAX], old[CF_BLOBKEY_MAX], name[32];
+	int id = atomic_fetch_add(&r->other, 1);
+
+	pthread_barrier_wait(r->go);
+	for (int i = 0; i < r->rounds; i++) {
+		snprintf(name, sizeof(name), "b%d-%d", id, i);
+		if (put(r->m, r->account, name, 1000, blob, old) == CF_PUT_NEW)
+			r->ok++;
+		else
+			r->errors++;
+	}
+	return NULL;
+}
+
+/* put_begin + put_commit of new objects. */
+static void
+bench(struct cf_meta *m)
+{
+	struct race r1 = {.m = m, .rounds = 2000};
+	struct race rn = {.m = m, .rounds = 1000};
+	pthread_barrier_t go;
+	double t0, t1;
+
+	r1.account = new_account(m, 1ull << 50, 1u << 30, NULL);
+	pthread_barrier_init(&go, NULL, 1);
+	r1.go = &go;
+	t0 = seconds();
+	bench_thread(&r1);
+	t1 = seconds();
+	pthread_barrier_destroy(&go);
+	printf("1 thread:   %d puts in %.2f s: %.0f us per put (begin + commit)"
+	       "\n",
+	    (int)r1.ok, t1 - t0, (t1 - t0) * 1e6 / r1.rounds);
+	rn.account = new_account(m, 1ull << 50, 1u << 30, NULL);
+	t0 = seconds();
+	run_threads(bench_thread, &rn);
+	t1 = seconds();
+	printf("%d threads: %d puts in %.2f s: %.0f puts/s\n", THREADS,
+	    (int)rn.ok, t1 - t0, rn.ok / (t1 - t0));
+	CHECK(r1.errors == 0 && rn.errors == 0);
+}
+
 /* ---- driver ---------------------------------------------------------------
  */
 
@@ -1328,10 +1388,10 @@ choose(int argc, char **argv, char *tmpdir, size_t n)
 {
 	const char *url;
 
-	if (argc != 2) {
+	if (argc != 2 && (argc != 3 || strcmp(argv[2], "bench") != 0)) {
 		fprintf(stderr,
 		    "usage: conformance sqlite:[PATH] | DATABASE_URL "
-		    "| CONNINFO\n");
+		    "| CONNINFO [bench]\n");
 		exit(2);
 	}
 	if (strcmp(argv[1], "sqlite:") == 0) {
@@ -1392,6 +1452,11 @@ main(int argc, char **argv)
 		spec = tag_conninfo(spec);
 	printf("conformance: %s store\n", is_pg ? "PostgreSQL" : "SQLite");
 	m = must_open();
+	if (argc == 3) {
+		bench(m);
+		m->ops->close(m);
+		return failures ? 1 : 0;
+	}
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		int before = failures;
 		struct timespec t0, t1;
