@@ -426,24 +426,7 @@ enqueue(struct bctx *b, struct bdir *d, size_t i)
 static const struct cf_node *
 pfind(const struct cf_tree *t, const char *name)
 {
-	size_t lo = 0, hi, nl = strlen(name);
-
-	if (t == NULL)
-		return NULL;
-	hi = t->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = cf_tree_name_cmp(t->nodes[mid].name,
-		    t->nodes[mid].namelen, (const uint8_t *)name, nl);
-
-		if (c == 0)
-			return &t->nodes[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return cf_tree_find(t, name, strlen(name));
 }
 
 static int

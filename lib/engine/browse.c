@@ -6,26 +6,6 @@
 
 #include "engine/engine_internal.h"
 
-static const struct cf_node *
-tree_find(const struct cf_tree *t, const char *name, size_t nl)
-{
-	size_t lo = 0, hi = t->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = cf_tree_name_cmp(t->nodes[mid].name,
-		    t->nodes[mid].namelen, (const uint8_t *)name, nl);
-
-		if (c == 0)
-			return &t->nodes[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
 /** cf_find_node(r, tree, path, zc, node, t, err): resolve ${path}. */
 int
 cf_find_node(struct cf_repo *r, const uint8_t tree[static 32],
@@ -57,7 +37,7 @@ cf_find_node(struct cf_repo *r, const uint8_t tree[static 32],
 		}
 		if (cf_repo_load_tree(r, cur, zc, t, err))
 			return -1;
-		if ((n = tree_find(t, p, nl)) == NULL) {
+		if ((n = cf_tree_find(t, p, nl)) == NULL) {
 			cf_tree_release(t);
 			return cf_err_set(err, CF_ENOTFOUND,
 			    "%s: no such path in the snapshot", path);

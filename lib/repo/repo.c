@@ -822,6 +822,27 @@ cf_repo_load_tree(struct cf_repo *r, const uint8_t id[static 32],
 	return 0;
 }
 
+/** cf_tree_find(t, name, nl): binary search by name. */
+const struct cf_node *
+cf_tree_find(const struct cf_tree *t, const char *name, size_t nl)
+{
+	size_t lo = 0, hi = t != NULL ? t->n : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cf_tree_name_cmp(t->nodes[mid].name,
+		    t->nodes[mid].namelen, (const uint8_t *)name, nl);
+
+		if (c == 0)
+			return &t->nodes[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 void
 cf_tree_release(struct cf_tree *t)
 {

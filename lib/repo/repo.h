@@ -105,6 +105,10 @@ struct cf_tree {
 int cf_repo_load_tree(struct cf_repo *r, const uint8_t id[static 32],
     struct cf_zc *zc, struct cf_tree *t, struct cf_err *err) CF_WUR;
 void cf_tree_release(struct cf_tree *t);
+/** cf_tree_find(t, name, nl): the entry called ${name} (binary search on
+ * the sorted entries), or NULL; ${t} may be NULL. */
+const struct cf_node *cf_tree_find(const struct cf_tree *t, const char *name,
+    size_t nl);
 
 /** cf_repo_snapshots(r, out, n, err): every snapshot, oldest first;
  * free with cf_snapshots_free(). */
