@@ -17,7 +17,10 @@
 
 #include "common.h"
 
-#define FIELD(c, f) {#f, (c)->f, sizeof((c)->f)}
+#define FIELD(c, f)                                                            \
+	{                                                                      \
+#f, (c)->f, sizeof((c)->f)                                     \
+	}
 
 static void
 write_back(const struct cf_s3_config *c, struct cf_buf *b)
@@ -34,14 +37,16 @@ write_back(const struct cf_s3_config *c, struct cf_buf *b)
 		    "a setting fills its array");
 		if (f[i].v[0] == '\0')
 			continue;
-		snprintf(line, sizeof(line), "%s = \"%s\"\n", f[i].name, f[i].v);
+		snprintf(line, sizeof(line), "%s = \"%s\"\n", f[i].name,
+		    f[i].v);
 		cf_buf_add(b, line, strlen(line));
 	}
 	snprintf(line, sizeof(line), "style = %s\n",
 	    c->virtual_host ? "virtual" : "path");
 	cf_buf_add(b, line, strlen(line));
 	if (c->part_mib != 0) {
-		snprintf(line, sizeof(line), "part_size_mib = %u\n", c->part_mib);
+		snprintf(line, sizeof(line), "part_size_mib = %u\n",
+		    c->part_mib);
 		cf_buf_add(b, line, strlen(line));
 	}
 	if (c->timeout_s != 0) {
@@ -53,7 +58,8 @@ write_back(const struct cf_s3_config *c, struct cf_buf *b)
 		cf_buf_add(b, line, strlen(line));
 	}
 	if (c->memory_mib != 0) {
-		snprintf(line, sizeof(line), "memory_mib = %u\n", c->memory_mib);
+		snprintf(line, sizeof(line), "memory_mib = %u\n",
+		    c->memory_mib);
 		cf_buf_add(b, line, strlen(line));
 	}
 }
@@ -63,13 +69,13 @@ static int
 same(const struct cf_s3_config *a, const struct cf_s3_config *b)
 {
 	return !strcmp(a->endpoint, b->endpoint) &&
-	    !strcmp(a->region, b->region) && !strcmp(a->bucket, b->bucket) &&
-	    !strcmp(a->prefix, b->prefix) &&
-	    !strcmp(a->access_key, b->access_key) &&
-	    !strcmp(a->secret_key, b->secret_key) &&
-	    a->virtual_host == b->virtual_host && a->part_mib == b->part_mib &&
-	    a->timeout_s == b->timeout_s && a->attempts == b->attempts &&
-	    a->memory_mib == b->memory_mib;
+	       !strcmp(a->region, b->region) && !strcmp(a->bucket, b->bucket) &&
+	       !strcmp(a->prefix, b->prefix) &&
+	       !strcmp(a->access_key, b->access_key) &&
+	       !strcmp(a->secret_key, b->secret_key) &&
+	       a->virtual_host == b->virtual_host &&
+	       a->part_mib == b->part_mib && a->timeout_s == b->timeout_s &&
+	       a->attempts == b->attempts && a->memory_mib == b->memory_mib;
 }
 
 int
@@ -85,7 +91,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		write_back(&c, &b);
 		fuzz_check(!b.failed, "settings fit 8 KiB");
 		fuzz_check(cf_s3_config_parse(&again, (const char *)b.p, b.len,
-		    &err) == 0, "written-back settings parse");
+		               &err) == 0,
+		    "written-back settings parse");
 		fuzz_check(same(&c, &again), "written-back settings differ");
 		cf_buf_release(&b);
 	} else {

@@ -32,12 +32,14 @@ read_config(const char *path, char *buf, size_t *n, struct cf_err *err)
 		return cf_err_sys(err, "cannot open config %s", path);
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return cf_err_set(err, CF_EUSAGE, "config %s is not a file", path);
+		return cf_err_set(err, CF_EUSAGE, "config %s is not a file",
+		    path);
 	}
 	if ((st.st_mode & 077) != 0) {
 		close(fd);
-		return cf_err_set(err, CF_EUSAGE, "config %s has mode %04o: it holds "
-		    "S3 credentials, so it must be 0600 or stricter (chmod 600 %s)",
+		return cf_err_set(err, CF_EUSAGE,
+		    "config %s has mode %04o: it holds S3 credentials, so it "
+		    "must be 0600 or stricter (chmod 600 %s)",
 		    path, (unsigned)(st.st_mode & 07777), path);
 	}
 	do
@@ -47,8 +49,8 @@ read_config(const char *path, char *buf, size_t *n, struct cf_err *err)
 	if (got < 0)
 		return cf_err_sys(err, "cannot read config %s", path);
 	if (got > CONFIG_MAX)
-		return cf_err_set(err, CF_ELIMIT, "config %s: larger than %d bytes",
-		    path, CONFIG_MAX);
+		return cf_err_set(err, CF_ELIMIT,
+		    "config %s: larger than %d bytes", path, CONFIG_MAX);
 	*n = (size_t)got;
 	return 0;
 }
@@ -89,7 +91,8 @@ load_env(struct cf_s3_config *c, struct cf_err *err)
 			continue;
 		if (cf_s3_config_set(c, vars[i][1], v, err) != 0) {
 			memcpy(m, err->msg, sizeof(m));
-			return cf_err_set(err, CF_EUSAGE, "$%s: %s", vars[i][0], m);
+			return cf_err_set(err, CF_EUSAGE, "$%s: %s", vars[i][0],
+			    m);
 		}
 	}
 	return 0;
@@ -117,6 +120,7 @@ cofferd_blobs_open(const char *blobs, const char *config, const char *dir,
 }
 
 /** cofferd_blobs_help(): the S3 part of 'cofferd --help'. */
+/* clang-format off */
 void
 cofferd_blobs_help(void)
 {
@@ -142,3 +146,4 @@ cofferd_blobs_help(void)
 	       "  memory_mib = 1024                  cap on upload and download "
 	       "buffers\n");
 }
+/* clang-format on */

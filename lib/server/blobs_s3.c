@@ -53,20 +53,20 @@
 #define POOL_MAX 64
 #define PART_MIB_DEFAULT 8u
 #define PARTS_MAX 10000u
-#define WINDOW_MAX (8u << 20)   /* the largest ranged GET */
-#define XML_MAX (4u << 20)      /* the largest answer body parsed */
-#define MSG_MAX 512             /* error body kept for the message */
+#define WINDOW_MAX (8u << 20) /* the largest ranged GET */
+#define XML_MAX (4u << 20)    /* the largest answer body parsed */
+#define MSG_MAX 512           /* error body kept for the message */
 #define URL_MAX 2048
 #define ETAG_MAX 80
 #define UPLOAD_ID_MAX 256
-#define KEY_MAX 1024            /* S3's own limit on keys */
-#define MEM_MIB_DEFAULT 1024u   /* all part buffers and read windows */
-#define MEM_WAIT_S 30           /* for buffer memory, before giving up */
+#define KEY_MAX 1024          /* S3's own limit on keys */
+#define MEM_MIB_DEFAULT 1024u /* all part buffers and read windows */
+#define MEM_WAIT_S 30         /* for buffer memory, before giving up */
 
 struct s3 {
 	struct cf_blobs base;
-	struct cf_s3_config cfg; /* holds the secret: wiped on close */
-	char obj_url[URL_MAX / 2];    /* objects are obj_url/KEY */
+	struct cf_s3_config cfg;          /* holds the secret: wiped on close */
+	char obj_url[URL_MAX / 2];        /* objects are obj_url/KEY */
 	char bucket_url[URL_MAX / 2 + 1]; /* bucket-level requests */
 	char kprefix[sizeof(((struct cf_s3_config *)0)->prefix) + 1];
 	char sigv4[96];
@@ -90,9 +90,9 @@ struct rq {
 	uint64_t roff, rlen; /* Range (rlen 0: none) */
 	uint8_t *out;        /* a 2xx body goes here, at most outmax bytes */
 	size_t outmax;
-	struct cf_buf *xml;  /* or here (capped), if not NULL */
-	int body_errors;     /* a 200 whose body (in xml) is an <Error> is
-			      * one */
+	struct cf_buf *xml; /* or here (capped), if not NULL */
+	int body_errors;    /* a 200 whose body (in xml) is an <Error> is
+	                     * one */
 };
 
 /* Its answer. */
@@ -136,8 +136,8 @@ static int
 unreserved(unsigned char ch)
 {
 	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-	    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' ||
-	    ch == '~';
+	       (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+	       ch == '.' || ch == '~';
 }
 
 /* Append ${s} to ${out} (of ${max}, at *len) percent-encoded the way SigV4
@@ -187,7 +187,8 @@ make_url(const struct s3 *s, const struct rq *q, char *url, size_t max)
 		if (add(url, max, &n, s->bucket_url))
 			return -1;
 	} else if (add(url, max, &n, s->obj_url) || add(url, max, &n, "/") ||
-	    enc(url, max, &n, s->kprefix, 1) || enc(url, max, &n, q->key, 1)) {
+	           enc(url, max, &n, s->kprefix, 1) ||
+	           enc(url, max, &n, q->key, 1)) {
 		return -1;
 	}
 	if (q->query != NULL &&
@@ -200,8 +201,7 @@ make_url(const struct s3 *s, const struct rq *q, char *url, size_t max)
  * decoded, into ${out}; a pointer past it, or NULL if absent or longer than
  * ${max} - 1.  The XML is the S3 server's: capped, and only scanned. */
 static const char *
-xml_text(const char *p, const char *end, const char *tag, char *out,
-    size_t max)
+xml_text(const char *p, const char *end, const char *tag, char *out, size_t max)
 {
 	static const char *const ent[][2] = {{"&amp;", "&"}, {"&lt;", "<"},
 	    {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}};
@@ -220,8 +220,8 @@ xml_text(const char *p, const char *end, const char *tag, char *out,
 	while (a < b && n + 1 < max) {
 		size_t i = 0;
 
-		while (*a == '&' && i < 5 && strncmp(a, ent[i][0],
-		    strlen(ent[i][0])) != 0)
+		while (*a == '&' && i < 5 &&
+		       strncmp(a, ent[i][0], strlen(ent[i][0])) != 0)
 			i++;
 		out[n++] = *a == '&' && i < 5 ? ent[i][1][0] : *a;
 		a += *a == '&' && i < 5 ? strlen(ent[i][0]) : 1;
@@ -330,7 +330,8 @@ parse_header(struct rs *r, const char *p, size_t n)
 		r->clen = strtoull(v, &end, 10);
 		r->has_clen = end != v && *end == '\0';
 	} else if (!strcasecmp(line, "Content-Range") &&
-	    (end = strchr(v, '/')) != NULL && end[1] >= '0' && end[1] <= '9') {
+	           (end = strchr(v, '/')) != NULL && end[1] >= '0' &&
+	           end[1] <= '9') {
 		r->total = strtoull(end + 1, NULL, 10);
 		r->has_total = 1;
 	} else if (!strcasecmp(line, "ETag") && strlen(v) < sizeof(r->etag)) {
@@ -375,7 +376,7 @@ headers(const struct rq *q, char *range, size_t rmax, char *ct, size_t cmax)
 	struct curl_slist *h, *t;
 
 	if ((h = curl_slist_append(NULL,
-	    "x-amz-content-sha256: UNSIGNED-PAYLOAD")) == NULL)
+	         "x-amz-content-sha256: UNSIGNED-PAYLOAD")) == NULL)
 		return NULL;
 	if (q->rlen > 0) {
 		snprintf(range, rmax, "Range: bytes=%llu-%llu",
@@ -421,8 +422,8 @@ set_method(CURL *c, const struct rq *q, struct rs *r)
 }
 
 static void
-set_common(const struct s3 *s, CURL *c, const char *url,
-    struct curl_slist *h, struct rs *r)
+set_common(const struct s3 *s, CURL *c, const char *url, struct curl_slist *h,
+    struct rs *r)
 {
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -462,8 +463,7 @@ late_error(const struct rq *q, struct rs *r)
 {
 	const char *p = (const char *)q->xml->p, *e;
 
-	if (p == NULL ||
-	    (e = memmem(p, q->xml->len, "<Error>", 7)) == NULL)
+	if (p == NULL || (e = memmem(p, q->xml->len, "<Error>", 7)) == NULL)
 		return;
 	r->status = 500;
 	keep_msg(r, e, q->xml->len - (size_t)(e - p));
@@ -471,8 +471,8 @@ late_error(const struct rq *q, struct rs *r)
 
 /* One try; 0 with r->status once S3 answered, -1 and *cc otherwise. */
 static int
-attempt(struct s3 *s, CURL *c, const struct rq *q, struct rs *r,
-    CURLcode *cc, struct cf_err *err)
+attempt(struct s3 *s, CURL *c, const struct rq *q, struct rs *r, CURLcode *cc,
+    struct cf_err *err)
 {
 	struct curl_slist *h;
 	char url[URL_MAX], range[80], ct[96];
@@ -491,8 +491,9 @@ attempt(struct s3 *s, CURL *c, const struct rq *q, struct rs *r,
 	curl_slist_free_all(h);
 	if (*cc != CURLE_OK)
 		return cf_err_set(err, CF_ENET, "S3 %s %s: %s", q->method,
-		    q->key ? q->key : s->cfg.bucket, r->overflow
-			? "answer larger than asked for" : curl_easy_strerror(*cc));
+		    q->key ? q->key : s->cfg.bucket,
+		    r->overflow ? "answer larger than asked for"
+		                : curl_easy_strerror(*cc));
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	if (q->body_errors && r->status == 200)
 		late_error(q, r);
@@ -506,15 +507,17 @@ retryable(int rc, CURLcode cc, const struct rs *r)
 
 	if (rc != 0) {
 		return cc != CURLE_OK && !r->overflow &&
-		    cc != CURLE_OUT_OF_MEMORY && cc != CURLE_URL_MALFORMAT &&
-		    cc != CURLE_UNSUPPORTED_PROTOCOL &&
-		    cc != CURLE_BAD_FUNCTION_ARGUMENT &&
-		    cc != CURLE_NOT_BUILT_IN && cc != CURLE_UNKNOWN_OPTION &&
-		    cc != CURLE_PEER_FAILED_VERIFICATION &&
-		    cc != CURLE_SSL_CACERT_BADFILE && cc != CURLE_LOGIN_DENIED;
+		       cc != CURLE_OUT_OF_MEMORY && cc != CURLE_URL_MALFORMAT &&
+		       cc != CURLE_UNSUPPORTED_PROTOCOL &&
+		       cc != CURLE_BAD_FUNCTION_ARGUMENT &&
+		       cc != CURLE_NOT_BUILT_IN && cc != CURLE_UNKNOWN_OPTION &&
+		       cc != CURLE_PEER_FAILED_VERIFICATION &&
+		       cc != CURLE_SSL_CACERT_BADFILE &&
+		       cc != CURLE_LOGIN_DENIED;
 	}
 	if (r->status == 400) { /* we were too slow sending the body */
-		xml_text(r->msg, r->msg + r->msglen, "Code", code, sizeof(code));
+		xml_text(r->msg, r->msg + r->msglen, "Code", code,
+		    sizeof(code));
 		return strcmp(code, "RequestTimeout") == 0;
 	}
 	return r->status >= 500 || r->status == 408 || r->status == 429;
@@ -589,8 +592,11 @@ run(struct s3 *s, const struct rq *q, struct rs *r, struct cf_err *err)
 static int
 put_object(struct cf_blobw *w, struct cf_err *err)
 {
-	struct rq q = {.method = "PUT", .key = w->key, .body = w->buf,
-	    .n = w->len, .ctype = "application/octet-stream"};
+	struct rq q = {.method = "PUT",
+	    .key = w->key,
+	    .body = w->buf,
+	    .n = w->len,
+	    .ctype = "application/octet-stream"};
 	struct rs r;
 
 	return run(w->s, &q, &r, err);
@@ -599,7 +605,9 @@ put_object(struct cf_blobw *w, struct cf_err *err)
 static int
 create_upload(struct cf_blobw *w, struct cf_err *err)
 {
-	struct rq q = {.method = "POST", .key = w->key, .query = "uploads=",
+	struct rq q = {.method = "POST",
+	    .key = w->key,
+	    .query = "uploads=",
 	    .ctype = "application/octet-stream"};
 	struct cf_buf x;
 	struct rs r;
@@ -610,10 +618,12 @@ create_upload(struct cf_blobw *w, struct cf_err *err)
 	if (run(w->s, &q, &r, err) != 0)
 		goto out;
 	if (xml_text((const char *)x.p, (const char *)x.p + x.len, "UploadId",
-		w->upload, sizeof(w->upload)) == NULL || w->upload[0] == '\0' ||
-	    !token_ok(w->upload, "+/=!*'()$@,;:"))
-		rc = cf_err_set(err, CF_ENET, "S3 CreateMultipartUpload %s: no "
-		    "usable UploadId in the answer", w->key);
+	        w->upload, sizeof(w->upload)) == NULL ||
+	    w->upload[0] == '\0' || !token_ok(w->upload, "+/=!*'()$@,;:"))
+		rc = cf_err_set(err, CF_ENET,
+		    "S3 CreateMultipartUpload %s: no usable UploadId in the "
+		    "answer",
+		    w->key);
 	else
 		rc = 0;
 out:
@@ -632,22 +642,24 @@ upload_query(const struct cf_blobw *w, uint32_t part, char *q, size_t max)
 		if (n >= max)
 			return -1;
 	}
-	return add(q, max, &n, "uploadId=") ||
-	    enc(q, max, &n, w->upload, 0) ? -1 : 0;
+	return add(q, max, &n, "uploadId=") || enc(q, max, &n, w->upload, 0)
+	           ? -1
+	           : 0;
 }
 
 static int
 put_part(struct cf_blobw *w, struct cf_err *err)
 {
-	struct rq q = {.method = "PUT", .key = w->key, .body = w->buf,
-	    .n = w->len};
+	struct rq q = {
+	    .method = "PUT", .key = w->key, .body = w->buf, .n = w->len};
 	char query[UPLOAD_ID_MAX * 3 + 64];
 	struct rs r;
 	void *p;
 
 	if (w->nparts == PARTS_MAX)
-		return cf_err_set(err, CF_ELIMIT, "S3 upload of %s: more than %u "
-		    "parts (raise part_size_mib)", w->key, PARTS_MAX);
+		return cf_err_set(err, CF_ELIMIT,
+		    "S3 upload of %s: more than %u parts (raise part_size_mib)",
+		    w->key, PARTS_MAX);
 	if (w->nparts == w->etcap) {
 		uint32_t cap = w->etcap ? w->etcap * 2 : 16;
 
@@ -662,8 +674,8 @@ put_part(struct cf_blobw *w, struct cf_err *err)
 	if (run(w->s, &q, &r, err) != 0)
 		return -1;
 	if (r.etag[0] == '\0' || !token_ok(r.etag, "\""))
-		return cf_err_set(err, CF_ENET, "S3 UploadPart %s: no usable ETag "
-		    "in the answer", w->key);
+		return cf_err_set(err, CF_ENET,
+		    "S3 UploadPart %s: no usable ETag in the answer", w->key);
 	memcpy(w->etags[w->nparts++], r.etag, ETAG_MAX);
 	w->len = 0;
 	return 0;
@@ -700,8 +712,9 @@ complete_xml(const struct cf_blobw *w, struct cf_buf *x, struct cf_err *err)
 
 	cf_buf_add(x, "<CompleteMultipartUpload>", 25);
 	for (uint32_t i = 0; i < w->nparts; i++) {
-		int n = snprintf(part, sizeof(part), "<Part><PartNumber>%u"
-		    "</PartNumber><ETag>%s</ETag></Part>", i + 1, w->etags[i]);
+		int n = snprintf(part, sizeof(part),
+		    "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>",
+		    i + 1, w->etags[i]);
 
 		cf_buf_add(x, part, (size_t)n);
 	}
@@ -715,8 +728,10 @@ complete_xml(const struct cf_blobw *w, struct cf_buf *x, struct cf_err *err)
 static int
 complete(struct cf_blobw *w, struct cf_err *err)
 {
-	struct rq q = {.method = "POST", .key = w->key,
-	    .ctype = "application/xml", .body_errors = 1};
+	struct rq q = {.method = "POST",
+	    .key = w->key,
+	    .ctype = "application/xml",
+	    .body_errors = 1};
 	char query[UPLOAD_ID_MAX * 3 + 64];
 	struct cf_buf x, ans;
 	struct rs r;
@@ -800,8 +815,9 @@ mem_take(struct s3 *s, size_t n, struct cf_err *err)
 	}
 	pthread_mutex_unlock(&s->mu);
 	if (rc != 0)
-		return cf_err_set(err, CF_ENOMEM, "S3 buffers: %zu MiB in use by "
-		    "other requests (memory_mib)", s->mem_max >> 20);
+		return cf_err_set(err, CF_ENOMEM,
+		    "S3 buffers: %zu MiB in use by other requests (memory_mib)",
+		    s->mem_max >> 20);
 	return 0;
 }
 
@@ -883,7 +899,7 @@ s_write_commit(struct cf_blobw *w, struct cf_err *err)
 	if (w->upload[0] == '\0')
 		rc = put_object(w, err);
 	else if ((rc = w->len > 0 ? put_part(w, err) : 0) == 0 &&
-	    (rc = complete(w, err)) == 0)
+	         (rc = complete(w, err)) == 0)
 		w->upload[0] = '\0'; /* nothing to abort */
 	s_write_abort(w);
 	return rc;
@@ -926,12 +942,14 @@ fetch(struct cf_blobr *b, uint64_t off, size_t want, struct cf_err *err)
 		return r.status == 416 ? 1 : -1;
 	if (r.status != 206 || !r.has_total ||
 	    (b->size != UINT64_MAX && r.total != b->size))
-		return cf_err_set(err, CF_ENET, "S3 GET %s: HTTP %ld without the "
-		    "range asked for", b->key, r.status);
+		return cf_err_set(err, CF_ENET,
+		    "S3 GET %s: HTTP %ld without the range asked for", b->key,
+		    r.status);
 	b->size = r.total;
 	if (r.got != (off + n <= r.total ? n : r.total - off))
-		return cf_err_set(err, CF_ENET, "S3 GET %s: %zu bytes where %llu "
-		    "were due", b->key, r.got, (unsigned long long)n);
+		return cf_err_set(err, CF_ENET,
+		    "S3 GET %s: %zu bytes where %llu were due", b->key, r.got,
+		    (unsigned long long)n);
 	b->woff = off;
 	b->wlen = r.got;
 	return 0;
@@ -973,8 +991,9 @@ s_read_open(struct cf_blobs *bb, const char *key, uint64_t off, uint64_t len,
 		rc = head_size(b->s, key, &b->size, err);
 	if (rc != 0) {
 		if (rc == 1)
-			cf_err_set(err, CF_ENOTFOUND, "S3 %s/%s%s: no such object",
-			    b->s->cfg.bucket, b->s->kprefix, key);
+			cf_err_set(err, CF_ENOTFOUND,
+			    "S3 %s/%s%s: no such object", b->s->cfg.bucket,
+			    b->s->kprefix, key);
 		s_read_close(b);
 		return NULL;
 	}
@@ -1009,8 +1028,7 @@ s_del(struct cf_blobs *bb, const char *key, struct cf_err *err)
 	struct rq q = {.method = "DELETE", .key = key};
 	struct rs r;
 
-	if (run((struct s3 *)bb, &q, &r, err) != 0 &&
-	    err->code != CF_ENOTFOUND)
+	if (run((struct s3 *)bb, &q, &r, err) != 0 && err->code != CF_ENOTFOUND)
 		return -1;
 	return 0;
 }
@@ -1045,8 +1063,8 @@ list_entry(const struct s3 *s, const char *p, const char *end,
 	if (xml_text(p, end, "Key", key, sizeof(key)) == NULL ||
 	    xml_text(p, end, "Size", num, sizeof(num)) == NULL ||
 	    strncmp(key, s->kprefix, kl) != 0)
-		return cf_err_set(err, CF_ENET, "S3 listing of %s: malformed "
-		    "entry", s->cfg.bucket);
+		return cf_err_set(err, CF_ENET,
+		    "S3 listing of %s: malformed entry", s->cfg.bucket);
 	return fn(arg, key + kl, strtoull(num, NULL, 10));
 }
 
@@ -1060,8 +1078,10 @@ list_page(const struct s3 *s, const struct cf_buf *x,
 	int rc;
 
 	while ((a = memmem(p, (size_t)(end - p), "<Contents>", 10)) != NULL) {
-		if ((b = memmem(a, (size_t)(end - a), "</Contents>", 11)) == NULL)
-			return cf_err_set(err, CF_ENET, "S3 listing: truncated");
+		if ((b = memmem(a, (size_t)(end - a), "</Contents>", 11)) ==
+		    NULL)
+			return cf_err_set(err, CF_ENET,
+			    "S3 listing: truncated");
 		if ((rc = list_entry(s, a, b, fn, arg, err)) != 0)
 			return rc;
 		p = b + 11;
@@ -1070,24 +1090,28 @@ list_page(const struct s3 *s, const struct cf_buf *x,
 	token[0] = '\0';
 	if (strcmp(trunc, "true") == 0 &&
 	    (xml_text((const char *)x->p, end, "NextContinuationToken", token,
-		 tmax) == NULL || token[0] == '\0'))
-		return cf_err_set(err, CF_ENET, "S3 listing: truncated without "
-		    "a continuation token");
+	         tmax) == NULL ||
+	        token[0] == '\0'))
+		return cf_err_set(err, CF_ENET,
+		    "S3 listing: truncated without a continuation token");
 	return 0;
 }
 
 static int
-list_query(const struct s3 *s, const char *prefix, const char *token,
-    char *q, size_t max)
+list_query(const struct s3 *s, const char *prefix, const char *token, char *q,
+    size_t max)
 {
 	size_t n = 0;
 
-	if (token[0] != '\0' && (add(q, max, &n, "continuation-token=") ||
-	    enc(q, max, &n, token, 0) || add(q, max, &n, "&")))
+	if (token[0] != '\0' &&
+	    (add(q, max, &n, "continuation-token=") ||
+	        enc(q, max, &n, token, 0) || add(q, max, &n, "&")))
 		return -1;
 	return add(q, max, &n, "list-type=2&max-keys=1000&prefix=") ||
-	    enc(q, max, &n, s->kprefix, 0) || enc(q, max, &n, prefix, 0) ? -1
-									: 0;
+	               enc(q, max, &n, s->kprefix, 0) ||
+	               enc(q, max, &n, prefix, 0)
+	           ? -1
+	           : 0;
 }
 
 /** cf_blobs_s3_list(b, prefix, fn, arg, err): keys under ${prefix}. */
@@ -1109,9 +1133,11 @@ cf_blobs_s3_list(struct cf_blobs *b, const char *prefix,
 	q.xml = &x;
 	do {
 		if (list_query(s, prefix, token, query, sizeof(query)) != 0)
-			rc = cf_err_set(err, CF_ELIMIT, "S3 listing: prefix too long");
+			rc = cf_err_set(err, CF_ELIMIT,
+			    "S3 listing: prefix too long");
 		else if ((rc = run(s, &q, &r, err)) == 0)
-			rc = list_page(s, &x, fn, arg, token, sizeof(token), err);
+			rc = list_page(s, &x, fn, arg, token, sizeof(token),
+			    err);
 	} while (rc == 0 && token[0] != '\0');
 	cf_buf_release(&x);
 	return rc;
@@ -1142,7 +1168,8 @@ cf_blobs_s3_uploads(struct cf_blobs *b, uint64_t *n, struct cf_err *err)
 	if ((rc = run(s, &q, &r, err)) == 0) {
 		p = (const char *)x.p;
 		end = p + x.len;
-		while ((p = memmem(p, (size_t)(end - p), "<Upload>", 8)) != NULL) {
+		while ((p = memmem(p, (size_t)(end - p), "<Upload>", 8)) !=
+		       NULL) {
 			(*n)++;
 			p += 8;
 		}
@@ -1181,13 +1208,14 @@ make_urls(struct s3 *s, struct cf_err *err)
 	snprintf(s->kprefix, sizeof(s->kprefix), "%s%s", c->prefix,
 	    n > 0 && c->prefix[n - 1] != '/' ? "/" : "");
 	if (!c->virtual_host) {
-		k = snprintf(s->obj_url, sizeof(s->obj_url), "%s/%s", c->endpoint,
-		    c->bucket);
+		k = snprintf(s->obj_url, sizeof(s->obj_url), "%s/%s",
+		    c->endpoint, c->bucket);
 		memcpy(s->bucket_url, s->obj_url, sizeof(s->obj_url));
 	} else {
 		k = snprintf(s->obj_url, sizeof(s->obj_url), "%.*s%s.%s",
 		    (int)(host - c->endpoint), c->endpoint, c->bucket, host);
-		snprintf(s->bucket_url, sizeof(s->bucket_url), "%s/", s->obj_url);
+		snprintf(s->bucket_url, sizeof(s->bucket_url), "%s/",
+		    s->obj_url);
 	}
 	if (k < 0 || (size_t)k + 2 >= sizeof(s->obj_url))
 		return cf_err_set(err, CF_EUSAGE, "S3 endpoint too long");
@@ -1200,19 +1228,20 @@ static int
 config_ok(const struct cf_s3_config *c, struct cf_err *err)
 {
 	if (strstr(c->endpoint, "://") == NULL)
-		return cf_err_set(err, CF_EUSAGE, "S3: no endpoint (http://HOST:PORT "
-		    "or https://HOST)");
+		return cf_err_set(err, CF_EUSAGE,
+		    "S3: no endpoint (http://HOST:PORT or https://HOST)");
 	if (c->bucket[0] == '\0')
 		return cf_err_set(err, CF_EUSAGE, "S3: no bucket");
 	if (c->access_key[0] == '\0' || c->secret_key[0] == '\0')
-		return cf_err_set(err, CF_EUSAGE, "S3: no access key or secret "
-		    "key");
+		return cf_err_set(err, CF_EUSAGE,
+		    "S3: no access key or secret key");
 	if (!token_ok(c->region, ""))
-		return cf_err_set(err, CF_EUSAGE, "S3: bad region '%s'", c->region);
-	if (c->memory_mib != 0 && c->memory_mib <
-	    (c->part_mib ? c->part_mib : PART_MIB_DEFAULT))
-		return cf_err_set(err, CF_EUSAGE, "S3: memory_mib below "
-		    "part_size_mib");
+		return cf_err_set(err, CF_EUSAGE, "S3: bad region '%s'",
+		    c->region);
+	if (c->memory_mib != 0 &&
+	    c->memory_mib < (c->part_mib ? c->part_mib : PART_MIB_DEFAULT))
+		return cf_err_set(err, CF_EUSAGE,
+		    "S3: memory_mib below part_size_mib");
 	return 0;
 }
 
@@ -1232,10 +1261,10 @@ cf_blobs_s3_open(const struct cf_s3_config *cfg, struct cf_err *err)
 	s->cfg = *cfg;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->memcv, NULL);
-	s->mem_max = (size_t)(cfg->memory_mib ? cfg->memory_mib
-					      : MEM_MIB_DEFAULT) << 20;
+	s->mem_max =
+	    (size_t)(cfg->memory_mib ? cfg->memory_mib : MEM_MIB_DEFAULT) << 20;
 	s->part = (size_t)(cfg->part_mib ? cfg->part_mib : PART_MIB_DEFAULT)
-	    << 20;
+	          << 20;
 	s->attempts = cfg->attempts ? cfg->attempts : 8;
 	if (s->cfg.timeout_s == 0)
 		s->cfg.timeout_s = 30;

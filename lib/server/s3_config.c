@@ -22,13 +22,17 @@ struct field {
 	size_t off, size;
 };
 
-#define F(n) {#n, offsetof(struct cf_s3_config, n), \
-	sizeof(((struct cf_s3_config *)0)->n)}
+#define TEXT(n)                                                                \
+	offsetof(struct cf_s3_config, n), sizeof(((struct cf_s3_config *)0)->n)
 static const struct field text_fields[] = {
-	F(endpoint), F(region), F(bucket), F(prefix), F(access_key),
-	F(secret_key),
+    {"endpoint", TEXT(endpoint)},
+    {"region", TEXT(region)},
+    {"bucket", TEXT(bucket)},
+    {"prefix", TEXT(prefix)},
+    {"access_key", TEXT(access_key)},
+    {"secret_key", TEXT(secret_key)},
 };
-#undef F
+#undef TEXT
 
 static int
 copy_text(struct cf_s3_config *cfg, const struct field *f, const char *value,
@@ -37,8 +41,8 @@ copy_text(struct cf_s3_config *cfg, const struct field *f, const char *value,
 	size_t n = strlen(value);
 
 	if (n >= f->size)
-		return cf_err_set(err, CF_EUSAGE, "%s: longer than %zu characters",
-		    f->name, f->size - 1);
+		return cf_err_set(err, CF_EUSAGE,
+		    "%s: longer than %zu characters", f->name, f->size - 1);
 	memcpy((char *)cfg + f->off, value, n + 1);
 	return 0;
 }
@@ -58,8 +62,9 @@ parse_u32(const char *key, const char *value, uint32_t lo, uint32_t hi,
 	*out = (uint32_t)v;
 	return 0;
 bad:
-	return cf_err_set(err, CF_EUSAGE, "%s takes a whole number from %u to %u, "
-	    "not '%s'", key, lo, hi, value);
+	return cf_err_set(err, CF_EUSAGE,
+	    "%s takes a whole number from %u to %u, not '%s'", key, lo, hi,
+	    value);
 }
 
 static int
@@ -67,9 +72,9 @@ bucket_ok(const char *b)
 {
 	size_t n = strlen(b);
 
-	return n >= 3 && n <= 63 && strspn(b, "abcdefghijklmnopqrstuvwxyz"
-	    "0123456789.-") == n && b[0] != '.' && b[0] != '-' &&
-	    b[n - 1] != '.' && b[n - 1] != '-';
+	return n >= 3 && n <= 63 &&
+	       strspn(b, "abcdefghijklmnopqrstuvwxyz0123456789.-") == n &&
+	       b[0] != '.' && b[0] != '-' && b[n - 1] != '.' && b[n - 1] != '-';
 }
 
 static int
@@ -77,26 +82,32 @@ check_value(const char *key, const char *value, struct cf_err *err)
 {
 	if (!strcmp(key, "endpoint") && strncmp(value, "http://", 7) != 0 &&
 	    strncmp(value, "https://", 8) != 0)
-		return cf_err_set(err, CF_EUSAGE, "endpoint: http://HOST[:PORT] or "
-		    "https://HOST[:PORT], not '%s'", value);
+		return cf_err_set(err, CF_EUSAGE,
+		    "endpoint: http://HOST[:PORT] or https://HOST[:PORT], not "
+		    "'%s'",
+		    value);
 	if (!strcmp(key, "endpoint") && strchr(strchr(value, ':') + 3, '/'))
-		return cf_err_set(err, CF_EUSAGE, "endpoint: no path after "
-		    "HOST[:PORT] in '%s'", value);
+		return cf_err_set(err, CF_EUSAGE,
+		    "endpoint: no path after HOST[:PORT] in '%s'", value);
 	if (!strcmp(key, "bucket") && !bucket_ok(value))
-		return cf_err_set(err, CF_EUSAGE, "bucket: 3-63 of a-z 0-9 . - "
-		    "(S3's rules), not '%s'", value);
-	if (!strcmp(key, "prefix") && (value[0] == '/' ||
-	    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		"0123456789._-/") != strlen(value)))
-		return cf_err_set(err, CF_EUSAGE, "prefix: letters, digits and . _ "
-		    "- /, not starting with /: '%s'", value);
+		return cf_err_set(err, CF_EUSAGE,
+		    "bucket: 3-63 of a-z 0-9 . - (S3's rules), not '%s'",
+		    value);
+	if (!strcmp(key, "prefix") &&
+	    (value[0] == '/' ||
+	        strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
+	                      "WXYZ0123456789._-/") != strlen(value)))
+		return cf_err_set(err, CF_EUSAGE,
+		    "prefix: letters, digits and . _ - /, not starting with /: "
+		    "'%s'",
+		    value);
 	return 0;
 }
 
 /** cf_s3_config_set(cfg, key, value, err): one setting from text. */
 int
-cf_s3_config_set(struct cf_s3_config *cfg, const char *key,
-    const char *value, struct cf_err *err)
+cf_s3_config_set(struct cf_s3_config *cfg, const char *key, const char *value,
+    struct cf_err *err)
 {
 	for (size_t i = 0; i < sizeof(text_fields) / sizeof(text_fields[0]);
 	     i++) {
@@ -108,8 +119,8 @@ cf_s3_config_set(struct cf_s3_config *cfg, const char *key,
 	}
 	if (!strcmp(key, "style")) {
 		if (strcmp(value, "path") && strcmp(value, "virtual"))
-			return cf_err_set(err, CF_EUSAGE, "style: path or virtual, "
-			    "not '%s'", value);
+			return cf_err_set(err, CF_EUSAGE,
+			    "style: path or virtual, not '%s'", value);
 		cfg->virtual_host = !strcmp(value, "virtual");
 		return 0;
 	}
@@ -120,7 +131,8 @@ cf_s3_config_set(struct cf_s3_config *cfg, const char *key,
 	if (!strcmp(key, "attempts"))
 		return parse_u32(key, value, 1, 100, &cfg->attempts, err);
 	if (!strcmp(key, "memory_mib"))
-		return parse_u32(key, value, 16, 1u << 20, &cfg->memory_mib, err);
+		return parse_u32(key, value, 16, 1u << 20, &cfg->memory_mib,
+		    err);
 	return cf_err_set(err, CF_EUSAGE, "unknown setting '%s'", key);
 }
 
@@ -168,15 +180,17 @@ cf_s3_config_parse(struct cf_s3_config *cfg, const char *text, size_t n,
 	int rc = 0;
 
 	if (n > CONF_MAX)
-		return cf_err_set(err, CF_ELIMIT, "larger than %u bytes", CONF_MAX);
+		return cf_err_set(err, CF_ELIMIT, "larger than %u bytes",
+		    CONF_MAX);
 	while (rc == 0 && i < n) {
 		const char *nl = memchr(text + i, '\n', n - i);
 		size_t len = nl ? (size_t)(nl - (text + i)) : n - i;
 
 		no++;
-		if (len >= sizeof(line) || memchr(text + i, '\0', len) != NULL) {
-			rc = cf_err_set(err, CF_EUSAGE, "line %zu: too long or "
-			    "not text", no);
+		if (len >= sizeof(line) ||
+		    memchr(text + i, '\0', len) != NULL) {
+			rc = cf_err_set(err, CF_EUSAGE,
+			    "line %zu: too long or not text", no);
 			break;
 		}
 		memcpy(line, text + i, len);
@@ -193,22 +207,21 @@ cf_s3_config_parse(struct cf_s3_config *cfg, const char *text, size_t n,
 
 /** cf_s3_config_url(cfg, url, err): bucket and prefix from s3://B[/P]. */
 int
-cf_s3_config_url(struct cf_s3_config *cfg, const char *url,
-    struct cf_err *err)
+cf_s3_config_url(struct cf_s3_config *cfg, const char *url, struct cf_err *err)
 {
 	char b[sizeof(cfg->bucket)];
 	const char *p, *slash;
 	size_t n;
 
 	if (strncmp(url, "s3://", 5) != 0)
-		return cf_err_set(err, CF_EUSAGE, "'%s' is not s3://BUCKET[/PREFIX]",
-		    url);
+		return cf_err_set(err, CF_EUSAGE,
+		    "'%s' is not s3://BUCKET[/PREFIX]", url);
 	p = url + 5;
 	slash = strchr(p, '/');
 	n = slash ? (size_t)(slash - p) : strlen(p);
 	if (n >= sizeof(b))
-		return cf_err_set(err, CF_EUSAGE, "bucket name too long in '%s'",
-		    url);
+		return cf_err_set(err, CF_EUSAGE,
+		    "bucket name too long in '%s'", url);
 	memcpy(b, p, n);
 	b[n] = '\0';
 	if (cf_s3_config_set(cfg, "bucket", b, err) != 0)

@@ -30,8 +30,8 @@ static int
 env_config(struct cf_s3_config *c, const char *prefix)
 {
 	const char *e = getenv("S3_ENDPOINT"), *a = getenv("S3_ACCESS_KEY"),
-		   *k = getenv("S3_SECRET_KEY"), *r = getenv("S3_REGION"),
-		   *b = getenv("S3_BUCKET"), *t = getenv("S3_TIMEOUT");
+	           *k = getenv("S3_SECRET_KEY"), *r = getenv("S3_REGION"),
+	           *b = getenv("S3_BUCKET"), *t = getenv("S3_TIMEOUT");
 	struct cf_err err;
 
 	if (e == NULL || a == NULL || k == NULL || !*e || !*a || !*k)
@@ -94,20 +94,22 @@ put(struct cf_blobs *b, const char *key, const uint8_t *p, size_t n,
 /* Read [off, off + len) back through read_open's hint, in reads of up to
  * 256 KiB as the HTTP layer does, and compare. */
 static int
-get_eq(struct cf_blobs *b, const char *key, const uint8_t *want,
-    uint64_t size, uint64_t off, uint64_t len)
+get_eq(struct cf_blobs *b, const char *key, const uint8_t *want, uint64_t size,
+    uint64_t off, uint64_t len)
 {
 	struct cf_err err;
 	uint64_t got_size = 0;
-	struct cf_blobr *r = b->ops->read_open(b, key, off, len, &got_size, &err);
+	struct cf_blobr *r =
+	    b->ops->read_open(b, key, off, len, &got_size, &err);
 	uint8_t *buf = malloc(256 * 1024);
 	int ok = r != NULL && buf != NULL && got_size == size;
 
 	if (r == NULL)
 		fprintf(stderr, "read_open %s: %s\n", key, err.msg);
 	for (uint64_t at = off; ok && at < off + len;) {
-		size_t n = off + len - at < 256 * 1024 ? (size_t)(off + len - at)
-						       : 256 * 1024;
+		size_t n = off + len - at < 256 * 1024
+		               ? (size_t)(off + len - at)
+		               : 256 * 1024;
 		long k = b->ops->read(r, at, buf, n, &err);
 
 		ok = k > 0 && memcmp(buf, want + at, (size_t)k) == 0;
@@ -205,15 +207,15 @@ test_small(struct cf_blobs *b, uint64_t *st)
 	b->ops->read_close(r);
 	/* absent */
 	CHECK(b->ops->read_open(b, "small/none", 0, 10, &size, &err) == NULL &&
-	    err.code == CF_ENOTFOUND);
+	      err.code == CF_ENOTFOUND);
 	CHECK(b->ops->read_open(b, "small/none", 0, 0, &size, &err) == NULL &&
-	    err.code == CF_ENOTFOUND);
+	      err.code == CF_ENOTFOUND);
 	/* delete, twice */
 	CHECK(b->ops->del(b, "small/a", &err) == 0);
 	CHECK(b->ops->del(b, "small/a", &err) == 0);
 	CHECK(b->ops->del(b, "small/empty", &err) == 0);
 	CHECK(b->ops->read_open(b, "small/a", 0, 10, &size, &err) == NULL &&
-	    err.code == CF_ENOTFOUND);
+	      err.code == CF_ENOTFOUND);
 	CHECK(list(b, "small/").n == 0);
 }
 
@@ -295,8 +297,8 @@ work(void *arg)
 		snprintf(key, sizeof(key), "mt/%d/%d", wk->id, i);
 		test_fill(&st, p, sizeof(p));
 		wk->ok = put(wk->b, key, p, sizeof(p), 20000, &err) == 0 &&
-		    get_eq(wk->b, key, p, sizeof(p), 0, sizeof(p)) &&
-		    wk->b->ops->del(wk->b, key, &err) == 0;
+		         get_eq(wk->b, key, p, sizeof(p), 0, sizeof(p)) &&
+		         wk->b->ops->del(wk->b, key, &err) == 0;
 	}
 	return NULL;
 }
@@ -373,6 +375,66 @@ test_memory_cap(void)
 	free(p);
 }
 
+struct filler {
+	struct cf_blobs *b;
+	int from, to, ok;
+};
+
+static void *
+fill(void *arg)
+{
+	struct filler *f = arg;
+	struct cf_err err;
+	char key[64];
+
+	f->ok = 1;
+	for (int i = f->from; i < f->to && f->ok; i++) {
+		snprintf(key, sizeof(key), "ls/%05d", i);
+		f->ok = put(f->b, key, (const uint8_t *)key, 8, 8, &err) == 0;
+	}
+	return NULL;
+}
+
+static void *
+unfill(void *arg)
+{
+	struct filler *f = arg;
+	struct cf_err err;
+	char key[64];
+
+	f->ok = 1;
+	for (int i = f->from; i < f->to && f->ok; i++) {
+		snprintf(key, sizeof(key), "ls/%05d", i);
+		f->ok = f->b->ops->del(f->b, key, &err) == 0;
+	}
+	return NULL;
+}
+
+/* A listing longer than one page (1000 keys): continuation tokens. */
+static void
+test_list_pages(struct cf_blobs *b)
+{
+	struct filler f[8];
+	pthread_t t[8];
+	struct count c;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < 8; i++) {
+			f[i] = (struct filler){b, i * 140, i * 140 + 140, 0};
+			REQUIRE(pthread_create(&t[i], NULL,
+			            pass ? unfill : fill, &f[i]) == 0);
+		}
+		for (int i = 0; i < 8; i++) {
+			pthread_join(t[i], NULL);
+			CHECK(f[i].ok);
+		}
+		c = list(b, "ls/");
+		CHECK(c.n == (pass ? 0 : 1120));
+		CHECK(pass ||
+		      (c.bytes == 1120 * 8 && !strcmp(c.last, "ls/01119")));
+	}
+}
+
 static void
 test_refused(void)
 {
@@ -398,7 +460,8 @@ test_vhost(uint64_t *st)
 	uint8_t p[300000];
 
 	if (e == NULL || *e == '\0') {
-		printf("virtual-host style not tested: S3_VHOST_ENDPOINT not set\n");
+		printf("virtual-host style not tested: S3_VHOST_ENDPOINT not "
+		       "set\n");
 		return;
 	}
 	REQUIRE(cf_s3_config_set(&v, "endpoint", e, &err) == 0);
@@ -411,8 +474,8 @@ test_vhost(uint64_t *st)
 	test_fill(st, p, sizeof(p));
 	CHECK(put(b, "vh/a b+c=d", p, sizeof(p), 40000, &err) == 0);
 	CHECK(get_eq(b, "vh/a b+c=d", p, sizeof(p), 7, sizeof(p) - 7));
-	CHECK(list(b, "vh/").n == 1 && !strcmp(list(b, "vh/").last,
-	    "vh/a b+c=d"));
+	CHECK(list(b, "vh/").n == 1 &&
+	      !strcmp(list(b, "vh/").last, "vh/a b+c=d"));
 	CHECK(b->ops->del(b, "vh/a b+c=d", &err) == 0);
 	CHECK(list(b, "vh/").n == 0);
 	b->ops->close(b);
@@ -445,7 +508,8 @@ bench_one(const char *name, struct cf_blobs *b, int n, const uint8_t *p)
 	}
 	t2 = now();
 	printf("%-7s %d x 8 MiB PUT %6.2f s %7.1f MiB/s   GET %6.2f s %7.1f "
-	       "MiB/s\n", name, n, t1 - t0, 8.0 * n / (t1 - t0), t2 - t1,
+	       "MiB/s\n",
+	    name, n, t1 - t0, 8.0 * n / (t1 - t0), t2 - t1,
 	    8.0 * n / (t2 - t1));
 	for (int i = 0; i < n; i++) {
 		snprintf(key, sizeof(key), "bench/%d", i);
@@ -485,7 +549,8 @@ main(int argc, char **argv)
 	cf_hex(hex, r, sizeof(r));
 	snprintf(prefix, sizeof(prefix), "test-blobs-%s", hex);
 	if (env_config(&cfg, prefix) != 0) {
-		printf("SKIP: S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY not set\n");
+		printf("SKIP: S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY not "
+		       "set\n");
 		return 77;
 	}
 	if (argc == 4 && !strcmp(argv[1], "--bench"))
@@ -495,6 +560,7 @@ main(int argc, char **argv)
 	test_multipart(b, &st);
 	test_abort(b, &st);
 	test_threads(b);
+	test_list_pages(b);
 	test_refused();
 	test_memory_cap();
 	test_vhost(&st);

@@ -22,19 +22,20 @@ test_good(void)
 	struct cf_err err;
 
 	CHECK(parse(&c,
-	    "# cofferd S3\n"
-	    "endpoint = http://127.0.0.1:7480\r\n"
-	    "\n"
-	    "  region=eu-west-1  \n"
-	    "bucket = my-bucket\n"
-	    "prefix = coffer/prod\n"
-	    "access_key = AKIA\n"
-	    "secret_key = \"s3cr=t with spaces\"\n"
-	    "style = virtual\n"
-	    "part_size_mib = 16\n"
-	    "timeout = 5\n"
-	    "memory_mib = 256\n"
-	    "attempts = 3", &err) == 0);
+	          "# cofferd S3\n"
+	          "endpoint = http://127.0.0.1:7480\r\n"
+	          "\n"
+	          "  region=eu-west-1  \n"
+	          "bucket = my-bucket\n"
+	          "prefix = coffer/prod\n"
+	          "access_key = AKIA\n"
+	          "secret_key = \"s3cr=t with spaces\"\n"
+	          "style = virtual\n"
+	          "part_size_mib = 16\n"
+	          "timeout = 5\n"
+	          "memory_mib = 256\n"
+	          "attempts = 3",
+	          &err) == 0);
 	CHECK(!strcmp(c.endpoint, "http://127.0.0.1:7480"));
 	CHECK(!strcmp(c.region, "eu-west-1"));
 	CHECK(!strcmp(c.bucket, "my-bucket"));
@@ -42,7 +43,7 @@ test_good(void)
 	CHECK(!strcmp(c.access_key, "AKIA"));
 	CHECK(!strcmp(c.secret_key, "s3cr=t with spaces"));
 	CHECK(c.virtual_host == 1 && c.part_mib == 16 && c.timeout_s == 5 &&
-	    c.attempts == 3 && c.memory_mib == 256);
+	      c.attempts == 3 && c.memory_mib == 256);
 	CHECK(parse(&c, "", &err) == 0);
 	CHECK(parse(&c, "\n\n# only comments\n", &err) == 0);
 }
@@ -109,7 +110,8 @@ test_url(void)
 	CHECK(cf_s3_config_url(&c, "s3://bucket-1", &err) == 0);
 	CHECK(!strcmp(c.bucket, "bucket-1") && c.prefix[0] == '\0');
 	CHECK(cf_s3_config_url(&c, "s3://bucket-2/some/prefix", &err) == 0);
-	CHECK(!strcmp(c.bucket, "bucket-2") && !strcmp(c.prefix, "some/prefix"));
+	CHECK(!strcmp(c.bucket, "bucket-2") &&
+	      !strcmp(c.prefix, "some/prefix"));
 	CHECK_ERR(cf_s3_config_url(&c, "http://bucket", &err), &err, CF_EUSAGE);
 	CHECK_ERR(cf_s3_config_url(&c, "s3://", &err), &err, CF_EUSAGE);
 	CHECK_ERR(cf_s3_config_url(&c, "s3://UPPER", &err), &err, CF_EUSAGE);
