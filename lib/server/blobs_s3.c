@@ -907,6 +907,25 @@ s_write_commit(struct cf_blobw *w, struct cf_err *err)
 
 /* --- downloads ------------------------------------------------------ */
 
+/* A window of at least ${n} bytes, counted against the memory cap. */
+static int
+window(struct cf_blobr *b, size_t n, struct cf_err *err)
+{
+	void *p;
+
+	if (n <= b->wcap)
+		return 0;
+	if (mem_take(b->s, n - b->wcap, err) != 0)
+		return -1;
+	if ((p = realloc(b->win, n)) == NULL) {
+		mem_give(b->s, n - b->wcap);
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	}
+	b->win = p;
+	b->wcap = n;
+	return 0;
+}
+
 /* Fill the window from ${off}: the rest of the declared range (at least
  * ${want}), at most WINDOW_MAX, not past the end of the object.  1 if
  * ${off} is past the end (416). */
@@ -916,7 +935,6 @@ fetch(struct cf_blobr *b, uint64_t off, size_t want, struct cf_err *err)
 	struct rq q = {.method = "GET", .key = b->key, .roff = off};
 	uint64_t n = b->end > off ? b->end - off : 0;
 	struct rs r;
-	void *p;
 
 	if (n < want)
 		n = want;
@@ -924,16 +942,8 @@ fetch(struct cf_blobr *b, uint64_t off, size_t want, struct cf_err *err)
 		n = WINDOW_MAX;
 	if (b->size != UINT64_MAX && n > b->size - off)
 		n = b->size - off;
-	if (n > b->wcap) {
-		if (mem_take(b->s, (size_t)n - b->wcap, err) != 0)
-			return -1;
-		if ((p = realloc(b->win, (size_t)n)) == NULL) {
-			mem_give(b->s, (size_t)n - b->wcap);
-			return cf_err_set(err, CF_ENOMEM, "out of memory");
-		}
-		b->win = p;
-		b->wcap = (size_t)n;
-	}
+	if (window(b, (size_t)n, err) != 0)
+		return -1;
 	q.rlen = n;
 	q.out = b->win;
 	q.outmax = (size_t)n;
