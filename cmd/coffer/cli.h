@@ -109,6 +109,8 @@ int cmd_key(struct gopts *g, int argc, char **argv);
 int cmd_device(struct gopts *g, int argc, char **argv);
 int cmd_zone(struct gopts *g, int argc, char **argv);
 int cmd_recovery(struct gopts *g, int argc, char **argv);
+int cmd_mount(struct gopts *g, int argc, char **argv);
+int cmd_find(struct gopts *g, int argc, char **argv);
 int cmd_forget(struct gopts *g, int argc, char **argv);
 int cmd_prune(struct gopts *g, int argc, char **argv);
 int cmd_tag(struct gopts *g, int argc, char **argv);

@@ -25,6 +25,9 @@ static const struct cmd cmds[] = {
 	"                [--exclude PATTERN] [--threads N]"},
     {"dump", cmd_dump, "dump SNAPSHOT:FILE"},
     {"diff", cmd_diff, "diff SNAPSHOT1 SNAPSHOT2"},
+    {"find", cmd_find, "find PATTERN [--newest N]"},
+    {"mount", cmd_mount,
+	"mount DIR [--cache-size MIB] [--threads N] [--allow-other]"},
     {"check", cmd_check, "check [--read-data]"},
     {"forget", cmd_forget,
 	"forget [--keep-last N] [--keep-hourly|daily|weekly|monthly|yearly N]\n"

@@ -131,4 +131,37 @@ int cf_diff(struct cf_repo *r, const uint8_t a[static 32],
 int cf_exclude_match(const char *const *pats, size_t n, const char *path,
     const char *base);
 
+/* Find (find.c). */
+
+#define CF_FIND_MAX_MATCHES 10000000u /* distinct matches */
+#define CF_FIND_MAX_PAIRS (1u << 27)  /* (match, snapshot) pairs */
+
+/** One match: an entry that is identical (path, type, size, mtime) in
+ * the snapshots listed. */
+struct cf_find_match {
+	char *path; /* "/home/me/x.txt" */
+	uint8_t type;
+	uint64_t size;
+	int64_t mtime_s;
+	uint32_t mtime_ns;
+	uint32_t *snaps; /* indices into the snapshots searched, ascending */
+	size_t nsnaps;
+};
+
+struct cf_find_result {
+	struct cf_find_match *v; /* sorted by path, then first snapshot */
+	size_t n;
+	uint64_t trees_read, trees_reused;
+};
+
+/** cf_find(r, snaps, n, pattern, res, err): every entry of snapshots
+ * ${snaps} whose name matches fnmatch(3) ${pattern} (or whose whole path
+ * does, if it has a '/', as cf_exclude_match).  Each distinct (tree, path)
+ * is read once.  Release ${res} with cf_find_release(). */
+int cf_find(struct cf_repo *r, struct cf_snapshot *const *snaps, size_t n,
+    const char *pattern, struct cf_find_result *res, struct cf_err *err)
+    CF_WUR;
+/** cf_find_release(res): free the matches. */
+void cf_find_release(struct cf_find_result *res);
+
 #endif
