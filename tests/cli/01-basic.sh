@@ -61,7 +61,7 @@ diff -u "$T/find.txt" "$T/ls.txt" >&2 || fail "ls differs from find"
 grep -qx "$(dirname "$SRC")" "$T/out" || fail "ls lacks the parent folder"
 F=$(find "$SRC" -type f -size +1k | sort | sed -n 1p)
 expect 0 coffer ls --long "latest:$F"
-grep -qE "^-[rwx-]{9} +0 +0 +$(stat -c %s "$F") .* $F\$" "$T/out" ||
+grep -qE "^-[rwx-]{9} +$(id -u) +$(id -g) +$(stat -c %s "$F") .* $F\$" "$T/out" ||
 	{ show_io; fail "ls --long line of $F"; }
 expect 0 coffer ls --json "${S1:0:8}:$SRC/empty dir"
 [ "$(jget "$T/out" 'd["type"] + str(d["mode"])')" = "d$((0755))" ] ||

@@ -5,6 +5,7 @@
 # 4 GiB file, xattrs, modes 0000/4755/2755/1777, owners, mtimes before 1970
 # and after 2100 with nanoseconds.  Backup, restore, compare bit for bit.
 . "$(dirname "$0")/lib.sh" "$@"
+[ "$(id -u)" = 0 ] || skip "needs root (other owners, a device, a mode-000 folder)"
 
 SRC=$T/src
 R=$T/restore
