@@ -638,9 +638,8 @@ pool_put(struct meta_pg *m, struct pgconn *pc)
 	if (pc->fail == F_RESET) {
 		PQfinish(pc->c);
 		pc->c = NULL;
-	}
-	if (pc->fail == F_RESET)
 		atomic_fetch_add(&m->gen, 1);
+	}
 	pthread_mutex_lock(&m->mu);
 	pc->busy = 0;
 	pthread_cond_signal(&m->cv);
