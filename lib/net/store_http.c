@@ -34,6 +34,7 @@ struct resp {
 	char etag[32];
 	char msg[160];
 	size_t msglen;
+	int permanent; /* a transfer error that no retry can cure */
 };
 
 int
@@ -183,17 +184,26 @@ attempt(struct http *h, CURL *c, const struct call *k, const char *bh,
 	cc = curl_easy_perform(c);
 	curl_slist_free_all(hl);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	if (cc != CURLE_OK)
+	if (cc != CURLE_OK) {
+		/* A certificate the client refuses stays refused: failing at
+		 * once beats ten attempts over ~20 s with the same answer. */
+		r->permanent = cc == CURLE_PEER_FAILED_VERIFICATION ||
+		    cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CERTPROBLEM ||
+		    cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH ||
+		    cc == CURLE_URL_MALFORMAT || cc == CURLE_UNSUPPORTED_PROTOCOL;
 		return cf_err_set(err, CF_ENET, "%s: %s", h->base_url,
 		    curl_easy_strerror(cc));
+	}
 	return 0;
 }
 
 static int
-retryable(int rc, long status)
+retryable(int rc, const struct resp *r)
 {
-	return rc != 0 || status == 500 || status == 502 || status == 503 ||
-	    status == 504 || status == 408 || status == 429;
+	long status = r->status;
+
+	return !r->permanent && (rc != 0 || status == 500 || status == 502 ||
+	    status == 503 || status == 504 || status == 408 || status == 429);
 }
 
 static void
@@ -259,7 +269,7 @@ run(struct http *h, const struct call *k, struct resp *res,
 			k->out->failed = 0;
 		}
 		rc = attempt(h, c, k, bh, &r, err);
-		if (!retryable(rc, r.status))
+		if (!retryable(rc, &r))
 			break;
 		if (rc == 0)
 			status_error(h, k, &r, err);
