@@ -110,6 +110,7 @@ run_backup(struct gopts *g, struct cf_backup_opts *bo)
 	if (rc != 0)
 		rc = report(g, &err);
 	else {
+		remember_snapshot(g, res.name);
 		print_result(g, &res, (double)(t1.tv_sec - t0.tv_sec) +
 			(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 		rc = res.unreadable ? EXIT_PARTIAL : EXIT_OK;

@@ -102,6 +102,11 @@ ask_approve(void *arg, const char *name, const char *fpr)
 	char line[16];
 	FILE *tty;
 
+	if (name == NULL) {
+		fprintf(stderr, "a pairing attempt failed: wrong code, or the "
+				"messages were tampered with on the server\n");
+		return -1;
+	}
 	fprintf(stderr, "device \"%s\" with fingerprint %s asks to join\n",
 	    name, fpr);
 	if (*auto_ok)

@@ -521,10 +521,14 @@ cf_account_add(struct cf_account *a, uint8_t role, const char *name,
     const uint8_t ed[static 32], const uint8_t x[static 32],
     struct cf_err *err)
 {
-	struct cf_record *r = calloc(1, sizeof(*r));
+	const struct cf_member *m = cf_chain_find(a->chain, ed);
+	struct cf_record *r;
 	int rc = 0;
 
-	if (r == NULL)
+	if (m != NULL) /* before anything is stored on the server */
+		return cf_err_set(err, CF_EEXIST, "that device is in the account "
+		    "already (as \"%s\")", m->name);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return cf_err_set(err, CF_ENOMEM, "out of memory");
 	r->type = CF_REC_ADD;
 	r->epoch = a->chain->epoch;

@@ -167,14 +167,24 @@ accept_once(struct cf_account *a, const struct cf_pair_offer *o, int k,
 		snprintf(slot, sizeof(slot), "a2.%d", k);
 		rc = cf_http_pair_put(a->s, o->id, slot, (const uint8_t *)"X", 1,
 			 err) == 0 ? 1 : -1;
+		(void)approve(arg, NULL, NULL);
 		goto out;
 	}
 	cf_fingerprint(j.ed, fpr);
 	memcpy(reply, "NO", 2);
 	if (approve(arg, j.name, fpr) == 0) {
-		if ((rc = cf_account_add(a, CF_ROLE_DEVICE, j.name, j.ed, j.x,
-			 err)) != 0)
+		/* A device already in the chain (its earlier pairing lost its
+		 * answer) is not added twice: it gets the current head. */
+		if (cf_chain_find(a->chain, j.ed) == NULL &&
+		    (rc = cf_account_add(a, CF_ROLE_DEVICE, j.name, j.ed, j.x,
+			 err)) != 0) {
+			struct cf_err e2 = {0};
+
+			snprintf(slot, sizeof(slot), "a2.%d", k);
+			(void)!seal_put(a->s, o->id, slot, keys, NULL, 0, reply, 42,
+			    &e2); /* "NO": the other side stops waiting */
 			goto out;
+		}
 		memcpy(reply, "OK", 2);
 	}
 	memcpy(reply + 2, a->chain->head, 32);
@@ -210,6 +220,25 @@ cf_pair_accept(struct cf_account *a, const struct cf_pair_offer *o,
 	return rc;
 }
 
+/* Attempt ${k} is taken already: spent (a2 = "X": 1, try the next one),
+ * done (the code was used), or under way elsewhere (wait for it). */
+static int
+taken(struct cf_store *s, const char *id, int k, struct cf_buf *b,
+    int timeout_s, struct cf_err *err)
+{
+	char slot[8];
+	int rc;
+
+	snprintf(slot, sizeof(slot), "a2.%d", k);
+	cf_err_clear(err);
+	rc = wait_msg(s, id, slot, b, timeout_s, err);
+	if (rc == 0 && b->len != 1)
+		rc = cf_err_set(err, CF_EAUTH, "this pairing code was used already");
+	else if (rc == 0)
+		rc = 1;
+	return rc;
+}
+
 static int
 join_once(struct cf_store *s, const char *id, const char *secret, int k,
     const struct cf_identity *me, const char *name, uint8_t pin[32],
@@ -227,10 +256,19 @@ join_once(struct cf_store *s, const char *id, const char *secret, int k,
 	snprintf(slot, sizeof(slot), "a1.%d", k);
 	if ((rc = wait_msg(s, id, slot, &b, timeout_s, err)) != 0)
 		goto out;
-	if (b.len != 32 ||
-	    (rc = cf_pake_start(&p, sid, sizeof(sid), secret, 8, err)) != 0 ||
-	    (rc = cf_pake_finish(&p, 0, b.p, keys, err)) != 0) {
-		rc = rc ? rc : cf_err_set(err, CF_EAUTH, "bad pairing message");
+	if ((rc = cf_pake_start(&p, sid, sizeof(sid), secret, 8, err)) != 0)
+		goto out;
+	if (b.len != 32 || cf_pake_finish(&p, 0, b.p, keys, err) != 0) {
+		/* Not a share: tampered with.  Spend the attempt (the other
+		 * side answers "X" and offers the next one). */
+		snprintf(slot, sizeof(slot), "b1.%d", k);
+		rc = cf_http_pair_put(s, id, slot, (const uint8_t *)"X", 1, err);
+		if (rc == 0)
+			rc = cf_err_set(err, CF_EAUTH, "the other device's pairing "
+			    "message is malformed (tampered with on the server?): "
+			    "run the same command again for the next attempt");
+		else if (err->code == CF_EEXIST)
+			rc = taken(s, id, k, &b, timeout_s, err);
 		goto out;
 	}
 	memcpy(info, me->ed, 32);
@@ -239,27 +277,28 @@ join_once(struct cf_store *s, const char *id, const char *secret, int k,
 	snprintf(slot, sizeof(slot), "b1.%d", k);
 	rc = seal_put(s, id, slot, keys + 32, p.Y, 32, info, 64 + nl, err);
 	if (rc != 0 && err->code == CF_EEXIST) {
-		/* That attempt is taken: spent (a2 = "X": try the next one),
-		 * done (the code was used), or under way elsewhere (wait). */
-		snprintf(slot, sizeof(slot), "a2.%d", k);
-		cf_err_clear(err);
-		rc = wait_msg(s, id, slot, &b, timeout_s, err);
-		if (rc == 0 && b.len != 1)
-			rc = cf_err_set(err, CF_EAUTH,
-			    "this pairing code was used already");
-		else if (rc == 0)
-			rc = 1;
+		rc = taken(s, id, k, &b, timeout_s, err);
 		goto out;
 	}
 	snprintf(slot, sizeof(slot), "a2.%d", k);
 	if (rc == 0)
 		rc = wait_msg(s, id, slot, &b, timeout_s, err);
+	if (rc != 0 && err->code == CF_ENET &&
+	    strstr(err->msg, "void or expired") != NULL)
+		/* The other side voided the mailbox after its last answer,
+		 * before we could read it: this was the last attempt. */
+		rc = cf_err_set(err, CF_EAUTH, "wrong pairing code (or the "
+		    "pairing messages were tampered with); that was the last "
+		    "attempt: the pairing is void, ask for a new code");
 	if (rc == 0 && b.len == 1)
-		rc = cf_err_set(err, CF_EAUTH, "wrong pairing code");
+		rc = cf_err_set(err, CF_EAUTH, "wrong pairing code (or the "
+		    "pairing messages were tampered with): the other device "
+		    "could not authenticate this one");
 	else if (rc == 0 && (b.len != 42 + CF_TAG_BYTES ||
 			   open_msg(id, keys, b.p, b.len, reply) != 0))
-		rc = cf_err_set(err, CF_EAUTH, "wrong pairing code (or the "
-		    "messages were tampered with)");
+		rc = cf_err_set(err, CF_ESECURITY, "SECURITY ALERT: the other "
+		    "device's answer does not authenticate: it was tampered "
+		    "with on the server");
 	else if (rc == 0 && memcmp(reply, "OK", 2) != 0)
 		rc = cf_err_set(err, CF_EAUTH, "the other device refused the "
 		    "pairing");

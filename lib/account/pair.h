@@ -24,6 +24,9 @@ struct cf_pair_offer {
 	char code[CF_PAIR_CODE_MAX];
 };
 
+/* Asked to approve device ${name} with fingerprint ${fpr}: 0 approves.
+ * Also told of each failed attempt (wrong code or tampered messages) as
+ * approve(arg, NULL, NULL), whose answer is ignored. */
 typedef int (*cf_approve_fn)(void *arg, const char *name, const char *fpr);
 
 /** cf_pair_offer(a, o, err): open a mailbox and make a code. */

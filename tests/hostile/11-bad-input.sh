@@ -1,0 +1,111 @@
+#!/bin/bash
+# 11-bad-input: what a user (or an operator feeding users bad data) gets
+# wrong: a wrong pairing code (three attempts, then the pairing is void),
+# an expired code, a code used already, malformed codes, a recovery key
+# with a typo (the checksum names the group), a recovery-key file readable
+# by others, a device that joins a second time, a device key with loose
+# permissions, corrupt or unreadable.  (A removed device acting: see
+# 09-removed-device.)
+# Each: a clear error, a non-zero exit, and nothing changed on the server.
+. "$(dirname "$0")/lib.sh" "$@"
+
+start_server
+new_account laptop
+MEMBERS="laptop recovery key"
+same() {
+	unchanged "$1"
+	[ "$(members laptop)" = "$MEMBERS" ] || fail "$1: members $(members laptop)"
+}
+
+log "a wrong pairing code, three times: the pairing is void"
+pair_start laptop --timeout 20
+GOOD=$CODE
+BAD=${CODE%-*}-$(printf '%s' "${CODE##*-}" | tr '0-9A-Z' '1-9A-Z0')
+[ "$BAD" != "$GOOD" ] || fail "no wrong code"
+snap_server
+for i in 1 2 3; do
+	expect_fail dev tv "$COFFER" device join --repo "$URL" --name tv "$BAD" --timeout 20
+	said "wrong pairing code"
+done
+pair_wait
+[ "$INV_RC" -ne 0 ] || fail "the inviter succeeded"
+grep -q "a pairing attempt failed" "$T/inv.err" || fail "the inviter said nothing of a failed attempt"
+grep -q "wrong pairing code 3 times: the pairing is void" "$T/inv.err" ||
+	{ cat "$T/inv.err" >&2; fail "the inviter did not void the pairing"; }
+expect_fail dev tv "$COFFER" device join --repo "$URL" --name tv "$GOOD" --timeout 5
+said "void or expired"
+[ ! -e "$T/tv.cfg/accounts/"*/head ] || fail "tv kept a head"
+same "wrong code"
+
+log "an expired code"
+pair_start laptop --timeout 5
+ID=${CODE%%-*}
+srv ref-set 0 _pair "$ID" "1 1000"
+expect_fail dev tv "$COFFER" device join --repo "$URL" --name tv "$CODE" --timeout 5
+said "void or expired"
+pair_wait
+same "expired code"
+
+log "a code used already"
+pair laptop phone
+MEMBERS="laptop phone recovery key"
+snap_server
+expect_fail dev tv "$COFFER" device join --repo "$URL" --name tv "$CODE" --timeout 5
+said "used already"
+same "reused code"
+
+log "malformed codes"
+for c in "1234-ABCD-EFGH" "12345678-ABCD-EFGU" "12345678-ABCD" "12345678-ABCD-EFGH-JKMN"; do
+	expect 2 dev tv "$COFFER" device join --repo "$URL" --name tv "$c" --timeout 5
+	said "pairing code"
+done
+same "malformed code"
+
+log "a recovery key with a typo: the checksum names the group"
+python3 - "$T/laptop.rk" "$T/typo.rk" <<'PY'
+import sys
+k = open(sys.argv[1]).read().strip()
+g = k.split("-")
+c = g[2][1]
+g[2] = g[2][0] + ("Z" if c != "Z" else "Y") + g[2][2:]
+open(sys.argv[2], "w").write("-".join(g) + "\n")
+PY
+chmod 600 "$T/typo.rk"
+expect_fail dev tv "$COFFER" device join --repo "$URL" --name tv --recovery-key-file "$T/typo.rk"
+said "group 3 has a typo"
+same "recovery key with a typo"
+
+log "a recovery-key file readable by others"
+cp "$T/laptop.rk" "$T/loose.rk"
+chmod 644 "$T/loose.rk"
+expect_fail dev tv "$COFFER" device join --repo "$URL" --name tv --recovery-key-file "$T/loose.rk"
+said "readable by others"
+same "loose recovery-key file"
+
+log "a device that is in the account joins again with the recovery key"
+expect_fail dev phone "$COFFER" device join --repo "$URL" --name phone2 --recovery-key-file "$T/laptop.rk"
+said "in the account already"
+same "joined twice"
+
+log "a device key with loose permissions, corrupt, unreadable"
+chmod 644 "$T/phone.cfg/device.key"
+for c in "device list" "snapshots" "device invite --approve --timeout 3"; do
+	# shellcheck disable=SC2086
+	expect_fail dev phone "$COFFER" $c --repo "$URL"
+	said "device key" "readable by others (mode 644): chmod 600 it"
+done
+chmod 600 "$T/phone.cfg/device.key"
+cp "$T/phone.cfg/device.key" "$T/phone.key"
+head -c 10 "$T/phone.key" >"$T/phone.cfg/device.key"
+expect_fail dev phone "$COFFER" device list --repo "$URL"
+said "device key"
+if [ "$(id -u)" -ne 0 ]; then # root reads a file of mode 000
+	cp "$T/phone.key" "$T/phone.cfg/device.key"
+	chmod 000 "$T/phone.cfg/device.key"
+	expect_fail dev phone "$COFFER" device list --repo "$URL"
+	said "cannot open device key"
+fi
+cp "$T/phone.key" "$T/phone.cfg/device.key"
+chmod 600 "$T/phone.cfg/device.key"
+same "device key problems"
+expect 0 dev phone "$COFFER" device list --repo "$URL"
