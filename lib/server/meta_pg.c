@@ -540,12 +540,17 @@ no_notices(void *arg, const char *msg)
 static void
 conn_open(struct meta_pg *m, struct pgconn *pc)
 {
-	const char *const keys[] = {
-	    "connect_timeout", "fallback_application_name", "dbname", NULL};
-	const char *const vals[] = {"10", "cofferd", m->conninfo, NULL};
+	const char *const keys[] = {"connect_timeout",
+	    "fallback_application_name", "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+	    "dbname", NULL};
+	const char *const vals[] = {
+	    "10", "cofferd", "30", "10", "3", "60000", m->conninfo, NULL};
 
 	/* Later keywords override earlier ones: our defaults go first, then
-	 * the operator's connection string (expanded from "dbname"). */
+	 * the operator's connection string (expanded from "dbname").  A
+	 * database host that vanishes is noticed within about a minute
+	 * (keepalives, unacknowledged data), not after TCP's two hours. */
 	pc->c = PQconnectdbParams(keys, vals, 1);
 	pc->gen = atomic_load(&m->gen);
 	if (pc->c != NULL)
