@@ -106,6 +106,7 @@ struct rs {
 	char etag[ETAG_MAX];
 	char msg[MSG_MAX];
 	size_t msglen;
+	unsigned tries; /* set by run() */
 };
 
 struct cf_blobw {
@@ -566,13 +567,15 @@ run(struct s3 *s, const struct rq *q, struct rs *r, struct cf_err *err)
 {
 	CURL *c = take(s);
 	CURLcode cc = CURLE_OK;
+	unsigned tries = 0;
 	int rc = -1;
 
 	if (c == NULL)
 		return cf_err_set(err, CF_ENOMEM, "curl_easy_init failed");
-	for (unsigned i = 0; i < s->attempts; i++) {
-		if (i > 0)
-			backoff(i - 1);
+	while (tries < s->attempts) {
+		if (tries > 0)
+			backoff(tries - 1);
+		tries++;
 		rc = attempt(s, c, q, r, &cc, err);
 		if (!retryable(rc, cc, r))
 			break;
@@ -580,6 +583,7 @@ run(struct s3 *s, const struct rq *q, struct rs *r, struct cf_err *err)
 			rc = status_error(s, q, r, err);
 	}
 	give(s, c);
+	r->tries = tries;
 	if (rc != 0)
 		return -1;
 	if (r->status < 200 || r->status >= 300)
@@ -601,6 +605,8 @@ put_object(struct cf_blobw *w, struct cf_err *err)
 
 	return run(w->s, &q, &r, err);
 }
+
+static void abort_strays(struct cf_blobw *w);
 
 static int
 create_upload(struct cf_blobw *w, struct cf_err *err)
@@ -626,6 +632,8 @@ create_upload(struct cf_blobw *w, struct cf_err *err)
 		    w->key);
 	else
 		rc = 0;
+	if (rc == 0 && r.tries > 1)
+		abort_strays(w);
 out:
 	cf_buf_release(&x);
 	return rc;
@@ -633,7 +641,7 @@ out:
 
 /* "partNumber=N&uploadId=ID" or "uploadId=ID" (sorted, encoded). */
 static int
-upload_query(const struct cf_blobw *w, uint32_t part, char *q, size_t max)
+upload_query(const char *id, uint32_t part, char *q, size_t max)
 {
 	size_t n = 0;
 
@@ -642,9 +650,7 @@ upload_query(const struct cf_blobw *w, uint32_t part, char *q, size_t max)
 		if (n >= max)
 			return -1;
 	}
-	return add(q, max, &n, "uploadId=") || enc(q, max, &n, w->upload, 0)
-	           ? -1
-	           : 0;
+	return add(q, max, &n, "uploadId=") || enc(q, max, &n, id, 0) ? -1 : 0;
 }
 
 static int
@@ -668,7 +674,7 @@ put_part(struct cf_blobw *w, struct cf_err *err)
 		w->etags = p;
 		w->etcap = cap;
 	}
-	if (upload_query(w, w->nparts + 1, query, sizeof(query)) != 0)
+	if (upload_query(w->upload, w->nparts + 1, query, sizeof(query)) != 0)
 		return cf_err_set(err, CF_ELIMIT, "S3 UploadId too long");
 	q.query = query;
 	if (run(w->s, &q, &r, err) != 0)
@@ -741,7 +747,7 @@ complete(struct cf_blobw *w, struct cf_err *err)
 	cf_buf_init(&x, (size_t)w->nparts * (ETAG_MAX + 80) + 128);
 	cf_buf_init(&ans, XML_MAX);
 	q.xml = &ans;
-	if (upload_query(w, 0, query, sizeof(query)) != 0) {
+	if (upload_query(w->upload, 0, query, sizeof(query)) != 0) {
 		cf_err_set(err, CF_ELIMIT, "S3 UploadId too long");
 		goto out;
 	}
@@ -760,19 +766,78 @@ out:
 	return rc;
 }
 
+/* AbortMultipartUpload ${id} of ${w}'s key; best effort (404: gone). */
 static void
-abort_upload(struct cf_blobw *w)
+abort_id(struct cf_blobw *w, const char *id)
 {
 	struct rq q = {.method = "DELETE", .key = w->key};
 	char query[UPLOAD_ID_MAX * 3 + 64];
 	struct cf_err err;
 	struct rs r;
 
-	if (w->upload[0] == '\0' || upload_query(w, 0, query, sizeof(query)))
+	if (upload_query(id, 0, query, sizeof(query)) != 0)
 		return;
 	q.query = query;
-	(void)run(w->s, &q, &r, &err); /* 404: gone already */
+	(void)run(w->s, &q, &r, &err);
+}
+
+static void
+abort_upload(struct cf_blobw *w)
+{
+	if (w->upload[0] == '\0')
+		return;
+	abort_id(w, w->upload);
 	w->upload[0] = '\0';
+}
+
+/* One <Upload> of a ListMultipartUploads page: abort it if it is for
+ * ${w}'s key and not ${w}'s own. */
+static void
+abort_if_stray(struct cf_blobw *w, const char *p, const char *end)
+{
+	char key[KEY_MAX + 1], id[UPLOAD_ID_MAX];
+	size_t kl = strlen(w->s->kprefix);
+
+	if (xml_text(p, end, "Key", key, sizeof(key)) != NULL &&
+	    xml_text(p, end, "UploadId", id, sizeof(id)) != NULL &&
+	    strncmp(key, w->s->kprefix, kl) == 0 &&
+	    strcmp(key + kl, w->key) == 0 && strcmp(id, w->upload) != 0)
+		abort_id(w, id);
+}
+
+/* A CreateMultipartUpload that needed retries may have started uploads
+ * whose answers were lost.  Nobody else writes this fresh key, so every
+ * other upload of it is such a stray: abort them (best effort). */
+static void
+abort_strays(struct cf_blobw *w)
+{
+	char query[4 * KEY_MAX];
+	struct rq q = {.method = "GET", .query = query};
+	const char *p, *end, *a, *b;
+	struct cf_buf x;
+	struct cf_err err;
+	struct rs r;
+	size_t n = 0;
+
+	if (add(query, sizeof(query), &n, "prefix=") ||
+	    enc(query, sizeof(query), &n, w->s->kprefix, 0) ||
+	    enc(query, sizeof(query), &n, w->key, 0) ||
+	    add(query, sizeof(query), &n, "&uploads="))
+		return;
+	cf_buf_init(&x, XML_MAX);
+	q.xml = &x;
+	if (run(w->s, &q, &r, &err) == 0) {
+		p = (const char *)x.p;
+		end = p + x.len;
+		while ((a = memmem(p, (size_t)(end - p), "<Upload>", 8)) !=
+		           NULL &&
+		       (b = memmem(a, (size_t)(end - a), "</Upload>", 9)) !=
+		           NULL) {
+			abort_if_stray(w, a, b);
+			p = b + 9;
+		}
+	}
+	cf_buf_release(&x);
 }
 
 static struct cf_blobw *

@@ -3,7 +3,8 @@
 # 500 and 503 SlowDown (and a 200 with an <Error> body to a
 # CompleteMultipartUpload), dropping connections in the middle of request
 # and answer bodies, and stalling answers (CompleteMultipartUpload among
-# them, so a retried request finds its first try done).  The blob store's retries
+# them, so a retried request finds its first try done; one lost answer to
+# a CreateMultipartUpload leaves an upload that must be cleaned up).  The blob store's retries
 # must absorb all of it: the backup succeeds, cofferd never answers 5xx,
 # check --read-data passes and the snapshot restores bit for bit.  Then the
 # same for reads, and a blackout longer than the retries: cofferd answers
@@ -42,7 +43,8 @@ read -r NFILES _ < <(gen tree "$SRC" --seed 41 --files 300 --dirs 20 \
 	--max 300000 --big 2:12000000)
 
 log "backup while S3 fails, drops connections and stalls"
-faults "503 count=inf every=6" \
+faults "drop-response count=1 method=POST match=uploads=" \
+	"503 count=inf every=6" \
 	"500 count=inf every=11 method=PUT" \
 	"drop-request count=inf every=5 method=PUT" \
 	"drop-response count=inf every=9" \
@@ -81,3 +83,6 @@ has "$T/out" "checked 2 snapshots"
 has "$T/out" "0 errors, 0 warnings"
 expect 0 coffer restore --repo "$URL" latest --target "$T/r2"
 treecmp "$SRC" "$T/r2$SRC"
+
+log "no multipart upload is left behind (lost CreateMultipartUpload answers)"
+[ -z "$(s3_uploads)" ] || fail "uploads left in S3: $(s3_uploads)"

@@ -18,6 +18,7 @@
 #   client_init URL TOKEN                coffer init for the device in
 #       $T/cfg (COFFER_CONFIG_DIR), recovery key in $T/recovery
 #   s3_count [PREFIX]                    keys under $S3_PREFIX/PREFIX
+#   s3_uploads                           multipart uploads in progress there
 #   s3_curl ARGS...                      curl with SigV4 to $S3_ENDPOINT
 # Skips (exit 77) unless S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY are
 # set (scripts/services/ceph-s3.sh start DIR writes them to DIR/s3.env).
@@ -61,10 +62,21 @@ s3_keys() {
 }
 s3_count() { s3_keys "${1:-}" | wc -l; }
 
+# s3_uploads: "KEY UPLOADID" of every multipart upload in progress under
+# $S3_PREFIX, one a line.
+s3_uploads() {
+	s3_curl "$S3_ENDPOINT/$S3_BUCKET?prefix=$S3_PREFIX&uploads=" |
+		python3 -c 'import re, sys; [print(k, u) for k, u in re.findall(r"<Key>([^<]*)</Key><UploadId>([^<]*)</UploadId>", sys.stdin.read())]'
+}
+
 s3_empty_prefix() {
-	local k
+	local k u
 	for k in $(s3_keys); do
 		s3_curl -X DELETE "$S3_ENDPOINT/$S3_BUCKET/$k" >/dev/null || true
+	done
+	s3_uploads | while read -r k u; do
+		s3_curl -X DELETE "$S3_ENDPOINT/$S3_BUCKET/$k?uploadId=$u" \
+			>/dev/null || true
 	done
 }
 
