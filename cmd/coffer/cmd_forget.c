@@ -94,7 +94,8 @@ policy_from(const struct gopts *g, struct opt *opts,
 	if (w->set && (parse_duration(w->value, &p->within_s) != 0 ||
 			  p->within_s == 0))
 		return usage_error(g, "--keep-within takes a duration like "
-				      "30d or 1y6m, not '%s'", w->value);
+				      "30d or 1y2w (m is minutes), not '%s'",
+		    w->value);
 	p->keep_tags = opt_get(opts, "keep-tag")->values;
 	p->nkeep_tags = opt_get(opts, "keep-tag")->nvalues;
 	p->host = opt_get(opts, "host")->value;
@@ -111,15 +112,15 @@ print_info(void *arg, const char *what, const char *msg)
 	fprintf(stderr, "%s: %s\n", what, msg);
 }
 
+/* The prune options, checked before anything changes (forget --prune
+ * must not forget, then refuse a bad --grace). */
 static int
-run_prune(struct gopts *g, struct cf_repo *r, struct opt *opts)
+prune_opts_from(struct gopts *g, struct opt *opts, struct cf_prune_opts *po)
 {
 	struct opt *mu = opt_get(opts, "max-unused"), *gr = opt_get(opts, "grace");
-	struct cf_prune_opts po = {6 * 3600, 0.10, 0, print_info, g};
-	struct cf_prune_result res;
-	struct cf_err err = {0};
-	char *end, a[32], b[32];
+	char *end;
 
+	*po = (struct cf_prune_opts){6 * 3600, 0.10, 0, print_info, g};
 	if (mu != NULL && mu->set) {
 		double v = strtod(mu->value, &end);
 
@@ -127,16 +128,29 @@ run_prune(struct gopts *g, struct cf_repo *r, struct opt *opts)
 			end++;
 		if (*end || v < 0 || v > 100)
 			return usage_error(g, "--max-unused takes 0 to 100 (%%)");
-		po.max_unused = v / 100.0;
+		po->max_unused = v / 100.0;
 	}
 	if (gr != NULL && gr->set && strcmp(gr->value, "0") != 0 &&
-	    parse_duration(gr->value, &po.grace_s) != 0)
+	    parse_duration(gr->value, &po->grace_s) != 0)
 		return usage_error(g, "--grace takes a duration like 6h");
 	if (gr != NULL && gr->set && strcmp(gr->value, "0") == 0)
-		po.grace_s = 0;
-	po.dry_run = opt_get(opts, "dry-run")->set;
+		po->grace_s = 0;
+	po->dry_run = opt_get(opts, "dry-run")->set;
 	if (g->quiet || g->json)
-		po.info = NULL;
+		po->info = NULL;
+	return 0;
+}
+
+static int
+run_prune(struct gopts *g, struct cf_repo *r, struct opt *opts)
+{
+	struct cf_prune_opts po;
+	struct cf_prune_result res;
+	struct cf_err err = {0};
+	char a[32], b[32];
+
+	if (prune_opts_from(g, opts, &po) != 0)
+		return EXIT_USAGE;
 	if (cf_prune(r, &po, &res, &err) != 0)
 		return report(g, &err);
 	human_bytes(a, sizeof(a), res.deleted_bytes);
@@ -180,6 +194,7 @@ cmd_forget(struct gopts *g, int argc, char **argv)
 	    {"grace", 0, OPT_VALUE, 0, NULL, NULL, 0}, {0}};
 	struct cf_forget_decision *d = NULL;
 	struct cf_forget_policy p;
+	struct cf_prune_opts po;
 	struct cf_snapshot **v = NULL;
 	struct cf_err err = {0};
 	struct cf_repo *r = NULL;
@@ -193,6 +208,7 @@ cmd_forget(struct gopts *g, int argc, char **argv)
 	if (npos > 0)
 		rc = usage_error(g, "unexpected argument '%s'", pos[0]);
 	else if ((rc = policy_from(g, opts, &p)) == 0 &&
+		 (rc = prune_opts_from(g, opts, &po)) == 0 &&
 		 (r = open_repo(g, &rc)) != NULL) {
 		if (cf_repo_snapshots(r, &v, &n, &err) != 0 ||
 		    (d = calloc(n + 1, sizeof(*d))) == NULL ||

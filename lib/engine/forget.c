@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +91,9 @@ decide_group(const size_t *idx, size_t n, struct cf_snapshot *const *v,
 	keep_buckets(idx, n, v, out, p->monthly, "%Y-%m", "monthly");
 	keep_buckets(idx, n, v, out, p->yearly, "%Y", "yearly");
 	for (size_t k = 0; k < n && p->within_s > 0; k++)
-		if (v[idx[0]]->time_ns - v[idx[k]]->time_ns <=
-		    p->within_s * 1000000000)
+		if (p->within_s >= INT64_MAX / 1000000000 || /* no overflow */
+		    v[idx[0]]->time_ns - v[idx[k]]->time_ns <=
+			p->within_s * 1000000000)
 			note(&out[idx[k]], "within");
 	for (size_t k = 0; k < n; k++)
 		for (size_t t = 0; t < p->nkeep_tags; t++)
