@@ -34,7 +34,7 @@ set -E
 
 if [ $# -lt 3 ] || [ ! -x "$1" ] || [ ! -x "$2" ] || [ ! -x "$3" ]; then
 	echo "usage: $0 PATH-TO-COFFER PATH-TO-COFFERD PATH-TO-FORGE" >&2
-	exit 2
+	exit 99 # meson's ERROR, also for the should_fail scenarios
 fi
 COFFER=$(readlink -f "$1")
 COFFERD=$(readlink -f "$2")
