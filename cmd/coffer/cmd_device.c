@@ -1,5 +1,6 @@
 /* cmd_device.c: coffer device, zone, recovery-key: an account's devices
  * and zones on cofferd. */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,8 +332,18 @@ out:
 	return rc;
 }
 
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	(void)(flag == FTW_DP ? rmdir(path) : unlink(path));
+	return 0;
+}
+
 /* The recovery identity's account key must open the zones the account
- * already has: a server cannot pass off an account of its own making. */
+ * already has: a server cannot pass off an account of its own making.
+ * (The zones' index caches go to a temporary folder, removed after.) */
 static int
 zones_open(const char *base, struct cf_account *a, const uint8_t *sk,
     struct cf_err *err)
@@ -360,6 +371,7 @@ zones_open(const char *base, struct cf_account *a, const uint8_t *sk,
 		cf_repo_close(repo);
 	}
 	free(r);
+	(void)nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return rc;
 }
 
