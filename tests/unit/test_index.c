@@ -377,6 +377,7 @@ test_cache(void)
 {
 	char dir[4096], path[4200];
 	struct cf_loc l[4], dup, extra, got;
+	uint8_t pack[32];
 	struct names nm = {{"f1", "f3"}, 2};
 	struct cf_index *x;
 	struct cf_err err;
@@ -389,11 +390,21 @@ test_cache(void)
 	CHECK(cf_index_lookup(x, l[0].e.id, &got, &err) == 1);
 	CHECK(cf_index_add(x, "f1", l, 4, &err) == 0);
 	test_cache_queries(x, l, 2);
-	/* A second entry for a known id does not replace the first. */
-	dup = mkloc(0xcc, 0x01, CF_BLOB_DATA, 0, 999, 116, 100, 5);
+	/* A second entry for a known (id, pack) does not replace the first. */
+	dup = l[0];
+	dup.e.off = 999;
 	CHECK(cf_index_add(x, "f1", &dup, 1, &err) == 0);
 	CHECK(cf_index_lookup(x, l[0].e.id, &got, &err) == 0 &&
 	      loc_eq(&got, &l[0]));
+	/* A second location in another pack is kept (a prune copies blobs
+	 * before the old pack goes), and lookups still give the first. */
+	dup = mkloc(0xee, 0x01, CF_BLOB_DATA, 0, 999, 116, 100, 5);
+	memcpy(dup.e.id, l[0].e.id, 32);
+	CHECK(cf_index_add(x, NULL, &dup, 1, &err) == 0);
+	CHECK(cf_index_lookup(x, l[0].e.id, &got, &err) == 0 &&
+	      loc_eq(&got, &l[0]));
+	memset(pack, 0xee, 32);
+	CHECK(cf_index_has_pack(x, pack, &err) == 1);
 	/* Entries in no index file yet. */
 	extra = mkloc(0xdd, 0x06, CF_BLOB_DATA, 0, 0, 20, 4, 0);
 	CHECK(cf_index_add(x, NULL, &extra, 1, &err) == 0);
@@ -404,7 +415,7 @@ test_cache(void)
 
 	/* Persistent; then the sync logic. */
 	REQUIRE((x = cf_index_open(path, &err)) != NULL);
-	test_cache_queries(x, l, 3);
+	test_cache_queries(x, l, 4); /* aa, bb, dd, and ee (a second location) */
 	CHECK(cf_index_has_file(x, "f3", &err) == 1);
 	CHECK(cf_index_sync_files(x, present, &nm, &dropped, &err) == 0);
 	CHECK(dropped == 0);
