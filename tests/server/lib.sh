@@ -26,6 +26,12 @@ COFFERD=$(readlink -f "$2")
 SIGNREQ=$(readlink -f "$3")
 # shellcheck source=../cli/lib.sh
 . "$SERVER_HERE/../cli/lib.sh" "$1"
+# Private copies: a rebuild of the tree while this runs cannot swap them.
+mkdir "$T/bin"
+cp "$COFFER" "$COFFERD" "$SIGNREQ" "$T/bin/"
+COFFER=$T/bin/$(basename "$COFFER")
+COFFERD=$T/bin/$(basename "$COFFERD")
+SIGNREQ=$T/bin/$(basename "$SIGNREQ")
 export COFFERD SIGNREQ SERVER_HERE
 unset COFFER_REPO
 SRV_PIDS=()
@@ -58,11 +64,10 @@ restart_server() {
 	SRV_PIDS+=("$SRV_PID")
 	wait_listening "$out" "$SRV_PID" || return 1
 	SRV_PORT=$port
-	SRV_URL=http://127.0.0.1:$port
 	SRV_DATA=$T/$name.data
 	SRV_LOG=$T/$name.log
-	grep -qF "cofferd listening on $SRV_URL (data in $SRV_DATA)" "$out" ||
-		fail "unexpected banner: $(cat "$out")"
+	SRV_URL=$(sed -n "s|^cofferd listening on \(https\{0,1\}://127\.0\.0\.1:$port\) (data in $SRV_DATA)\$|\1|p" "$out")
+	[ -n "$SRV_URL" ] || fail "unexpected banner: $(cat "$out")"
 }
 
 # start_server NAME [options]: on a free port (a few tries: another test
