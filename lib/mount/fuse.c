@@ -237,14 +237,29 @@ unref(struct cf_mount *m, struct ref *ref)
 	ref->tree = NULL;
 }
 
+/* Inode numbers: hard links of a snapshot share one (from the recorded
+ * device and inode), everything else gets its own; virtual folders take
+ * the small numbers. */
+static ino_t
+mix_ino(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t h = a * 0x9e3779b97f4a7c15ull;
+
+	h = (h ^ (h >> 31) ^ b) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ (h >> 29) ^ c) * 0x94d049bb133111ebull;
+	h ^= h >> 32;
+	return (ino_t)(h < 16 ? h + 16 : h);
+}
+
 static void
-node_stat(const struct cf_node *n, struct stat *st)
+node_stat(size_t snap, const struct cf_node *n, struct stat *st)
 {
 	static const mode_t fmt[] = {S_IFREG, S_IFREG, S_IFDIR, S_IFLNK,
 	    S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK};
 
 	memset(st, 0, sizeof(*st));
 	st->st_mode = (n->type < 8 ? fmt[n->type] : S_IFREG) | (n->mode & 07777);
+	st->st_ino = mix_ino(snap + 1, n->dev, n->ino);
 	st->st_nlink = n->nlink > 0 ? (nlink_t)n->nlink : 1;
 	st->st_uid = n->uid;
 	st->st_gid = n->gid;
@@ -266,6 +281,7 @@ virtual_stat(const struct cf_mount *m, mode_t mode, int64_t t, off_t size,
 {
 	memset(st, 0, sizeof(*st));
 	st->st_mode = mode;
+	st->st_ino = 1;
 	st->st_nlink = S_ISDIR(mode) ? 2 : 1;
 	st->st_uid = m->uid;
 	st->st_gid = m->gid;
@@ -285,11 +301,24 @@ latest_len(const struct cf_mount *m)
 	return strlen("snapshots/") + strlen(m->v.names[m->v.n - 1]);
 }
 
+static ino_t
+virtual_ino(const struct cf_vpath *vp)
+{
+	switch (vp->kind) {
+	case CF_V_ROOT: return 1;
+	case CF_V_LATEST: return 2;
+	case CF_V_GROUPS: return 3 + (ino_t)vp->group;
+	case CF_V_SNAP: return mix_ino(vp->snap + 1, 0, 1);
+	case CF_V_SNAPS: break;
+	}
+	return vp->group == CF_G_ALL ? 6 : mix_ino(0, vp->group, vp->gi);
+}
+
 static void
 ref_stat(struct cf_mount *m, const struct ref *ref, struct stat *st)
 {
 	if (ref->node != NULL)
-		node_stat(ref->node, st);
+		node_stat(ref->vp.snap, ref->node, st);
 	else if (ref->vp.kind == CF_V_LATEST)
 		virtual_stat(m, S_IFLNK | 0777, m->vtime, (off_t)latest_len(m),
 		    st);
@@ -298,6 +327,8 @@ ref_stat(struct cf_mount *m, const struct ref *ref, struct stat *st)
 		    st);
 	else
 		virtual_stat(m, S_IFDIR | 0555, m->vtime, 0, st);
+	if (ref->node == NULL)
+		st->st_ino = virtual_ino(&ref->vp);
 }
 
 static int
@@ -399,6 +430,32 @@ op_release(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
+/* An open folder of a snapshot: its listing, pinned. */
+struct dirh {
+	struct cf_mentry *tree;
+	size_t snap;
+};
+
+static int
+open_listing(struct cf_mount *m, const char *path, struct ref *ref,
+    struct fuse_file_info *fi)
+{
+	struct dirh *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return -ENOMEM;
+	d->snap = ref->vp.snap;
+	if (ref->node == NULL) { /* the snapshot's root: already pinned */
+		d->tree = ref->tree;
+		ref->tree = NULL;
+	} else if ((d->tree = get_tree(m, ref->node->subtree, path)) == NULL) {
+		free(d);
+		return -EIO;
+	}
+	fi->fh = (uint64_t)(uintptr_t)d;
+	return 0;
+}
+
 static int
 op_opendir(const char *path, struct fuse_file_info *fi)
 {
@@ -409,19 +466,11 @@ op_opendir(const char *path, struct fuse_file_info *fi)
 	if ((rc = resolve(m, path, 1, &ref)) != 0)
 		return rc;
 	fi->fh = 0;
-	if (ref.vp.kind == CF_V_LATEST) {
+	if (ref.vp.kind == CF_V_LATEST ||
+	    (ref.node != NULL && ref.node->type != CF_NT_DIR))
 		rc = -ENOTDIR;
-	} else if (ref.vp.kind == CF_V_SNAP && ref.node == NULL) {
-		fi->fh = (uint64_t)(uintptr_t)ref.tree; /* the root's listing */
-		ref.tree = NULL;
-	} else if (ref.node != NULL && ref.node->type != CF_NT_DIR) {
-		rc = -ENOTDIR;
-	} else if (ref.node != NULL) {
-		struct cf_mentry *e = get_tree(m, ref.node->subtree, path);
-
-		fi->fh = (uint64_t)(uintptr_t)e;
-		rc = e == NULL ? -EIO : 0;
-	}
+	else if (ref.vp.kind == CF_V_SNAP)
+		rc = open_listing(m, path, &ref, fi);
 	unref(m, &ref);
 	return rc;
 }
@@ -429,15 +478,20 @@ op_opendir(const char *path, struct fuse_file_info *fi)
 static int
 op_releasedir(const char *path, struct fuse_file_info *fi)
 {
+	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
+
 	(void)path;
-	cf_mcache_put(mnt()->trees, (struct cf_mentry *)(uintptr_t)fi->fh);
+	if (d != NULL) {
+		cf_mcache_put(mnt()->trees, d->tree);
+		free(d);
+	}
 	return 0;
 }
 
 static int
-fill_tree(const struct cf_tree *t, void *buf, fuse_fill_dir_t filler,
-    off_t off)
+fill_tree(const struct dirh *d, void *buf, fuse_fill_dir_t filler, off_t off)
 {
+	const struct cf_tree *t = tree_of(d->tree);
 	struct stat st;
 	char name[NAME_BYTES + 1];
 
@@ -447,6 +501,7 @@ fill_tree(const struct cf_tree *t, void *buf, fuse_fill_dir_t filler,
 		if (i < 2) {
 			memset(&st, 0, sizeof(st));
 			st.st_mode = S_IFDIR;
+			st.st_ino = 1;
 			snprintf(name, sizeof(name), "%s", i ? ".." : ".");
 			fl = 0;
 		} else {
@@ -456,7 +511,7 @@ fill_tree(const struct cf_tree *t, void *buf, fuse_fill_dir_t filler,
 				continue; /* no Linux name is longer */
 			memcpy(name, n->name, n->namelen);
 			name[n->namelen] = '\0';
-			node_stat(n, &st);
+			node_stat(d->snap, n, &st);
 		}
 		if (filler(buf, name, &st, (off_t)i + 1, fl))
 			break;
@@ -464,14 +519,26 @@ fill_tree(const struct cf_tree *t, void *buf, fuse_fill_dir_t filler,
 	return 0;
 }
 
+/* A virtual entry (readdir skips inode 0: every entry gets its number). */
 static int
-fill(void *buf, fuse_fill_dir_t filler, const char *name, mode_t mode)
+fill(void *buf, fuse_fill_dir_t filler, const char *name, mode_t mode,
+    ino_t ino)
 {
 	struct stat st;
 
 	memset(&st, 0, sizeof(st));
 	st.st_mode = mode;
+	st.st_ino = ino;
 	return filler(buf, name, &st, 0, 0);
+}
+
+static void
+fill_root(const struct cf_mview *v, void *buf, fuse_fill_dir_t filler)
+{
+	(void)(fill(buf, filler, "snapshots", S_IFDIR, 6) ||
+	    fill(buf, filler, "tags", S_IFDIR, 3 + CF_G_TAG) ||
+	    fill(buf, filler, "hosts", S_IFDIR, 3 + CF_G_HOST) ||
+	    (v->n > 0 && fill(buf, filler, "latest", S_IFLNK, 2)));
 }
 
 static void
@@ -480,24 +547,24 @@ fill_virtual(struct cf_mount *m, const struct cf_vpath *vp, void *buf,
 {
 	const struct cf_mview *v = &m->v;
 
-	(void)(fill(buf, filler, ".", S_IFDIR) || fill(buf, filler, "..",
-						     S_IFDIR));
+	if (fill(buf, filler, ".", S_IFDIR, virtual_ino(vp)) ||
+	    fill(buf, filler, "..", S_IFDIR, 1))
+		return;
 	if (vp->kind == CF_V_ROOT) {
-		(void)(fill(buf, filler, "snapshots", S_IFDIR) ||
-		    fill(buf, filler, "tags", S_IFDIR) ||
-		    fill(buf, filler, "hosts", S_IFDIR) ||
-		    (v->n > 0 && fill(buf, filler, "latest", S_IFLNK)));
+		fill_root(v, buf, filler);
 	} else if (vp->kind == CF_V_GROUPS) {
 		char *const *g = vp->group == CF_G_TAG ? v->tags : v->hosts;
 		size_t n = vp->group == CF_G_TAG ? v->ntags : v->nhosts;
 
-		for (size_t i = 0; i < n && !fill(buf, filler, g[i], S_IFDIR);
-		     i++)
-			;
+		for (size_t i = 0; i < n; i++)
+			if (fill(buf, filler, g[i], S_IFDIR,
+				mix_ino(0, vp->group, i)))
+				break;
 	} else {
 		for (size_t i = 0; i < v->n; i++)
 			if (cf_mview_member(v, i, vp->group, vp->gi) &&
-			    fill(buf, filler, v->names[i], S_IFDIR))
+			    fill(buf, filler, v->names[i], S_IFDIR,
+				mix_ino(i + 1, 0, 1)))
 				break;
 	}
 }
@@ -512,8 +579,8 @@ op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 
 	(void)flags;
 	if (fi->fh != 0)
-		return fill_tree(tree_of((struct cf_mentry *)(uintptr_t)fi->fh),
-		    buf, filler, off);
+		return fill_tree((const struct dirh *)(uintptr_t)fi->fh, buf,
+		    filler, off);
 	if ((rc = cf_mview_parse(&m->v, path, &vp)) != 0)
 		return rc;
 	fill_virtual(m, &vp, buf, filler);
@@ -720,7 +787,7 @@ op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->entry_timeout = cfg->attr_timeout = TIMEOUT;
 	cfg->negative_timeout = TIMEOUT;
 	cfg->nullpath_ok = 0; /* virtual folders are listed by path */
-	cfg->use_ino = 0;
+	cfg->use_ino = 1;
 	return fuse_get_context()->private_data;
 }
 
