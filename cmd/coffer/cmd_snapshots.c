@@ -67,6 +67,10 @@ cmd_snapshots(struct gopts *g, int argc, char **argv)
 		cf_repo_close(r);
 		return rc;
 	}
+	if (r->bad_snapshots > 0)
+		fprintf(stderr, "warning: %zu damaged snapshot records skipped "
+				"(%s): see 'coffer check'\n",
+		    r->bad_snapshots, r->bad_err.msg);
 	if (g->json)
 		printf("[");
 	else if (n > 0)

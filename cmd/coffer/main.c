@@ -84,6 +84,31 @@ help(FILE *f)
 	    "      device chain, showed a device no device approved, ...)\n");
 }
 
+/* Global options may come before the command ("coffer --repo X ls"): move
+ * the command to argv[1]; the options then parse as if they followed it. */
+static void
+hoist_command(int argc, char **argv)
+{
+	static const char *const valued[] = {"--repo", "-r", "--password-file",
+	    "-p", "--cache-dir", "--zone", "-z", "--credential"};
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0) {
+		int takes = 0;
+
+		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
+			if (strcmp(argv[i], valued[k]) == 0)
+				takes = 1;
+		i += 1 + takes;
+	}
+	if (i > 1 && i < argc && argv[i][0] != '-') {
+		char *cmd = argv[i];
+
+		memmove(&argv[2], &argv[1], (size_t)(i - 1) * sizeof(char *));
+		argv[1] = cmd;
+	}
+}
+
 static void
 raise_fd_limit(void)
 {
@@ -105,6 +130,7 @@ main(int argc, char **argv)
 		help(stderr);
 		return EXIT_USAGE;
 	}
+	hoist_command(argc, argv);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "-h")) {
 		help(stdout);

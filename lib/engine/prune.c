@@ -211,6 +211,12 @@ mark_used(struct prunectx *c)
 
 	if (cf_repo_snapshots(c->r, &v, &n, c->err) != 0)
 		return -1;
+	if (c->r->bad_snapshots > 0) {
+		cf_snapshots_free(v, n);
+		return cf_err_set(c->err, CF_EAUTH, "prune will not run while a "
+		    "snapshot record is damaged (%s): run 'coffer check'",
+		    c->r->bad_err.msg);
+	}
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = use_tree(c, v[i]->tree);
 	c->res->snapshots = n;

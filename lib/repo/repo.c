@@ -923,15 +923,31 @@ cf_repo_snapshots(struct cf_repo *r, struct cf_snapshot ***out, size_t *n,
 		free(l.names);
 		return cf_err_set(err, CF_ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < l.n; i++)
-		if ((v[i] = cf_repo_load_snapshot(r, l.names[i], err)) == NULL) {
-			cf_snapshots_free(v, i);
+	size_t got = 0;
+
+	r->bad_snapshots = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		struct cf_err e2 = {0};
+
+		if ((v[got] = cf_repo_load_snapshot(r, l.names[i], &e2)) != NULL) {
+			got++;
+			continue;
+		}
+		/* A damaged record must not block the others: skip it (check
+		 * names it; prune refuses to run). Other errors stop. */
+		if (e2.code != CF_EAUTH && e2.code != CF_EFORMAT) {
+			*err = e2;
+			cf_snapshots_free(v, got);
 			free(l.names);
 			return -1;
 		}
-	qsort(v, l.n, sizeof(*v), snap_cmp);
+		r->bad_snapshots++;
+		if (r->bad_snapshots == 1)
+			r->bad_err = e2;
+	}
+	qsort(v, got, sizeof(*v), snap_cmp);
 	*out = v;
-	*n = l.n;
+	*n = got;
 	free(l.names);
 	return 0;
 }

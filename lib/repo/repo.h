@@ -41,6 +41,8 @@ struct cf_repo {
 	char *cache_dir;
 	char slot[65]; /* the key slot that opened it */
 	int zstd_level;
+	size_t bad_snapshots;  /* skipped by the last cf_repo_snapshots */
+	struct cf_err bad_err; /* why the first was */
 };
 
 /** cf_repo_init(where, pass, passlen, kdf, host, err): create a repository
@@ -111,7 +113,9 @@ const struct cf_node *cf_tree_find(const struct cf_tree *t, const char *name,
     size_t nl);
 
 /** cf_repo_snapshots(r, out, n, err): every snapshot, oldest first;
- * free with cf_snapshots_free(). */
+ * free with cf_snapshots_free().  A record that does not authenticate or
+ * decode is skipped and counted in r->bad_snapshots (its error in
+ * r->bad_err): one damaged record does not block the others. */
 int cf_repo_snapshots(struct cf_repo *r, struct cf_snapshot ***out,
     size_t *n, struct cf_err *err) CF_WUR;
 void cf_snapshots_free(struct cf_snapshot **v, size_t n);
