@@ -47,8 +47,17 @@ gen tree "$T/src" --seed 7 --files 400 --dirs 30 --max 400000 \
 	--big 6:20000000 >/dev/null
 coffer backup "$T/src" >"$T/b1.out" 2>"$T/b1.err" &
 B=$!
-sleep 1
-kill -0 $B 2>/dev/null || fail "the backup ended before the restart"
+# restart once the first pack is in: the backup is well under way
+for _ in $(seq 1 200); do
+	grep -q ' PUT /v1/r/[^ ]*/o/data/.* 201 ' "$T/access.log" && break
+	kill -0 $B 2>/dev/null || break
+	sleep 0.05
+done
+if ! kill -0 $B 2>/dev/null; then
+	wait $B && rc=0 || rc=$?
+	cat "$T/b1.err" >&2
+	fail "the backup ended (exit $rc) before the restart"
+fi
 bash "$PGSH" stop "$PGDIR" >/dev/null 2>&1
 healthz || fail "cofferd does not answer while the database is down"
 sleep 2
