@@ -160,6 +160,20 @@ seen_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+/* qsort and bsearch on a possibly empty (NULL) array. */
+static void
+seen_sort(struct seen *v)
+{
+	if (v->n > 1)
+		qsort(v->names, v->n, 65, seen_cmp);
+}
+
+static int
+seen_has(const struct seen *v, const char *name)
+{
+	return v->n > 0 && bsearch(name, v->names, v->n, 65, seen_cmp) != NULL;
+}
+
 /* A seen snapshot is missing: fine if a forget record (sealed with the
  * zone's keys, so from a device of the account) names it. */
 static int
@@ -198,18 +212,18 @@ check_seen_snapshots(const char *base, const char *zone, struct cf_repo *r,
 		free(now.names);
 		return -1;
 	}
-	qsort(now.names, now.n, 65, seen_cmp);
+	seen_sort(&now);
 	if ((f = fopen(path, "r")) != NULL) {
 		while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
 			line[strcspn(line, "\n")] = '\0';
-			if (bsearch(line, now.names, now.n, 65, seen_cmp) == NULL)
+			if (!seen_has(&now, line))
 				rc = gone(r, line, &forgotten, &loaded, err);
 			else if (add_seen(&old, line, 0) != 0)
 				rc = cf_err_set(err, CF_ENOMEM, "out of memory");
 		}
 		fclose(f);
 	}
-	qsort(old.names, old.n, 65, seen_cmp);
+	seen_sort(&old);
 	/* Remember a new name only once it authenticates as a snapshot of
 	 * this zone: a name the server planted (another account's snapshot,
 	 * garbage) and later removed must not raise an alert forever. */
@@ -219,8 +233,7 @@ check_seen_snapshots(const char *base, const char *zone, struct cf_repo *r,
 			struct cf_err e2 = {0};
 			struct cf_snapshot *sn = NULL;
 
-			if (bsearch(now.names[i], old.names, old.n, 65,
-				seen_cmp) == NULL &&
+			if (!seen_has(&old, now.names[i]) &&
 			    (sn = cf_repo_load_snapshot(r, now.names[i], &e2)) ==
 				NULL)
 				continue;

@@ -181,7 +181,8 @@ indexed_pack(void *arg, const uint8_t *pack, uint64_t nblobs)
 
 	(void)nblobs;
 	cf_hex(key.name, pack, 32);
-	if (bsearch(&key, c->packs, c->npacks, sizeof(key), pack_cmp) == NULL)
+	if (c->npacks == 0 ||
+	    bsearch(&key, c->packs, c->npacks, sizeof(key), pack_cmp) == NULL)
 		problem(c, 1, "pack %.16s is in the index but missing from the "
 		    "repository", key.name);
 	return 0;
@@ -192,7 +193,8 @@ check_packs(struct chk *c)
 {
 	if (cf_store_list(c->r->store, CF_KIND_PACK, collect_pack, c, c->err))
 		return -1;
-	qsort(c->packs, c->npacks, sizeof(*c->packs), pack_cmp);
+	if (c->npacks > 1)
+		qsort(c->packs, c->npacks, sizeof(*c->packs), pack_cmp);
 	if (cf_index_each_pack(c->r->index, indexed_pack, c, c->err))
 		return -1;
 	for (size_t i = 0; i < c->npacks; i++)

@@ -294,7 +294,11 @@ int
 cf_proto_list_parse(const char *p, size_t n,
     int (*fn)(void *, const char *, uint64_t), void *arg)
 {
-	const char *end = p + n;
+	const char *end;
+
+	if (n == 0)
+		return 0; /* an empty listing (p may be NULL) */
+	end = p + n;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
