@@ -51,9 +51,11 @@ suite() { # name, build dir, "meson test args", meson setup args...
 
 suite "gcc: every suite" build-test "" --buildtype=debugoptimized
 say "clang: build, warnings as errors"
-if CC=clang meson setup build-clang --buildtype=debugoptimized >/dev/null 2>&1 ||
-	[ -d build-clang ]; then
-	if ninja -C build-clang >/dev/null; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+if { [ -d build-clang ] || CC=clang meson setup build-clang \
+	--buildtype=debugoptimized >/dev/null; } && ninja -C build-clang >/dev/null; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
 fi
 CC=clang suite "clang + AddressSanitizer + UBSan" build-asan \
 	"${ASAN_TEST_ARGS:---no-suite s3 --no-suite mount}" \
