@@ -542,10 +542,27 @@ import_index(struct cf_repo *r, const char *name, struct cf_err *err)
 	return rc;
 }
 
+static int sync_index_once(struct cf_repo *r, struct cf_err *err);
+
 /** cf_repo_sync_index(r, err): import new index files; rebuild the cache
  * when one it knew has gone (prune). */
 int
 cf_repo_sync_index(struct cf_repo *r, struct cf_err *err)
+{
+	/* An index file listed, then gone before it was read: a prune
+	 * rewrote the index (its replacement is written before the old file
+	 * is deleted), so a new listing has it. */
+	for (int attempt = 0;; attempt++) {
+		int rc = sync_index_once(r, err);
+
+		if (rc == 0 || err->code != CF_ENOTFOUND || attempt == 8)
+			return rc;
+		cf_err_clear(err);
+	}
+}
+
+static int
+sync_index_once(struct cf_repo *r, struct cf_err *err)
 {
 	struct slotlist l;
 	int dropped, rc = 0;
@@ -933,6 +950,8 @@ cf_repo_snapshots(struct cf_repo *r, struct cf_snapshot ***out, size_t *n,
 			got++;
 			continue;
 		}
+		if (e2.code == CF_ENOTFOUND)
+			continue; /* forgotten since the listing (forget, tag) */
 		/* A damaged record must not block the others: skip it (check
 		 * names it; prune refuses to run). Other errors stop. */
 		if (e2.code != CF_EAUTH && e2.code != CF_EFORMAT) {

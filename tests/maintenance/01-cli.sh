@@ -11,15 +11,8 @@
 #    time, same tree, restores identically), the old id is gone;
 #  - forget --prune --json: the decisions, then the prune report (one JSON
 #    document a line).
-. "$(dirname "$0")/../cli/lib.sh" "$@"
+. "$(dirname "$0")/lib.sh" "$@"
 
-# repo_state: every file of the repository with its size (names are
-# content hashes: a changed file has a new name).
-repo_state() {
-	(cd "$COFFER_REPO" && find . -type f ! -path './tmp/*' -printf '%P %s\n' | sort)
-}
-# listed ID: is ID a snapshot now?
-listed() { local all; all=$(snapshot_ids); grep -qx "$1" <<<"$all"; }
 nsnap() { snapshot_ids | wc -l; }
 
 SRC=$T/src
