@@ -76,8 +76,9 @@ one_error_line "$T/does-not-exist"
 intact
 
 log "unknown command, unknown option, bad values: 2"
-# global options come after the command (usage: coffer COMMAND [OPTIONS])
-expect 2 coffer --repo "$COFFER_REPO" snapshots
+# global options may also come before the command
+expect 0 coffer --repo "$COFFER_REPO" snapshots
+expect 2 coffer --repo "$COFFER_REPO"
 one_error_line "unknown command '--repo'"
 expect 2 coffer frobnicate
 one_error_line "frobnicate"
