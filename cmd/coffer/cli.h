@@ -88,6 +88,10 @@ struct progress *progress_start(const struct gopts *g, const char *verb,
     struct cf_counters *c);
 void progress_stop(struct progress *p);
 
+/** find_spec(g, r, spec, rc): resolve "latest" or an ID prefix, refusing
+ * "latest" while a snapshot record does not authenticate. */
+struct cf_snapshot *find_spec(const struct gopts *g, struct cf_repo *r,
+    const char *spec, int *rc);
 /** remember_snapshot(g, name): a snapshot this device just made counts
  * as seen (see check_seen_snapshots in account.c). */
 void remember_snapshot(const struct gopts *g, const char *name);

@@ -40,7 +40,7 @@ cmd_restore(struct gopts *g, int argc, char **argv)
 	struct cf_repo *r = NULL;
 	struct timespec t0, t1;
 	struct progress *p;
-	char *spec = NULL, *snap, *path;
+	char *spec = NULL, *snap, *path, latest[65];
 	const char **pos;
 	size_t npos;
 	int rc = 0;
@@ -57,6 +57,15 @@ cmd_restore(struct gopts *g, int argc, char **argv)
 		goto out;
 	spec = strdup(pos[0]);
 	split_spec(spec, &snap, &path);
+	if (strcmp(snap, "latest") == 0) { /* resolved here: see find_spec */
+		struct cf_snapshot *s = find_spec(g, r, snap, &rc);
+
+		if (s == NULL)
+			goto out;
+		snprintf(latest, sizeof(latest), "%s", s->name);
+		cf_snapshot_free(s);
+		snap = latest;
+	}
 	ro.snapshot = snap;
 	ro.subpath = path;
 	ro.target = opts[0].value;

@@ -141,15 +141,34 @@ ls_one(void *arg, const char *path, const struct cf_node *n)
 	return 0;
 }
 
-static struct cf_snapshot *
-load_spec(struct gopts *g, struct cf_repo *r, const char *spec, int *rc)
+/** find_spec(g, r, spec, rc): resolve a snapshot spec, or print why not
+ * (*rc the exit code).  "latest" is refused while a snapshot record does
+ * not authenticate: it may be the newest one, and a server that damages
+ * records would otherwise choose what "latest" restores. */
+struct cf_snapshot *
+find_spec(const struct gopts *g, struct cf_repo *r, const char *spec, int *rc)
 {
 	struct cf_err err = {0};
 	struct cf_snapshot *s = cf_repo_find_snapshot(r, spec, &err);
 
-	if (s == NULL)
+	if (s == NULL) {
 		*rc = report(g, &err);
+	} else if (strcmp(spec, "latest") == 0 && r->bad_snapshots > 0) {
+		cf_err_set(&err, CF_EAUTH, "%zu snapshot record(s) do not "
+		    "authenticate (%s): 'latest' could be an older snapshot; "
+		    "give a snapshot ID ('coffer snapshots', 'coffer check')",
+		    r->bad_snapshots, r->bad_err.msg);
+		*rc = report(g, &err);
+		cf_snapshot_free(s);
+		s = NULL;
+	}
 	return s;
+}
+
+static struct cf_snapshot *
+load_spec(struct gopts *g, struct cf_repo *r, const char *spec, int *rc)
+{
+	return find_spec(g, r, spec, rc);
 }
 
 int

@@ -63,6 +63,8 @@ detected data "$P" "missing"
 log "the older snapshot's bytes replayed under the newer one's name"
 srv replace 1 default snapshots "${SNAPS[1]}" "$T/keep/${SNAPS[0]}"
 detected snapshots "${SNAPS[1]}" "does not match its name"
+# (restore latest is refused: with a record that does not authenticate,
+# 'latest' could silently be the older snapshot)
 log "an index file truncated, then one with a byte flipped"
 srv truncate 1 default index "${IDX[0]}" $(($(stat -c %s "$T/keep/${IDX[0]}") - 1))
 detected index "${IDX[0]}"
