@@ -262,11 +262,18 @@ static int
 read_file(struct bctx *b, struct wctx *w, int fd, struct cf_buf *ids,
     uint64_t *total, struct cf_err *err)
 {
-	size_t have = 0, cut;
+	size_t pos = 0, have = 0, cut;
 	int eof = 0;
 
 	*total = 0;
-	while (!eof || have > 0) {
+	while (!eof || pos < have) {
+		/* Refill only when less than a maximal chunk is left: the
+		 * rest moves to the front once per refill, not per chunk. */
+		if (!eof && have - pos < CF_CHUNK_MAX) {
+			memmove(w->rbuf, w->rbuf + pos, have - pos);
+			have -= pos;
+			pos = 0;
+		}
 		while (!eof && have < CF_CHUNK_MAX) {
 			ssize_t r = read(fd, w->rbuf + have, READBUF - have);
 
@@ -280,15 +287,12 @@ read_file(struct bctx *b, struct wctx *w, int fd, struct cf_buf *ids,
 			*total += (uint64_t)r;
 			atomic_fetch_add(&b->ctr->bytes, (uint64_t)r);
 		}
-		if (have == 0)
+		if (pos == have)
 			break;
-		cut = cf_chunker_cut(&b->r->chunker, w->rbuf, have);
-		if (!eof && cut == have && have < CF_CHUNK_MAX)
-			continue;
-		if (chunk_one(b, w, w->rbuf, cut, ids, err))
+		cut = cf_chunker_cut(&b->r->chunker, w->rbuf + pos, have - pos);
+		if (chunk_one(b, w, w->rbuf + pos, cut, ids, err))
 			return -1;
-		memmove(w->rbuf, w->rbuf + cut, have - cut);
-		have -= cut;
+		pos += cut;
 		if (failed(b))
 			return cf_err_set(err, CF_EINTERNAL, "stopped");
 	}

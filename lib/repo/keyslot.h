@@ -33,7 +33,7 @@
 #define CF_KDF_MIN_MEM (8ull << 20)
 #define CF_KDF_MAX_MEM (4ull << 30)
 #define CF_KDF_MAX_OPS 64
-#define CF_KDF_DEFAULT_MEM (256ull << 20)
+#define CF_KDF_DEFAULT_MEM (64ull << 20)
 #define CF_KDF_DEFAULT_OPS 3
 
 struct cf_kdf {
