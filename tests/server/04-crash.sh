@@ -23,14 +23,14 @@ for p in "${pids[@]}"; do wait "$p" || fail "gen"; done
 
 log "backups; SIGKILL the server mid-way, restart it"
 pids=()
+TB=$(now_s)
 for i in $(seq 1 $N); do
 	as "c$i" "$COFFER" backup --repo "$SRV_URL" --quiet --threads 1 "$T/src$i" \
 		>"$T/b$i.out" 2>"$T/b$i.err" &
 	pids+=($!)
 done
-# mid-way: 1 s gone and a pack stored
-sleep 1
-for _ in $(seq 1 200); do
+# mid-way: as soon as the first pack is stored (about 1 s in)
+for _ in $(seq 1 400); do
 	grep -q 'PUT /v1/r/default/o/data/.* 201 ' "$SRV_LOG" && break
 	sleep 0.05
 done
@@ -40,6 +40,8 @@ for i in $(seq 1 $N); do
 done
 BEFORE=$(wc -l <"$SRV_LOG")
 kill -9 "$SRV_PID"
+echo "SIGKILL $(elapsed "$TB") s into the backups," \
+	"$(grep -c 'PUT /v1/r/default/o/data/.* 201 ' "$SRV_LOG") packs stored"
 wait "$SRV_PID" 2>/dev/null || true
 healthz && fail "the server survived SIGKILL"
 sleep 1.5

@@ -94,7 +94,9 @@ stop_server() {
 stop_all_servers() {
 	local p
 	for p in "${SRV_PIDS[@]+"${SRV_PIDS[@]}"}"; do
-		kill -TERM "$p" 2>/dev/null && { timeout 35 tail --pid="$p" -f /dev/null; kill -9 "$p" 2>/dev/null; }
+		if kill -TERM "$p" 2>/dev/null; then
+			timeout 35 tail --pid="$p" -f /dev/null || kill -9 "$p" 2>/dev/null || true
+		fi
 	done
 	return 0
 }
