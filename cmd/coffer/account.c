@@ -127,9 +127,8 @@ open_account(const char *base, const struct cf_identity *me,
 }
 
 /* Rollback of the set of snapshots: this device remembers every snapshot
- * of a zone it has seen (state/zones/ZONE.seen); one that disappears was
- * hidden or deleted by the server (coffer has no forget yet that would
- * explain it). */
+ * of a zone it has seen (accounts/ID/zone-ZONE.seen); one that disappears
+ * was hidden or deleted by the server, unless a forget record names it. */
 struct seen {
 	char (*names)[65];
 	size_t n, cap;
