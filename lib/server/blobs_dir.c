@@ -5,12 +5,14 @@
  * no object is ever visible half-written and none that was acknowledged is
  * lost to a crash.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
@@ -225,6 +227,30 @@ static const struct cf_blobs_ops dir_ops = {d_write_open, d_write,
     d_write_commit, d_write_abort, d_read_open, d_read, d_read_close, d_del,
     d_close};
 
+/* Uploads cut off by a crash leave their file in tmp/ for good.  One
+ * untouched for an hour is such a leftover: an upload in flight writes at
+ * least every connection timeout (300 s), or is dropped. */
+#define STALE_TMP_S 3600
+
+static void
+sweep_tmp(const char *tmp)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *d = opendir(tmp);
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_mtime < time(NULL) - STALE_TMP_S)
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 /** cf_blobs_dir_open(dir, err): the folder blob store. */
 struct cf_blobs *
 cf_blobs_dir_open(const char *dir, struct cf_err *err)
@@ -238,6 +264,7 @@ cf_blobs_dir_open(const char *dir, struct cf_err *err)
 		cf_err_sys(err, "cannot create %s", path);
 		return NULL;
 	}
+	sweep_tmp(path);
 	snprintf(path, sizeof(path), "%s/objects", dir);
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 		cf_err_sys(err, "cannot create %s", path);

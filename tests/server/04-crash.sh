@@ -4,7 +4,8 @@
 # retries carry them through (a backup that still fails must succeed when
 # run again), then check --read-data passes and every snapshot restores bit
 # for bit.  SIGTERM: an upload in flight finishes, new connections are
-# refused, cofferd exits 0, and the object is there after a restart.
+# refused, cofferd exits 0, and the object is there after a restart, which
+# also sweeps the partial uploads the crash left (once an hour old).
 . "$(dirname "$0")/lib.sh" "$@"
 
 N=3
@@ -78,6 +79,15 @@ wait_exit "$SRV_PID" 10 || fail "cofferd still running 10 s after SIGTERM"
 stop_server "$SRV_PID" || fail "cofferd did not exit 0 after SIGTERM"
 has "$SRV_LOG" "shutting down: finishing requests in flight"
 grep -q "PUT /v1/r/graceful/o/data/$OBJ 201 " "$SRV_LOG" || fail "the upload is not logged"
+
+log "uploads cut off by the crash: swept from blobs/tmp once an hour old"
+TMPD=$SRV_DATA/blobs/tmp
+echo "$(find "$TMPD" -type f | wc -l) partial uploads left by SIGKILL"
+echo leftover >"$TMPD/leftover-of-a-crash"
+find "$TMPD" -type f -exec touch -d '2 hours ago' {} +
+echo in-flight >"$TMPD/upload-in-flight"
 restart_server srv "$PORT" || fail "restart"
+[ "$(ls "$TMPD")" = upload-in-flight ] ||
+	fail "blobs/tmp after the restart: $(ls "$TMPD" | tr '\n' ' ')"
 [ "$(raw "$PORT" "$SIGNREQ" "$T/c1.cfg" HEAD "/v1/r/graceful/o/data/$OBJ" | sed -n 1p)" = 200 ] ||
 	fail "the upload finished during shutdown is missing"
