@@ -256,6 +256,24 @@ hostile("registration body over 64 KiB", lambda: c.signed(
     os.path.join(T, "dev-big"), "POST", "/v1/register",
     body=rnd(smallmax + 1), create=True), 413)
 
+hostile("ref body over 64 KiB, chunked", lambda: c.send(
+    "PUT", R("big"), dict(c.signed_headers(A, "PUT", R("big"),
+                                           body=b"x" * 70000),
+                          **{"Transfer-Encoding": "chunked",
+                             "If-None-Match": "*"}),
+    b"11170\r\n" + b"x" * 70000 + b"\r\n0\r\n\r\n", length=-1), 413)
+
+section("ranges")
+r = expect("a range", c.signed(A, "GET", O("data", bhash(own[0])),
+                               extra={"Range": "bytes=10-19"}), 206)
+if r[2] != own[0][10:20] or r[1].get("content-range") != \
+        "bytes 10-19/%d" % len(own[0]):
+    fail("range answer %s %r" % (show(r), r[1]))
+for rg in ("bytes=%d-" % len(own[0]), "bytes=20-10", "bytes=-5", "bytes=a-b",
+           "items=0-1", "bytes=0-1,5-6", "bytes=99999999999999999999-"):
+    hostile("Range: " + rg, lambda: c.signed(
+        A, "GET", O("data", bhash(own[0])), extra={"Range": rg}), 416)
+
 section("bodies that do not match their names")
 x, y = rnd(3000), rnd(3000)
 hostile("name is not the hash of the body (signed, X-Coffer-Hash of body)",
