@@ -12,6 +12,10 @@
 /* Reads this close to where the last one ended still count as sequential:
  * the kernel's read-ahead sends several reads at once, out of order. */
 #define SEQ_SLACK (4ull << 20)
+/* Read-ahead starts once this much has been read in sequence: a random
+ * read comes with the kernel's own read-ahead of the next 128 KiB, which
+ * must not look like a sequential reader. */
+#define SEQ_MIN (1ull << 20)
 
 /** cf_mfile_free(f): NULL is a no-op. */
 void
@@ -96,12 +100,14 @@ read_ahead(struct cf_mfile *f, struct cf_mcache *cache, size_t ra, size_t c,
     uint64_t off, uint64_t end)
 {
 	size_t from, to;
-	int seq;
+	int near, seq;
 
 	pthread_mutex_lock(&f->mu);
-	seq = off + SEQ_SLACK >= f->next_off && off <= f->next_off + SEQ_SLACK;
-	if (end > f->next_off || !seq)
+	near = off + SEQ_SLACK >= f->next_off && off <= f->next_off + SEQ_SLACK;
+	f->run = near ? f->run + (end - off) : end - off;
+	if (end > f->next_off || !near)
 		f->next_off = end;
+	seq = near && f->run >= SEQ_MIN;
 	from = seq && f->ra_next > c + 1 ? f->ra_next : c + 1;
 	to = seq ? c + 1 + ra : c + 1;
 	if (to > f->n)

@@ -121,6 +121,7 @@ struct cf_mfile {
 	size_t n;
 	pthread_mutex_t mu;
 	uint64_t next_off; /* where a sequential read would go on */
+	uint64_t run;      /* bytes read in sequence up to next_off */
 	size_t ra_next;    /* first chunk not yet queued for read-ahead */
 	int warned;
 };
