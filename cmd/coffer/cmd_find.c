@@ -83,8 +83,9 @@ parse_newest(const struct gopts *g, const struct opt *o, size_t *n)
 		return 0;
 	v = strtoull(o->value, &end, 10);
 	if (*end != '\0' || o->value[0] == '-' || v < 1 || v > UINT32_MAX)
-		return usage_error(g, "--newest takes a count of snapshots, "
-				      "not '%s'",
+		return usage_error(g,
+		    "--newest takes a count of snapshots, "
+		    "not '%s'",
 		    o->value);
 	*n = (size_t)v;
 	return 0;
@@ -92,8 +93,7 @@ parse_newest(const struct gopts *g, const struct opt *o, size_t *n)
 
 /* Search the ${newest} newest snapshots, newest first. */
 static int
-search(struct gopts *g, struct cf_repo *r, const char *pattern,
-    size_t newest)
+search(struct gopts *g, struct cf_repo *r, const char *pattern, size_t newest)
 {
 	struct cf_find_result res;
 	struct cf_err err = {0};
@@ -135,7 +135,7 @@ cmd_find(struct gopts *g, int argc, char **argv)
 	else if (pos[0][0] == '\0')
 		rc = usage_error(g, "the pattern is empty");
 	else if ((rc = parse_newest(g, &opts[0], &newest)) == 0 &&
-	    (r = open_repo(g, &rc)) != NULL) {
+	         (r = open_repo(g, &rc)) != NULL) {
 		rc = search(g, r, pos[0], newest);
 		cf_repo_close(r);
 	}

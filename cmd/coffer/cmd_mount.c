@@ -18,8 +18,9 @@ parse_cache(const struct gopts *g, const struct opt *o, uint64_t *bytes)
 	v = strtoull(o->value, &end, 10);
 	if (*end != '\0' || o->value[0] == '-' ||
 	    v < CF_MOUNT_CACHE_MIN >> 20 || v > CF_MOUNT_CACHE_MAX >> 20)
-		return usage_error(g, "--cache-size takes %llu to %llu (MiB), "
-				      "not '%s'",
+		return usage_error(g,
+		    "--cache-size takes %llu to %llu (MiB), "
+		    "not '%s'",
 		    CF_MOUNT_CACHE_MIN >> 20, CF_MOUNT_CACHE_MAX >> 20,
 		    o->value);
 	*bytes = (uint64_t)v << 20;
@@ -50,8 +51,9 @@ serve(struct gopts *g, struct cf_repo *r, const char *dir,
 	if (m == NULL)
 		return report(g, &err);
 	if (!g->quiet)
-		fprintf(stderr, "%s: %zu snapshots on %s, read-only; Ctrl-C or "
-				"'fusermount3 -u %s' unmounts\n",
+		fprintf(stderr,
+		    "%s: %zu snapshots on %s, read-only; Ctrl-C or "
+		    "'fusermount3 -u %s' unmounts\n",
 		    cli_progname, cf_mount_snapshots(m), dir, dir);
 	if (cf_mount_loop(m, &err) != 0)
 		rc = report(g, &err);
@@ -76,7 +78,7 @@ cmd_mount(struct gopts *g, int argc, char **argv)
 	if (npos != 1)
 		rc = usage_error(g, "give one folder to mount on");
 	else if ((rc = mount_opts(g, opts, &mo)) == 0 &&
-	    (r = open_repo(g, &rc)) != NULL) {
+	         (r = open_repo(g, &rc)) != NULL) {
 		rc = serve(g, r, pos[0], &mo);
 		cf_repo_close(r);
 	}

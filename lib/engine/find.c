@@ -72,7 +72,8 @@ ht_add(struct htab *t, struct hnode *e)
 		if (b == NULL)
 			return -1;
 		for (size_t i = 0; t->b != NULL && i <= t->mask; i++)
-			for (struct hnode *x = t->b[i], *nx; x != NULL; x = nx) {
+			for (struct hnode *x = t->b[i], *nx; x != NULL;
+			     x = nx) {
 				nx = x->next;
 				x->next = b[x->h & (nb - 1)];
 				b[x->h & (nb - 1)] = x;
@@ -126,7 +127,8 @@ add_snap(struct fctx *x, struct mrec *mr)
 	if (x->pairs >= CF_FIND_MAX_PAIRS)
 		return cf_err_set(x->err, CF_ELIMIT,
 		    "more than %u matches across snapshots: narrow the "
-		    "pattern or use --newest", CF_FIND_MAX_PAIRS);
+		    "pattern or use --newest",
+		    CF_FIND_MAX_PAIRS);
 	if ((ns = grow(m->snaps, m->nsnaps, &mr->cap, sizeof(*ns))) == NULL)
 		return nomem(x);
 	m->snaps = ns;
@@ -151,13 +153,12 @@ same_match(const struct cf_find_match *m, const char *path,
     const struct cf_node *n)
 {
 	return m->type == n->type && m->size == n->size &&
-	    m->mtime_s == n->mtime_s && m->mtime_ns == n->mtime_ns &&
-	    strcmp(m->path, path) == 0;
+	       m->mtime_s == n->mtime_s && m->mtime_ns == n->mtime_ns &&
+	       strcmp(m->path, path) == 0;
 }
 
 static struct mrec *
-new_match(struct fctx *x, const char *path, const struct cf_node *n,
-    uint64_t h)
+new_match(struct fctx *x, const char *path, const struct cf_node *n, uint64_t h)
 {
 	struct mrec *mr, **all;
 
@@ -174,8 +175,11 @@ new_match(struct fctx *x, const char *path, const struct cf_node *n,
 	}
 	x->all[x->nall++] = mr;
 	mr->hn.h = h;
-	mr->m = (struct cf_find_match){.path = strdup(path), .type = n->type,
-	    .size = n->size, .mtime_s = n->mtime_s, .mtime_ns = n->mtime_ns};
+	mr->m = (struct cf_find_match){.path = strdup(path),
+	    .type = n->type,
+	    .size = n->size,
+	    .mtime_s = n->mtime_s,
+	    .mtime_ns = n->mtime_ns};
 	if (mr->m.path == NULL || ht_add(&x->matches, &mr->hn) != 0) {
 		nomem(x);
 		return NULL;
@@ -278,8 +282,8 @@ scan_one(struct fctx *x, struct memo *mo, const char *prefix,
     const struct cf_node *n)
 {
 	size_t pl = strlen(prefix);
-	char *path = cf_path_join(pl ? prefix : "/", (const char *)n->name,
-	    n->namelen);
+	char *path =
+	    cf_path_join(pl ? prefix : "/", (const char *)n->name, n->namelen);
 	struct mrec *mr;
 	struct memo *kid;
 	int rc = 0;
@@ -288,12 +292,12 @@ scan_one(struct fctx *x, struct memo *mo, const char *prefix,
 		return nomem(x);
 	if (cf_exclude_match(&x->pat, 1, path, path + pl + 1))
 		rc = (mr = match_get(x, path, n)) == NULL
-		    ? -1
-		    : memo_add_match(x, mo, mr);
+		         ? -1
+		         : memo_add_match(x, mo, mr);
 	if (rc == 0 && n->type == CF_NT_DIR)
 		rc = (kid = visit(x, n->subtree, path)) == NULL
-		    ? -1
-		    : memo_add_kid(x, mo, kid);
+		         ? -1
+		         : memo_add_kid(x, mo, kid);
 	free(path);
 	return rc;
 }
@@ -382,8 +386,8 @@ int
 cf_find(struct cf_repo *r, struct cf_snapshot *const *snaps, size_t n,
     const char *pattern, struct cf_find_result *res, struct cf_err *err)
 {
-	struct fctx x = {.r = r, .zc = cf_zc_new(0), .pat = pattern,
-	    .res = res, .err = err};
+	struct fctx x = {
+	    .r = r, .zc = cf_zc_new(0), .pat = pattern, .res = res, .err = err};
 	int rc = 0;
 
 	memset(res, 0, sizeof(*res));

@@ -121,8 +121,8 @@ read_ahead(struct cf_mfile *f, struct cf_mcache *cache, size_t ra, size_t c,
 
 /* Copy from chunk ${c} into ${buf}; the count, or -1. */
 static long
-copy_chunk(struct cf_mfile *f, struct cf_mcache *cache, size_t c,
-    uint8_t *buf, size_t size, uint64_t off, struct cf_err *err)
+copy_chunk(struct cf_mfile *f, struct cf_mcache *cache, size_t c, uint8_t *buf,
+    size_t size, uint64_t off, struct cf_err *err)
 {
 	struct cf_mentry *e = cf_mcache_get(cache, f->ids + 32 * c, err);
 	uint64_t in = off - f->offs[c];

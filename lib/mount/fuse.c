@@ -23,9 +23,9 @@
 
 #include "mount/mount_internal.h"
 
-#define READ_AHEAD 4       /* chunks queued ahead of a sequential reader */
-#define TIMEOUT 3600.0     /* seconds the kernel may cache names, attrs */
-#define NAME_BYTES 255     /* longest name the kernel takes */
+#define READ_AHEAD 4   /* chunks queued ahead of a sequential reader */
+#define TIMEOUT 3600.0 /* seconds the kernel may cache names, attrs */
+#define NAME_BYTES 255 /* longest name the kernel takes */
 
 struct cf_mount {
 	struct cf_repo *r;
@@ -78,8 +78,8 @@ static void
 warn(struct cf_mount *m, const char *path, const struct cf_err *err)
 {
 	if (m->o.warn != NULL)
-		m->o.warn(m->o.arg, path ? path : "?", err->msg[0] ? err->msg
-						: cf_err_name(err->code));
+		m->o.warn(m->o.arg, path ? path : "?",
+		    err->msg[0] ? err->msg : cf_err_name(err->code));
 }
 
 static int
@@ -117,8 +117,8 @@ load_chunk(void *ctx, const uint8_t id[static 32], void **val, size_t *len,
 	uint8_t *p, *q;
 
 	cf_buf_init(&b, CF_BLOB_MAX_RAW * 2);
-	if (cf_repo_load_blob(m->r, id, CF_BLOB_DATA, thread_zc(m), &b,
-		err) != 0) {
+	if (cf_repo_load_blob(m->r, id, CF_BLOB_DATA, thread_zc(m), &b, err) !=
+	    0) {
 		cf_buf_release(&b);
 		return -1;
 	}
@@ -258,14 +258,15 @@ node_stat(size_t snap, const struct cf_node *n, struct stat *st)
 	    S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK};
 
 	memset(st, 0, sizeof(*st));
-	st->st_mode = (n->type < 8 ? fmt[n->type] : S_IFREG) | (n->mode & 07777);
+	st->st_mode =
+	    (n->type < 8 ? fmt[n->type] : S_IFREG) | (n->mode & 07777);
 	st->st_ino = mix_ino(snap + 1, n->dev, n->ino);
 	st->st_nlink = n->nlink > 0 ? (nlink_t)n->nlink : 1;
 	st->st_uid = n->uid;
 	st->st_gid = n->gid;
 	st->st_size = n->type == CF_NT_SYMLINK ? (off_t)n->targetlen
-	    : n->type == CF_NT_FILE		   ? (off_t)n->size
-						   : 0;
+	              : n->type == CF_NT_FILE  ? (off_t)n->size
+	                                       : 0;
 	st->st_blocks = (st->st_size + 511) / 512;
 	st->st_blksize = 128 * 1024;
 	if (n->type == CF_NT_CHR || n->type == CF_NT_BLK)
@@ -305,11 +306,16 @@ static ino_t
 virtual_ino(const struct cf_vpath *vp)
 {
 	switch (vp->kind) {
-	case CF_V_ROOT: return 1;
-	case CF_V_LATEST: return 2;
-	case CF_V_GROUPS: return 3 + (ino_t)vp->group;
-	case CF_V_SNAP: return mix_ino(vp->snap + 1, 0, 1);
-	case CF_V_SNAPS: break;
+	case CF_V_ROOT:
+		return 1;
+	case CF_V_LATEST:
+		return 2;
+	case CF_V_GROUPS:
+		return 3 + (ino_t)vp->group;
+	case CF_V_SNAP:
+		return mix_ino(vp->snap + 1, 0, 1);
+	case CF_V_SNAPS:
+		break;
 	}
 	return vp->group == CF_G_ALL ? 6 : mix_ino(0, vp->group, vp->gi);
 }
@@ -361,7 +367,7 @@ op_readlink(const char *path, char *buf, size_t size)
 		snprintf(buf, size, "snapshots/%s", m->v.names[m->v.n - 1]);
 	} else if (ref.node != NULL && ref.node->type == CF_NT_SYMLINK) {
 		size_t n = ref.node->targetlen < size - 1 ? ref.node->targetlen
-							  : size - 1;
+		                                          : size - 1;
 
 		memcpy(buf, ref.node->target, n);
 		buf[n] = '\0';
@@ -387,7 +393,7 @@ op_open(const char *path, struct fuse_file_info *fi)
 		return rc;
 	if (ref.node == NULL || ref.node->type != CF_NT_FILE) {
 		rc = ref.node == NULL || ref.node->type == CF_NT_DIR ? -EISDIR
-								   : -EINVAL;
+		                                                     : -EINVAL;
 	} else if ((f = cf_mfile_open(m->r, ref.node, &err)) == NULL) {
 		warn(m, path, &err);
 		rc = -EIO;
@@ -536,9 +542,9 @@ static void
 fill_root(const struct cf_mview *v, void *buf, fuse_fill_dir_t filler)
 {
 	(void)(fill(buf, filler, "snapshots", S_IFDIR, 6) ||
-	    fill(buf, filler, "tags", S_IFDIR, 3 + CF_G_TAG) ||
-	    fill(buf, filler, "hosts", S_IFDIR, 3 + CF_G_HOST) ||
-	    (v->n > 0 && fill(buf, filler, "latest", S_IFLNK, 2)));
+	       fill(buf, filler, "tags", S_IFDIR, 3 + CF_G_TAG) ||
+	       fill(buf, filler, "hosts", S_IFDIR, 3 + CF_G_HOST) ||
+	       (v->n > 0 && fill(buf, filler, "latest", S_IFLNK, 2)));
 }
 
 static void
@@ -558,13 +564,13 @@ fill_virtual(struct cf_mount *m, const struct cf_vpath *vp, void *buf,
 
 		for (size_t i = 0; i < n; i++)
 			if (fill(buf, filler, g[i], S_IFDIR,
-				mix_ino(0, vp->group, i)))
+			        mix_ino(0, vp->group, i)))
 				break;
 	} else {
 		for (size_t i = 0; i < v->n; i++)
 			if (cf_mview_member(v, i, vp->group, vp->gi) &&
 			    fill(buf, filler, v->names[i], S_IFDIR,
-				mix_ino(i + 1, 0, 1)))
+			        mix_ino(i + 1, 0, 1)))
 				break;
 	}
 }
@@ -617,8 +623,8 @@ op_getxattr(const char *path, const char *name, char *value, size_t size)
 	if (rc != 0)
 		return rc;
 	rc = -ENODATA;
-	for (uint64_t i = 0; i < count && cf_xattrs_next(&rd, &xn, &nn, &xv,
-					      &vn) == 0; i++) {
+	for (uint64_t i = 0;
+	     i < count && cf_xattrs_next(&rd, &xn, &nn, &xv, &vn) == 0; i++) {
 		if (nn != strlen(name) || memcmp(xn, name, nn) != 0)
 			continue;
 		if (vn > INT32_MAX)
@@ -648,8 +654,8 @@ op_listxattr(const char *path, char *list, size_t size)
 
 	if (rc != 0)
 		return rc;
-	for (uint64_t i = 0; i < count && cf_xattrs_next(&rd, &xn, &nn, &xv,
-					      &vn) == 0; i++) {
+	for (uint64_t i = 0;
+	     i < count && cf_xattrs_next(&rd, &xn, &nn, &xv, &vn) == 0; i++) {
 		if (nn == 0 || memchr(xn, '\0', nn) != NULL)
 			continue;
 		if (size > 0 && total + nn + 1 <= size) {
@@ -792,34 +798,34 @@ op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 }
 
 static const struct fuse_operations ops = {
-	.getattr = op_getattr,
-	.readlink = op_readlink,
-	.mknod = op_mknod,
-	.mkdir = op_mkdir,
-	.unlink = rofs_path,
-	.rmdir = rofs_path,
-	.symlink = op_link2,
-	.rename = op_rename,
-	.link = op_link2,
-	.chmod = op_chmod,
-	.chown = op_chown,
-	.truncate = op_truncate,
-	.open = op_open,
-	.read = op_read,
-	.write = op_write,
-	.statfs = op_statfs,
-	.release = op_release,
-	.setxattr = op_setxattr,
-	.getxattr = op_getxattr,
-	.listxattr = op_listxattr,
-	.removexattr = op_removexattr,
-	.opendir = op_opendir,
-	.readdir = op_readdir,
-	.releasedir = op_releasedir,
-	.init = op_init,
-	.create = op_create,
-	.utimens = op_utimens,
-	.fallocate = op_fallocate,
+    .getattr = op_getattr,
+    .readlink = op_readlink,
+    .mknod = op_mknod,
+    .mkdir = op_mkdir,
+    .unlink = rofs_path,
+    .rmdir = rofs_path,
+    .symlink = op_link2,
+    .rename = op_rename,
+    .link = op_link2,
+    .chmod = op_chmod,
+    .chown = op_chown,
+    .truncate = op_truncate,
+    .open = op_open,
+    .read = op_read,
+    .write = op_write,
+    .statfs = op_statfs,
+    .release = op_release,
+    .setxattr = op_setxattr,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
+    .removexattr = op_removexattr,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .releasedir = op_releasedir,
+    .init = op_init,
+    .create = op_create,
+    .utimens = op_utimens,
+    .fallocate = op_fallocate,
 };
 
 static int
@@ -837,8 +843,8 @@ setup(struct cf_mount *m, struct cf_err *err)
 {
 	struct cf_snapshot **s;
 	size_t n;
-	uint64_t cache = m->o.cache_bytes ? m->o.cache_bytes
-					  : CF_MOUNT_CACHE_DEFAULT;
+	uint64_t cache =
+	    m->o.cache_bytes ? m->o.cache_bytes : CF_MOUNT_CACHE_DEFAULT;
 
 	if (cf_repo_snapshots(m->r, &s, &n, err) != 0 ||
 	    cf_mview_init(&m->v, s, n, err) != 0)
@@ -848,9 +854,9 @@ setup(struct cf_mount *m, struct cf_err *err)
 		return cf_err_set(err, CF_ENOMEM, "out of memory");
 	m->have_key = 1;
 	if ((m->trees = cf_mcache_new(&tree_ops, m, CF_MOUNT_TREES_DEFAULT, 0,
-		 err)) == NULL ||
+	         err)) == NULL ||
 	    (m->chunks = cf_mcache_new(&chunk_ops, m, cache,
-		 ncpu_threads(m->o.threads), err)) == NULL)
+	         ncpu_threads(m->o.threads), err)) == NULL)
 		return -1;
 	return 0;
 }
@@ -885,8 +891,8 @@ start_fuse(struct cf_mount *m, const char *dir, struct cf_err *err)
 
 /** cf_mount_new(r, dir, o, err): mount the repository on ${dir}. */
 struct cf_mount *
-cf_mount_new(struct cf_repo *r, const char *dir,
-    const struct cf_mount_opts *o, struct cf_err *err)
+cf_mount_new(struct cf_repo *r, const char *dir, const struct cf_mount_opts *o,
+    struct cf_err *err)
 {
 	struct cf_mount *m = calloc(1, sizeof(*m));
 

@@ -34,7 +34,7 @@
 #define CF_MOUNT_CACHE_DEFAULT (128ull << 20) /* decrypted chunks */
 #define CF_MOUNT_CACHE_MIN (16ull << 20)
 #define CF_MOUNT_CACHE_MAX (64ull << 30)
-#define CF_MOUNT_TREES_DEFAULT (64ull << 20)  /* decoded trees */
+#define CF_MOUNT_TREES_DEFAULT (64ull << 20) /* decoded trees */
 
 struct cf_mount_opts {
 	uint64_t cache_bytes; /* chunk cache; 0: CF_MOUNT_CACHE_DEFAULT */

@@ -85,12 +85,12 @@ struct cf_vpath {
 struct cf_mview {
 	struct cf_snapshot **s; /* oldest first, owned */
 	size_t n;
-	char **names;   /* names[i]: the folder name of s[i] */
-	size_t *byname; /* indices sorted by name */
+	char **names;         /* names[i]: the folder name of s[i] */
+	size_t *byname;       /* indices sorted by name */
 	char **tags, **hosts; /* sorted, unique, usable as names */
 	size_t ntags, nhosts;
-	size_t *host_of;   /* host index of s[i], or SIZE_MAX */
-	size_t **tags_of;  /* tag indices of s[i] */
+	size_t *host_of;  /* host index of s[i], or SIZE_MAX */
+	size_t **tags_of; /* tag indices of s[i] */
 	size_t *ntags_of;
 };
 
@@ -106,8 +106,8 @@ int cf_mview_parse(const struct cf_mview *v, const char *path,
     struct cf_vpath *out);
 /** cf_mview_member(v, snap, group, gi): 1 if snapshot ${snap} is listed
  * under tag or host ${gi}. */
-int cf_mview_member(const struct cf_mview *v, size_t snap,
-    enum cf_vgroup group, size_t gi);
+int cf_mview_member(const struct cf_mview *v, size_t snap, enum cf_vgroup group,
+    size_t gi);
 /** cf_mview_time_name(out, n, sec): "YYYY-MM-DDTHH:MM:SS" in local time. */
 void cf_mview_time_name(char *out, size_t n, int64_t sec);
 

@@ -72,7 +72,8 @@ sort_and_split(struct cf_mview *v, struct named *tmp, int *level)
 		tmp[i] = (struct named){v->names[i], i};
 	qsort(tmp, v->n, sizeof(*tmp), named_cmp);
 	for (size_t i = 0; i < v->n; i++) {
-		int shared = (i > 0 && !strcmp(tmp[i].name, tmp[i - 1].name)) ||
+		int shared =
+		    (i > 0 && !strcmp(tmp[i].name, tmp[i - 1].name)) ||
 		    (i + 1 < v->n && !strcmp(tmp[i].name, tmp[i + 1].name));
 		size_t k = tmp[i].i;
 
@@ -187,7 +188,7 @@ collect_groups(struct cf_mview *v)
 			return -1;
 		for (size_t j = 0; j < v->s[i]->ntags; j++)
 			if (push_group(&v->tags, &v->ntags, &tcap,
-				v->s[i]->tags[j]))
+			        v->s[i]->tags[j]))
 				return -1;
 	}
 	sort_unique(v->hosts, &v->nhosts);
@@ -245,7 +246,7 @@ index_groups(struct cf_mview *v)
 
 		v->host_of[i] = group_of(v->hosts, v->nhosts, s->host);
 		if ((v->tags_of[i] = cf_alloc_array(s->ntags + 1,
-			 sizeof(size_t))) == NULL)
+		         sizeof(size_t))) == NULL)
 			return -1;
 		for (size_t j = 0; j < s->ntags; j++) {
 			size_t g = group_of(v->tags, v->ntags, s->tags[j]);
@@ -380,8 +381,7 @@ parse_groups(const struct cf_mview *v, const char *p, struct cf_vpath *out)
 
 /** cf_mview_parse(v, path, out): what ${path} names. */
 int
-cf_mview_parse(const struct cf_mview *v, const char *path,
-    struct cf_vpath *out)
+cf_mview_parse(const struct cf_mview *v, const char *path, struct cf_vpath *out)
 {
 	const char *p = path, *s;
 	size_t len;

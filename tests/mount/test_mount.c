@@ -85,10 +85,14 @@ test_view(void)
 	want_name(&v, 0, t0, "-aaaaaaaa");
 	want_name(&v, 1, t0, "-bbbbbbbb");
 	want_name(&v, 2, t0 + 1, "");
-	want_name(&v, 3, t0 + 5, "-" "dddddddddddddddddddddddddddddddd"
-				 "dddddddddddddddddddddddddddddddd");
-	want_name(&v, 4, t0 + 5, "-" "dddddddddddddddddddddddddddddddd"
-				 "ddddddddddddddddddddddddddddddde");
+	want_name(&v, 3, t0 + 5,
+	    "-"
+	    "dddddddddddddddddddddddddddddddd"
+	    "dddddddddddddddddddddddddddddddd");
+	want_name(&v, 4, t0 + 5,
+	    "-"
+	    "dddddddddddddddddddddddddddddddd"
+	    "ddddddddddddddddddddddddddddddde");
 	want_name(&v, 5, t0 + 9, "");
 	REQUIRE(v.ntags == 2 && v.nhosts == 2);
 	CHECK(strcmp(v.tags[0], "a_b") == 0 && strcmp(v.tags[1], "daily") == 0);
@@ -96,31 +100,31 @@ test_view(void)
 
 	CHECK(cf_mview_parse(&v, "/", &vp) == 0 && vp.kind == CF_V_ROOT);
 	CHECK(cf_mview_parse(&v, "/snapshots", &vp) == 0 &&
-	    vp.kind == CF_V_SNAPS && vp.group == CF_G_ALL);
+	      vp.kind == CF_V_SNAPS && vp.group == CF_G_ALL);
 	CHECK(parse(&v, "/snapshots/%s/x/y", v.names[2], &vp) == 0 &&
-	    vp.kind == CF_V_SNAP && vp.snap == 2 && !strcmp(vp.rest, "x/y"));
+	      vp.kind == CF_V_SNAP && vp.snap == 2 && !strcmp(vp.rest, "x/y"));
 	CHECK(parse(&v, "/snapshots/%s", v.names[4], &vp) == 0 &&
-	    vp.snap == 4 && !strcmp(vp.rest, ""));
+	      vp.snap == 4 && !strcmp(vp.rest, ""));
 	CHECK(cf_mview_parse(&v, "/latest", &vp) == 0 &&
-	    vp.kind == CF_V_LATEST && vp.snap == 5);
+	      vp.kind == CF_V_LATEST && vp.snap == 5);
 	CHECK(cf_mview_parse(&v, "/latest/x", &vp) == -ENOTDIR);
-	CHECK(cf_mview_parse(&v, "/tags", &vp) == 0 &&
-	    vp.kind == CF_V_GROUPS && vp.group == CF_G_TAG);
+	CHECK(cf_mview_parse(&v, "/tags", &vp) == 0 && vp.kind == CF_V_GROUPS &&
+	      vp.group == CF_G_TAG);
 	CHECK(cf_mview_parse(&v, "/tags/a_b", &vp) == 0 &&
-	    vp.kind == CF_V_SNAPS && vp.gi == 0);
+	      vp.kind == CF_V_SNAPS && vp.gi == 0);
 	CHECK(parse(&v, "/tags/a_b/%s/f", v.names[0], &vp) == 0 &&
-	    vp.snap == 0 && !strcmp(vp.rest, "f"));
+	      vp.snap == 0 && !strcmp(vp.rest, "f"));
 	CHECK(parse(&v, "/tags/a_b/%s", v.names[1], &vp) == -ENOENT);
 	CHECK(parse(&v, "/tags/daily/%s", v.names[4], &vp) == 0);
 	CHECK(parse(&v, "/hosts/h_2/%s", v.names[3], &vp) == 0 &&
-	    vp.group == CF_G_HOST && vp.gi == 1);
+	      vp.group == CF_G_HOST && vp.gi == 1);
 	CHECK(parse(&v, "/hosts/h1/%s", v.names[3], &vp) == -ENOENT);
 	CHECK(cf_mview_parse(&v, "/tags/..", &vp) == -ENOENT);
 	CHECK(cf_mview_parse(&v, "/tags/a", &vp) == -ENOENT);
 	CHECK(cf_mview_parse(&v, "/snapshots/2025", &vp) == -ENOENT);
 	CHECK(cf_mview_parse(&v, "/nothing", &vp) == -ENOENT);
 	CHECK(cf_mview_member(&v, 4, CF_G_TAG, 1) &&
-	    !cf_mview_member(&v, 3, CF_G_TAG, 1));
+	      !cf_mview_member(&v, 3, CF_G_TAG, 1));
 	cf_mview_release(&v);
 
 	REQUIRE(cf_mview_init(&v, NULL, 0, &err) == 0);
