@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fuse3/fuse.h>
@@ -849,7 +850,7 @@ setup(struct cf_mount *m, struct cf_err *err)
 	if (cf_repo_snapshots(m->r, &s, &n, err) != 0 ||
 	    cf_mview_init(&m->v, s, n, err) != 0)
 		return -1;
-	m->vtime = n > 0 ? snap_time(m, n - 1) : 0;
+	m->vtime = n > 0 ? snap_time(m, n - 1) : (int64_t)time(NULL);
 	if (pthread_key_create(&m->zc_key, zc_free) != 0)
 		return cf_err_set(err, CF_ENOMEM, "out of memory");
 	m->have_key = 1;
