@@ -10,7 +10,15 @@
 # mount_wait_gone DIR PID: wait until PID has exited and DIR is no longer
 #   mounted; fail otherwise.  $MRC is PID's exit status.
 # snap_dir ID: the folder name of snapshot ID under snapshots/.
-. "$(dirname "$0")/../cli/lib.sh" "$@"
+# A scenario that needs cofferd sources tests/server/lib.sh first (which
+# brings tests/cli/lib.sh); this file then only adds the mount helpers.
+if ! declare -F expect >/dev/null; then
+	. "$(dirname "$0")/../cli/lib.sh" "$@"
+	# A private copy: a rebuild of the tree while this runs cannot swap it.
+	mkdir "$T/bin"
+	cp "$COFFER" "$T/bin/"
+	COFFER=$T/bin/$(basename "$COFFER")
+fi
 
 [ -c /dev/fuse ] || skip "no /dev/fuse"
 command -v fusermount3 >/dev/null || skip "no fusermount3"
