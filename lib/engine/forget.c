@@ -205,9 +205,13 @@ load_one(void *arg, const char *name, uint64_t size)
 	(void)size;
 	cf_buf_init(&b, 128u << 20);
 	if (cf_store_get(c->r->store, CF_KIND_META, name, 0, CF_GET_ALL, &b,
-		c->err) != 0)
-		rc = -1;
-	else if (cf_env_open(c->r->keys, CF_OBJ_FORGET, b.p, b.len, &plain, &n,
+		c->err) != 0) {
+		/* gone since the listing: a prune plan, carried out (forget
+		 * records are never deleted) */
+		rc = c->err->code == CF_ENOTFOUND ? 0 : -1;
+		if (rc == 0)
+			cf_err_clear(c->err);
+	} else if (cf_env_open(c->r->keys, CF_OBJ_FORGET, b.p, b.len, &plain, &n,
 		     c->err) != 0)
 		cf_err_clear(c->err); /* a prune plan, or not ours: skip */
 	else {

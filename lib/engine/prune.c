@@ -24,6 +24,7 @@ struct prunectx {
 	struct cf_err *err;
 	struct cf_idset used, trees;
 	struct cf_idset claimed; /* used blobs whose copy is already counted */
+	struct cf_idset owned;	 /* blob ^ pack: the copy that counts */
 	struct cf_idset planned; /* packs in some plan */
 	struct plan *plans;
 	size_t nplans;
@@ -203,25 +204,18 @@ use_tree(struct prunectx *c, const uint8_t id[32])
 }
 
 static int
-mark_used(struct prunectx *c)
+mark_used(struct prunectx *c, struct cf_snapshot **v, size_t n)
 {
-	struct cf_snapshot **v;
-	size_t n;
 	int rc = 0;
 
-	if (cf_repo_snapshots(c->r, &v, &n, c->err) != 0)
-		return -1;
-	if (c->r->bad_snapshots > 0) {
-		cf_snapshots_free(v, n);
+	if (c->r->bad_snapshots > 0)
 		return cf_err_set(c->err, CF_EAUTH, "prune will not run while a "
 		    "snapshot record is damaged (%s): run 'coffer check'",
 		    c->r->bad_err.msg);
-	}
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = use_tree(c, v[i]->tree);
 	c->res->snapshots = n;
 	c->res->used_blobs = c->used.n;
-	cf_snapshots_free(v, n);
 	return rc;
 }
 
@@ -262,6 +256,14 @@ struct usectx {
 	struct packuse *u;
 };
 
+/* The key of "blob ${loc} in its pack" in c->owned. */
+static void
+owner_key(const struct cf_loc *loc, uint8_t key[32])
+{
+	for (int i = 0; i < 32; i++)
+		key[i] = loc->e.id[i] ^ loc->pack[i];
+}
+
 /* A used blob counts for the first pack that holds it (packs outside any
  * plan go first): a copy in a planned pack is then unused, so a repacked
  * pack is free to go once its blobs live elsewhere. */
@@ -274,7 +276,11 @@ count_blob(void *arg, const struct cf_loc *loc)
 	x->u->bytes += loc->e.len;
 	if (cf_idset_has(&x->c->used, loc->e.id) &&
 	    !cf_idset_has(&x->c->claimed, loc->e.id)) {
-		if (cf_idset_add(&x->c->claimed, loc->e.id) < 0)
+		uint8_t key[32];
+
+		owner_key(loc, key);
+		if (cf_idset_add(&x->c->claimed, loc->e.id) < 0 ||
+		    cf_idset_add(&x->c->owned, key) < 0)
 			return -1;
 		x->u->used_blobs++;
 		x->u->used_bytes += loc->e.len;
@@ -287,6 +293,7 @@ list_packs(struct prunectx *c, struct packlist *l)
 {
 	memset(l, 0, sizeof(*l));
 	cf_idset_release(&c->claimed);
+	cf_idset_release(&c->owned);
 	if (cf_index_each_pack(c->r->index, add_pack, l, c->err) != 0)
 		return c->err->code ? -1 : cf_err_set(c->err, CF_ENOMEM, "oom");
 	for (int pass = 0; pass < 2; pass++)
@@ -481,8 +488,14 @@ static int
 gather(void *arg, const struct cf_loc *loc)
 {
 	struct repackctx *x = arg;
+	uint8_t key[32];
 
-	if (!cf_idset_has(&x->c->used, loc->e.id))
+	/* Only the copy that counts: a used blob whose counted copy lives
+	 * in a pack that stays is not copied again (else duplicates, from
+	 * two devices storing the same file or a killed repack, would be
+	 * repacked forever and never go). */
+	owner_key(loc, key);
+	if (!cf_idset_has(&x->c->owned, key))
 		return 0;
 	if (x->n == x->cap) {
 		size_t nc = x->cap ? x->cap * 2 : 256;
@@ -575,9 +588,47 @@ choose(struct prunectx *c, struct packlist *l, uint8_t (*doom)[32],
 	return rc;
 }
 
+/* Packs in no index file and in no plan: what a killed backup or a killed
+ * repack stored.  They are planned too: a backup still running indexes its
+ * packs before it saves its snapshot, within the grace period, so by the
+ * time the plan is carried out such a pack is indexed and used, and kept;
+ * the others go.  Backups do not adopt a planned pack. */
+struct orphans {
+	struct prunectx *c;
+	uint8_t (*v)[32];
+	size_t n, cap;
+};
+
+static int
+add_orphan(void *arg, const char *name, uint64_t size)
+{
+	struct orphans *o = arg;
+	uint8_t id[32];
+	int has;
+
+	if (cf_unhex(id, 32, name) != 0 || planned(o->c, id))
+		return 0;
+	if ((has = cf_index_has_pack(o->c->r->index, id, o->c->err)) != 0)
+		return has < 0 ? -1 : 0;
+	if (o->n == o->cap) {
+		size_t nc = o->cap ? o->cap * 2 : 16;
+		void *np = cf_realloc_array(o->v, nc, 32);
+
+		if (np == NULL)
+			return -1;
+		o->v = np;
+		o->cap = nc;
+	}
+	memcpy(o->v[o->n++], id, 32);
+	o->c->res->planned++;
+	o->c->res->planned_bytes += size;
+	return 0;
+}
+
 static int
 mark(struct prunectx *c, struct packlist *l)
 {
+	struct orphans orph = {c, NULL, 0, 0};
 	struct repackctx x = {c, NULL, {0}, {0}, {0}, NULL, 0, 0};
 	uint8_t (*doom)[32] = cf_alloc_array(l->n + 1, 32);
 	size_t nd;
@@ -593,6 +644,22 @@ mark(struct prunectx *c, struct packlist *l)
 	rc = choose(c, l, doom, &nd, &x);
 	if (rc == 0 && !c->o->dry_run)
 		rc = cf_packer_flush(x.pk, c->err); /* copies indexed first */
+	/* after the flush: the copies just made are indexed, not orphans */
+	if (rc == 0 &&
+	    cf_store_list(c->r->store, CF_KIND_PACK, add_orphan, &orph,
+		c->err) != 0)
+		rc = c->err->code ? -1 : cf_err_set(c->err, CF_ENOMEM, "oom");
+	if (rc == 0 && orph.n > 0) {
+		void *np = cf_realloc_array(doom, nd + orph.n, 32);
+
+		if (np == NULL)
+			rc = cf_err_set(c->err, CF_ENOMEM, "out of memory");
+		else {
+			doom = np;
+			memcpy(doom[nd], orph.v, orph.n * 32);
+			nd += orph.n;
+		}
+	}
 	if (rc == 0 && nd > 0 && !c->o->dry_run) {
 		info(c, "planning %zu packs for deletion after the grace period",
 		    nd);
@@ -603,6 +670,7 @@ mark(struct prunectx *c, struct packlist *l)
 	cf_buf_release(&x.scratch);
 	cf_buf_release(&x.ct);
 	free(x.locs);
+	free(orph.v);
 	free(doom);
 	return rc;
 }
@@ -612,9 +680,12 @@ int
 cf_prune(struct cf_repo *r, const struct cf_prune_opts *o,
     struct cf_prune_result *res, struct cf_err *err)
 {
-	struct prunectx c = {r, o, res, err, {0}, {0}, {0}, {0}, NULL, 0, NULL};
+	struct prunectx c = {r, o, res, err, {0}, {0}, {0}, {0}, {0}, NULL, 0,
+	    NULL};
 	struct packlist l = {0};
 	struct names old = {0};
+	struct cf_snapshot **sv = NULL;
+	size_t sn = 0;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -622,10 +693,16 @@ cf_prune(struct cf_repo *r, const struct cf_prune_opts *o,
 		return cf_err_set(err, CF_EUSAGE, "a write-only key cannot prune");
 	if ((c.zc = cf_zc_new(r->zstd_level)) == NULL)
 		return cf_err_set(err, CF_ENOMEM, "out of memory");
-	/* The index files the rewrite may replace: all of them imported. */
+	/* The index files the rewrite may replace: all of them imported.
+	 * The snapshots are listed before the index is read: a backup writes
+	 * its index files before its snapshot, so the blobs of every snapshot
+	 * listed are found (one saved after the sync would name a tree the
+	 * cache does not know yet). */
 	if (cf_store_list(r->store, CF_KIND_INDEX, add_name, &old, err) != 0 ||
+	    cf_repo_snapshots(r, &sv, &sn, err) != 0 ||
 	    cf_repo_sync_index(r, err) != 0 ||
-	    load_plans(r, &c.plans, &c.nplans, err) != 0 || mark_used(&c) != 0 ||
+	    load_plans(r, &c.plans, &c.nplans, err) != 0 ||
+	    mark_used(&c, sv, sn) != 0 ||
 	    index_plans(&c) != 0 || list_packs(&c, &l) != 0 ||
 	    finish_plans(&c, &l, &old) != 0)
 		goto out;
@@ -639,10 +716,12 @@ cf_prune(struct cf_repo *r, const struct cf_prune_opts *o,
 out:
 	free(l.v);
 	free(old.v);
+	cf_snapshots_free(sv, sn);
 	free_plans(c.plans, c.nplans);
 	cf_idset_release(&c.used);
 	cf_idset_release(&c.trees);
 	cf_idset_release(&c.claimed);
+	cf_idset_release(&c.owned);
 	cf_idset_release(&c.planned);
 	cf_zc_free(c.zc);
 	return rc;

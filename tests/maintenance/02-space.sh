@@ -10,9 +10,14 @@
 #     A third prune finds nothing to do.
 #  2. --max-unused 0: a pack that is partly used (half the files of a tree
 #     deleted, the old snapshot forgotten) is repacked (json repacked_packs
-#     > 0) where --max-unused 60 leaves it; after the next prune every pack
+#     > 0) where --max-unused 90 leaves it; after the next prune every pack
 #     that the repack replaced is gone, and the repository holds no more
 #     than the remaining tree (1% slack).
+#  3. Duplicates: two clients (own caches) back up identical trees at the
+#     same moment, so each stores every blob; with --max-unused 0 the
+#     first prune repacks, the second deletes, a third finds nothing to do
+#     (a repack copies only the copy of a blob that counts, not every
+#     copy, else duplicates are repacked forever) and one copy is left.
 . "$(dirname "$0")/lib.sh" "$@"
 
 SRC=$T/src
@@ -97,9 +102,9 @@ find "$SRC2" -type f | sort | awk 'NR % 2 == 0' | xargs rm -f
 expect 0 coffer backup "$SRC2" --quiet
 expect 0 coffer forget --keep-last 1 --quiet
 find "$COFFER_REPO/data" -type f -printf '%f\n' | sort >"$T/packs.old"
-expect 0 coffer prune --grace 0 --max-unused 60 --json
+expect 0 coffer prune --grace 0 --max-unused 90 --json
 cat "$T/out"
-[ "$(jget "$T/out" 'd["repacked_packs"]')" = 0 ] || fail "--max-unused 60 repacked"
+[ "$(jget "$T/out" 'd["repacked_packs"]')" = 0 ] || fail "--max-unused 90 repacked"
 expect 0 coffer prune --grace 0 --max-unused 0 --json
 cp "$T/out" "$T/p3.json"
 cat "$T/p3.json"
@@ -125,3 +130,40 @@ expect 0 coffer check --read-data
 rm -rf "$T/r6"
 expect 0 coffer restore latest --target "$T/r6" --quiet
 treecmp "$SRC2" "$T/r6$SRC2" --no-root-meta
+
+log "duplicates from two clients go, once"
+export COFFER_REPO=$T/repo3
+expect 0 init_repo
+gen tree "$T/d1" --seed 23 --files 60 --dirs 3 --min 10000 --max 300000 --text 0 >/dev/null
+cp -a "$T/d1" "$T/d2"
+DUP=$(repl unique "$T/d1")
+for try in 1 2 3; do
+	COFFER_CACHE_DIR=$T/c1 "$COFFER" backup "$T/d1" --quiet &
+	p1=$!
+	COFFER_CACHE_DIR=$T/c2 "$COFFER" backup "$T/d2" --quiet &
+	p2=$!
+	wait $p1 || fail "backup d1"
+	wait $p2 || fail "backup d2"
+	[ "$(pack_bytes)" -gt $((DUP * 3 / 2)) ] && break
+	echo "try $try: the two backups did not overlap; again"
+done
+echo "two copies: packs $(mib "$(pack_bytes)"), one copy $(mib "$DUP")"
+for i in 1 2 3; do
+	expect 0 coffer prune --grace 0 --max-unused 0 --json
+	cp "$T/out" "$T/d$i.json"
+	cat "$T/out"
+done
+[ "$(jget "$T/d3.json" 'd["repacked_packs"] + d["planned_packs"] + d["deleted_packs"]')" = 0 ] ||
+	fail "the third prune still found work: duplicates are repacked again and again"
+PB3=$(pack_bytes)
+echo "after: packs $(mib "$PB3")"
+[ "$PB3" -le $((DUP + DUP / 8 + (1 << 20))) ] || fail "more than one copy left"
+expect 0 coffer check --read-data
+[ -s "$T/err" ] && { show_io; fail "check --read-data warned"; }
+for d in d1 d2; do
+	rm -rf "$T/r$d"
+	id=$(coffer snapshots --json | python3 -c 'import json,sys
+print([s["id"] for s in json.load(sys.stdin) if s["paths"] == [sys.argv[1]]][-1])' "$T/$d")
+	expect 0 coffer restore "$id" --target "$T/r$d" --quiet
+	treecmp "$T/$d" "$T/r$d$T/$d" --no-root-meta
+done
