@@ -41,8 +41,12 @@ suite() { # name, build dir, "meson test args", meson setup args...
 	local name=$1 dir=$2 targs=$3
 	shift 3
 	say "$name"
-	[ -d "$dir" ] || meson setup "$dir" "$@" >/dev/null
-	ninja -C "$dir" >/dev/null
+	if ! { [ -d "$dir" ] || meson setup "$dir" "$@" >/dev/null; } ||
+		! ninja -C "$dir" >/dev/null; then
+		echo "$name: the build failed" >&2
+		failed=$((failed + 1))
+		return 0
+	fi
 	rm -f "$dir/meson-logs/testlog.json"
 	# shellcheck disable=SC2086
 	meson test -C "$dir" --print-errorlogs --num-processes 2 $targs || true

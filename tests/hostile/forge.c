@@ -65,7 +65,7 @@ slurp(const char *path, size_t *n)
 {
 	FILE *f = fopen(path, "rb");
 	uint8_t *p;
-	long len;
+	long len = 0;
 
 	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
 	    fseek(f, 0, SEEK_SET) != 0)
