@@ -13,7 +13,7 @@
 #include "proto/proto.h"
 
 #define POOL_MAX 64
-#define ATTEMPTS 10
+#define ATTEMPTS 14 /* about 35 s of backoff: a restarting server */
 #define LIST_PAGE 1000
 
 struct http {
