@@ -158,13 +158,15 @@ run_prune(struct gopts *g, struct cf_repo *r, struct opt *opts)
 	if (g->json)
 		printf("{\"snapshots\":%llu,\"used_blobs\":%llu,\"deleted_packs\":%llu,"
 		       "\"deleted_bytes\":%llu,\"kept_alive\":%llu,\"planned_packs\":%llu,"
-		       "\"planned_bytes\":%llu,\"repacked_packs\":%llu,\"plans_done\":%llu}\n",
+		       "\"planned_bytes\":%llu,\"repacked_packs\":%llu,"
+		       "\"repacked_bytes\":%llu,\"plans_done\":%llu}\n",
 		    (unsigned long long)res.snapshots,
 		    (unsigned long long)res.used_blobs,
 		    (unsigned long long)res.deleted, (unsigned long long)res.deleted_bytes,
 		    (unsigned long long)res.kept_alive, (unsigned long long)res.planned,
 		    (unsigned long long)res.planned_bytes,
 		    (unsigned long long)res.repacked,
+		    (unsigned long long)res.repacked_bytes,
 		    (unsigned long long)res.plans_done);
 	else if (!g->quiet)
 		printf("prune: deleted %llu packs (%s); %llu packs (%s, %llu "

@@ -289,6 +289,12 @@ count_blob(void *arg, const struct cf_loc *loc)
 }
 
 static int
+packuse_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32); /* id is the first member */
+}
+
+static int
 list_packs(struct prunectx *c, struct packlist *l)
 {
 	memset(l, 0, sizeof(*l));
@@ -296,6 +302,8 @@ list_packs(struct prunectx *c, struct packlist *l)
 	cf_idset_release(&c->owned);
 	if (cf_index_each_pack(c->r->index, add_pack, l, c->err) != 0)
 		return c->err->code ? -1 : cf_err_set(c->err, CF_ENOMEM, "oom");
+	if (l->n > 0) /* sorted, for find_pack */
+		qsort(l->v, l->n, sizeof(*l->v), packuse_cmp);
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < l->n; i++) {
 			struct usectx x = {c, &l->v[i]};
@@ -314,10 +322,8 @@ list_packs(struct prunectx *c, struct packlist *l)
 static struct packuse *
 find_pack(struct packlist *l, const uint8_t id[32])
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (memcmp(l->v[i].id, id, 32) == 0)
-			return &l->v[i];
-	return NULL;
+	return l->n ? bsearch(id, l->v, l->n, sizeof(*l->v), packuse_cmp)
+		    : NULL;
 }
 
 /* --- step 1: carry out plans older than the grace period --- */
@@ -538,7 +544,6 @@ repack(struct repackctx *x, const uint8_t id[32])
 			rc = -1;
 		if (rc != 0)
 			return -1;
-		c->res->repacked_bytes += loc->e.len;
 	}
 	return 0;
 }
@@ -578,6 +583,7 @@ choose(struct prunectx *c, struct packlist *l, uint8_t (*doom)[32],
 			continue;
 		if (u->used_blobs > 0) {
 			c->res->repacked++;
+			c->res->repacked_bytes += u->used_bytes; /* dry run too */
 			if (!c->o->dry_run)
 				rc = repack(x, u->id);
 		}
