@@ -102,7 +102,8 @@ seal_put(struct cf_store *s, const char *id, const char *slot,
 
 	if (pn + n + CF_TAG_BYTES > sizeof(msg))
 		return cf_err_set(err, CF_ELIMIT, "pairing message too long");
-	memcpy(msg, prefix, pn);
+	if (pn > 0) /* the answer has no prefix (NULL) */
+		memcpy(msg, prefix, pn);
 	cf_crypto_nonce(nonce, 0);
 	cf_aead_seal(msg + pn, p, n, (const uint8_t *)id, strlen(id), nonce,
 	    key);
