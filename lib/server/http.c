@@ -588,7 +588,8 @@ devices(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 	}
 	if (q->route.name[0] != '\0' || q->small.len >= sizeof(body))
 		return reply_err(c, q, 400, "POST /v1/devices with PK SCOPE");
-	memcpy(body, q->small.p, q->small.len);
+	if (q->small.len > 0) /* small.p is NULL for an empty body */
+		memcpy(body, q->small.p, q->small.len);
 	body[q->small.len] = '\0';
 	if (sscanf(body, "%64s %u", hex, &scope) != 2 ||
 	    cf_unhex(pk, 32, hex) != 0 || scope > CF_SCOPE_APPEND_ONLY)
