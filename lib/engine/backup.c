@@ -586,6 +586,27 @@ fill_entry(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 	return 0;
 }
 
+/* 1 if a chunk of ${pn} may live only in a pack a prune plans to delete
+ * (or is not indexed at all): the file is then read again, so that its
+ * chunks are stored anew rather than named from a doomed pack. */
+static int
+needs_doomed(struct bctx *b, const struct cf_node *pn)
+{
+	struct cf_err err = {0};
+	struct cf_loc loc;
+
+	if (b->doomed.n == 0)
+		return 0; /* no plan: the usual case costs nothing */
+	for (size_t k = 0; k < pn->nchunks; k++) {
+		int rc = cf_index_lookup(b->r->index, pn->chunks + 32 * k, &loc,
+		    &err);
+
+		if (rc != 0 || cf_idset_has(&b->doomed, loc.pack))
+			return 1;
+	}
+	return 0;
+}
+
 static void
 walk_file(struct bctx *b, struct bdir *d, size_t i, const struct cf_node *pn)
 {
@@ -596,6 +617,7 @@ walk_file(struct bctx *b, struct bdir *d, size_t i, const struct cf_node *pn)
 	    pn->size == e->n.size && pn->ino == e->n.ino &&
 	    pn->mtime_s == e->n.mtime_s && pn->mtime_ns == e->n.mtime_ns &&
 	    pn->ctime_s == e->n.ctime_s && pn->ctime_ns == e->n.ctime_ns &&
+	    !needs_doomed(b, pn) &&
 	    (e->chunks = malloc(pn->nchunks * 32 + 1)) != NULL) {
 		memcpy(e->chunks, pn->chunks, pn->nchunks * 32);
 		e->n.chunks = e->chunks;

@@ -1,9 +1,9 @@
 #!/bin/bash
 # 05-parent-shortcut: a backup that started after a plan must not make a
-# snapshot that needs a planned pack.  KNOWN BUG (registered with
-# should_fail in meson.build): an unchanged file keeps its parent's chunk
-# list without a look at the plans (lib/engine/backup.c, walk_file), so
-# the new snapshot can name blobs whose only copy is in a planned pack.
+# snapshot that needs a planned pack.  An unchanged file used to keep its
+# parent's chunk list without a look at the plans, so the new snapshot
+# could name blobs whose only copy was in a planned pack; now such a file
+# is read again (lib/engine/backup.c, needs_doomed).
 #
 # Every step keeps prune's rule (no backup runs longer than the grace
 # period, 6 s here; each one's run time is checked):
@@ -97,7 +97,9 @@ b2ms=$(elapsed_ms "$t2")
 echo "B2 ran $b2ms ms (paused included)"
 [ "$b2ms" -lt $((GRACE * 1000)) ] || skip "B2 ran longer than the grace period"
 [ "$(jget "$T/b2.out" 'd["parent"]')" = "$S1" ] || fail "B2's parent is not S1"
-[ "$(jget "$T/b2.out" 'd["unchanged_files"]')" -ge 20 ] || fail "B2 read the unchanged files"
+# The fix: unchanged files whose chunks live only in a planned pack are
+# read again (stored anew), so B2 counts them as read, not unchanged.
+echo "B2 unchanged files: $(jget "$T/b2.out" 'd["unchanged_files"]')"
 
 log "S2 must be whole"
 run coffer check --read-data
