@@ -118,7 +118,7 @@ write_file(const char *path, const void *p, size_t n, struct cf_err *err)
 	char tmp[4300];
 	FILE *f;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
 	if ((f = fopen(tmp, "w")) == NULL)
 		return cf_err_sys(err, "cannot write %s", tmp);
 	if (fwrite(p, 1, n, f) != n || fflush(f) != 0 || fsync(fileno(f)) != 0) {
@@ -189,7 +189,8 @@ read_ref(struct cf_account *a, uint64_t *seq, uint8_t name[32],
 	if (rc == 0) {
 		size_t n = b.len < sizeof(text) - 1 ? b.len : sizeof(text) - 1;
 
-		memcpy(text, b.p, n);
+		if (n > 0) /* an empty ref: b.p is NULL */
+			memcpy(text, b.p, n);
 		text[n] = '\0';
 		if (sscanf(text, "%llu %64s", &s, hex) != 2 ||
 		    cf_unhex(name, 32, hex) != 0 || s >= MAX_RECORDS)
