@@ -55,7 +55,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	for (left = total; left > 0; idx++) {
-		uint64_t sz = SZ_MIN + splitmix64(&state) % (SZ_MAX - SZ_MIN + 1);
+		uint64_t sz =
+		    SZ_MIN + splitmix64(&state) % (SZ_MAX - SZ_MIN + 1);
 		uint8_t key[randombytes_SEEDBYTES] = {0};
 		char path[4096];
 		FILE *f;
@@ -67,7 +68,8 @@ main(int argc, char **argv)
 		memcpy(key, &seed, sizeof(seed));
 		memcpy(key + 8, &idx, sizeof(idx));
 		randombytes_buf_deterministic(buf, (size_t)sz, key);
-		snprintf(path, sizeof(path), "%s/album-%02u", argv[1], idx / 10);
+		snprintf(path, sizeof(path), "%s/album-%02u", argv[1],
+		    idx / 10);
 		if (mkdir(path, 0755) != 0 && errno != EEXIST) {
 			perror(path);
 			return 1;

@@ -79,7 +79,8 @@ load_sample(void)
 		FILE *f = fopen(name, "rb");
 		if (f == NULL)
 			continue;
-		size_t r = fread(sample + sample_len, 1, SAMPLE_MAX - sample_len, f);
+		size_t r =
+		    fread(sample + sample_len, 1, SAMPLE_MAX - sample_len, f);
 		fclose(f);
 		if (r == 0)
 			continue;
@@ -89,8 +90,9 @@ load_sample(void)
 			break;
 	}
 	if (sample_len < BLOCK) {
-		fprintf(stderr, "primitives: need at least 1 MiB of sample data "
-				"on stdin (NUL-separated file names)\n");
+		fprintf(stderr,
+		    "primitives: need at least 1 MiB of sample data "
+		    "on stdin (NUL-separated file names)\n");
 		exit(1);
 	}
 }
@@ -109,7 +111,8 @@ bench_xchacha(const uint8_t *in, uint8_t *out)
 		nonce[0]++;
 		bytes += BLOCK;
 	} while ((t = cpu_now() - t0) < min_secs);
-	emit("xchacha20poly1305_seal", bytes / MIB / t, "MiB/s", "1 MiB messages");
+	emit("xchacha20poly1305_seal", bytes / MIB / t, "MiB/s",
+	    "1 MiB messages");
 
 	/* open the last one repeatedly */
 	uint8_t *dec = malloc(BLOCK);
@@ -119,12 +122,13 @@ bench_xchacha(const uint8_t *in, uint8_t *out)
 	bytes = 0;
 	t0 = cpu_now();
 	do {
-		if (crypto_aead_xchacha20poly1305_ietf_decrypt(dec, NULL,
-			NULL, out, BLOCK + 16, NULL, 0, nonce, key) != 0)
+		if (crypto_aead_xchacha20poly1305_ietf_decrypt(dec, NULL, NULL,
+		        out, BLOCK + 16, NULL, 0, nonce, key) != 0)
 			abort();
 		bytes += BLOCK;
 	} while ((t = cpu_now() - t0) < min_secs);
-	emit("xchacha20poly1305_open", bytes / MIB / t, "MiB/s", "1 MiB messages");
+	emit("xchacha20poly1305_open", bytes / MIB / t, "MiB/s",
+	    "1 MiB messages");
 	free(dec);
 }
 
@@ -142,8 +146,8 @@ bench_aesgcm(const uint8_t *in, uint8_t *out)
 	randombytes_buf(key, sizeof(key));
 	t0 = cpu_now();
 	do {
-		crypto_aead_aes256gcm_encrypt(out, NULL, in, BLOCK, NULL, 0, NULL,
-		    nonce, key);
+		crypto_aead_aes256gcm_encrypt(out, NULL, in, BLOCK, NULL, 0,
+		    NULL, nonce, key);
 		nonce[0]++;
 		bytes += BLOCK;
 	} while ((t = cpu_now() - t0) < min_secs);
@@ -163,7 +167,8 @@ bench_blake2b(const uint8_t *in)
 		crypto_generichash(id, 32, in, BLOCK, key, 32);
 		bytes += BLOCK;
 	} while ((t = cpu_now() - t0) < min_secs);
-	emit("blake2b256_keyed", bytes / MIB / t, "MiB/s", "1 MiB inputs (chunk IDs)");
+	emit("blake2b256_keyed", bytes / MIB / t, "MiB/s",
+	    "1 MiB inputs (chunk IDs)");
 
 	/* per source file: the per-call overhead at small sizes */
 	bytes = 0;
@@ -196,10 +201,10 @@ bench_zstd_source(int perfile)
 	if (cc == NULL || dc == NULL || out == NULL || dec == NULL ||
 	    frames == NULL || flen == NULL)
 		exit(1);
-#define PART(i, s, n)                                                       \
-	size_t s = perfile ? ((i) ? fend[(i) - 1] : 0) : (i) * (size_t)BLOCK; \
-	size_t n = perfile ? fend[i] - s                                    \
-			   : (sample_len - s < BLOCK ? sample_len - s : BLOCK)
+#define PART(i, s, n)                                                          \
+	size_t s = perfile ? ((i) ? fend[(i)-1] : 0) : (i) * (size_t)BLOCK;    \
+	size_t n = perfile ? fend[i] - s                                       \
+	                   : (sample_len - s < BLOCK ? sample_len - s : BLOCK)
 	/* one pass to keep frames for decompression and get the ratio */
 	for (i = 0; i < nparts; i++) {
 		PART(i, s, n);
@@ -231,7 +236,7 @@ bench_zstd_source(int perfile)
 		    perfile ? "one frame per source file" : "1 MiB blocks",
 		    (double)comp / (double)raw);
 		emit(perfile ? "zstd3_compress_source_perfile"
-			     : "zstd3_compress_source_1MiB",
+		             : "zstd3_compress_source_1MiB",
 		    bytes / MIB / t, "MiB/s", note);
 	}
 	t0 = cpu_now();
@@ -245,7 +250,7 @@ bench_zstd_source(int perfile)
 		i = (i + 1) % nparts;
 	} while ((t = cpu_now() - t0) < min_secs);
 	emit(perfile ? "zstd_decompress_source_perfile"
-		     : "zstd_decompress_source_1MiB",
+	             : "zstd_decompress_source_1MiB",
 	    bytes / MIB / t, "MiB/s", "output bytes per second");
 #undef PART
 	for (i = 0; i < nparts; i++)
@@ -302,7 +307,8 @@ bench_box(void)
 	ops = 0;
 	t0 = cpu_now();
 	do {
-		if (crypto_box_seal_open(key, sealed, sizeof(sealed), pk, sk) != 0)
+		if (crypto_box_seal_open(key, sealed, sizeof(sealed), pk, sk) !=
+		    0)
 			abort();
 		ops++;
 	} while ((t = cpu_now() - t0) < min_secs);
@@ -337,7 +343,8 @@ bench_chunker(const uint8_t *rnd, size_t rlen)
 		/* The chunker skips the first CF_CHUNK_MIN - 64 bytes of every
 		 * chunk: the figure is per byte of data chunked. */
 		snprintf(note, sizeof(note),
-		    "cf_chunker_cut (libcoffer), random data, mean chunk %.2f MiB",
+		    "cf_chunker_cut (libcoffer), random data, mean chunk %.2f "
+		    "MiB",
 		    bytes / MIB / (double)cuts);
 		emit("chunker_cut", bytes / MIB / t, "MiB/s", note);
 	}
@@ -354,7 +361,8 @@ bench_memcpy(const uint8_t *in, uint8_t *out)
 		bytes += BLOCK;
 		__asm__ volatile("" ::"r"(out) : "memory");
 	} while ((t = cpu_now() - t0) < min_secs);
-	emit("memcpy", bytes / MIB / t, "MiB/s", "1 MiB, cache-resident (reference)");
+	emit("memcpy", bytes / MIB / t, "MiB/s",
+	    "1 MiB, cache-resident (reference)");
 }
 
 int
