@@ -11,9 +11,9 @@
 #include <sodium.h>
 
 #include "cli.h"
-#include "engine/forget.h"
 #include "crypto/crypto.h"
 #include "device/device.h"
+#include "engine/forget.h"
 #include "net/net.h"
 
 /** split_url(where, zone_opt, base, zone): "http://h:p[/zone]". */
@@ -63,7 +63,8 @@ load_identity(int create, struct cf_err *err)
 		if (err->code == CF_ENOTFOUND)
 			cf_err_set(err, CF_ENOTFOUND,
 			    "this device has no key yet (%s/device.key): run "
-			    "'coffer init' or 'coffer device join' first", dir);
+			    "'coffer init' or 'coffer device join' first",
+			    dir);
 		return NULL;
 	}
 	if ((id = sodium_malloc(sizeof(*id))) != NULL)
@@ -114,8 +115,8 @@ account_state(const char *base, char *out, size_t n)
 
 /** open_account(base, me, pin, err): verify the chain, unseal the key. */
 struct cf_account *
-open_account(const char *base, const struct cf_identity *me,
-    const uint8_t *pin, struct cf_err *err)
+open_account(const char *base, const struct cf_identity *me, const uint8_t *pin,
+    struct cf_err *err)
 {
 	struct cf_store *s = store_as(base, "_account", me->sk, err);
 	char state[4096];
@@ -188,9 +189,11 @@ gone(struct cf_repo *r, const char *name, struct cf_idset *forgotten,
 	}
 	if (cf_unhex(id, 32, name) == 0 && cf_idset_has(forgotten, id))
 		return 0;
-	return cf_err_set(err, CF_ESECURITY, "SECURITY ALERT: snapshot %.8s, "
+	return cf_err_set(err, CF_ESECURITY,
+	    "SECURITY ALERT: snapshot %.8s, "
 	    "seen before by this device, is gone from the server (rolled back "
-	    "or hidden)", name);
+	    "or hidden)",
+	    name);
 }
 
 static int
@@ -207,7 +210,8 @@ check_seen_snapshots(const char *base, const char *zone, struct cf_repo *r,
 	account_state(base, path, sizeof(path));
 	snprintf(path + strlen(path), sizeof(path) - strlen(path),
 	    "/zone-%s.seen", zone);
-	if (cf_store_list(r->store, CF_KIND_SNAPSHOT, add_seen, &now, err) != 0) {
+	if (cf_store_list(r->store, CF_KIND_SNAPSHOT, add_seen, &now, err) !=
+	    0) {
 		free(now.names);
 		return -1;
 	}
@@ -218,7 +222,8 @@ check_seen_snapshots(const char *base, const char *zone, struct cf_repo *r,
 			if (!seen_has(&now, line))
 				rc = gone(r, line, &forgotten, &loaded, err);
 			else if (add_seen(&old, line, 0) != 0)
-				rc = cf_err_set(err, CF_ENOMEM, "out of memory");
+				rc =
+				    cf_err_set(err, CF_ENOMEM, "out of memory");
 		}
 		fclose(f);
 	}
@@ -226,15 +231,15 @@ check_seen_snapshots(const char *base, const char *zone, struct cf_repo *r,
 	/* Remember a new name only once it authenticates as a snapshot of
 	 * this zone: a name the server planted (another account's snapshot,
 	 * garbage) and later removed must not raise an alert forever. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
 	if (rc == 0 && (f = fopen(tmp, "w")) != NULL) {
 		for (size_t i = 0; i < now.n; i++) {
 			struct cf_err e2 = {0};
 			struct cf_snapshot *sn = NULL;
 
 			if (!seen_has(&old, now.names[i]) &&
-			    (sn = cf_repo_load_snapshot(r, now.names[i], &e2)) ==
-				NULL)
+			    (sn = cf_repo_load_snapshot(r, now.names[i],
+			         &e2)) == NULL)
 				continue;
 			cf_snapshot_free(sn);
 			fprintf(f, "%s\n", now.names[i]);
@@ -270,7 +275,8 @@ remember_snapshot(const struct gopts *g, const char *name)
 	account_state(base, path, sizeof(path));
 	snprintf(path + strlen(path), sizeof(path) - strlen(path),
 	    "/zone-%s.seen", zone);
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) <
+	    0)
 		return;
 	snprintf(line, sizeof(line), "%s\n", name);
 	(void)!write(fd, line, strlen(line));
@@ -294,11 +300,15 @@ open_zone(struct gopts *g, const char *where, const char *cache,
 		return NULL;
 	if ((a = open_account(base, me, NULL, err)) != NULL &&
 	    (s = store_as(base, zone, me->sk, err)) != NULL) {
-		r = cf_repo_open_zone(s, a->ak, cf_account_epoch(a), cache, err);
+		r = cf_repo_open_zone(s, a->ak, cf_account_epoch(a), cache,
+		    err);
 		if (r == NULL && err->code == CF_ENOTFOUND)
-			cf_err_set(err, CF_ENOTFOUND, "no zone '%s' in the "
-			    "account (coffer zone list)", zone);
-		if (r != NULL && check_seen_snapshots(base, zone, r, err) != 0) {
+			cf_err_set(err, CF_ENOTFOUND,
+			    "no zone '%s' in the "
+			    "account (coffer zone list)",
+			    zone);
+		if (r != NULL &&
+		    check_seen_snapshots(base, zone, r, err) != 0) {
 			cf_repo_close(r);
 			r = NULL;
 		}
@@ -312,15 +322,15 @@ open_zone(struct gopts *g, const char *where, const char *cache,
 int
 write_secret_file(const char *path, const char *text, struct cf_err *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+	int fd = open(path,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	size_t n = strlen(text);
 	int ok;
 
 	if (fd < 0)
 		return cf_err_sys(err, "cannot create %s", path);
 	ok = write(fd, text, n) == (ssize_t)n && write(fd, "\n", 1) == 1 &&
-	    fsync(fd) == 0;
+	     fsync(fd) == 0;
 	close(fd);
 	return ok ? 0 : cf_err_sys(err, "cannot write %s", path);
 }
@@ -337,8 +347,10 @@ read_secret_file(const char *path, char *out, size_t n, struct cf_err *err)
 		return cf_err_sys(err, "cannot open %s", path);
 	if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
 		close(fd);
-		return cf_err_set(err, CF_EAUTH, "%s is readable by others: "
-		    "chmod 600 it", path);
+		return cf_err_set(err, CF_EAUTH,
+		    "%s is readable by others: "
+		    "chmod 600 it",
+		    path);
 	}
 	got = read(fd, out, n - 1);
 	close(fd);
@@ -374,9 +386,10 @@ write_credential(const char *path, const char *base, const char *zone,
 	cf_hex(h[3], k->mac, 32);
 	cf_hex(h[4], k->box_pk, 32);
 	cf_hex(rid, r->id, CF_REPO_ID_BYTES);
-	n = (size_t)snprintf(text, 8192, "coffer-write-only 1\nurl %s\nzone %s\n"
-	    "device %s\nrepo %s\nkeys %s %s %s %s\nindex", base, zone, h[0],
-	    rid, h[1], h[2], h[3], h[4]);
+	n = (size_t)snprintf(text, 8192,
+	    "coffer-write-only 1\nurl %s\nzone %s\n"
+	    "device %s\nrepo %s\nkeys %s %s %s %s\nindex",
+	    base, zone, h[0], rid, h[1], h[2], h[3], h[4]);
 	for (size_t i = 0; i <= k->nold && n < 8000; i++) {
 		cf_hex(ix, i < k->nold ? k->old[i].index : k->index, 32);
 		n += (size_t)snprintf(text + n, 8192 - n, " %s", ix);
@@ -415,7 +428,7 @@ open_credential(const char *path, const char *cache, struct cf_err *err)
 {
 	char *t = sodium_malloc(8192), base[512], zone[65], hx[5][65], rid[33];
 	uint8_t k[5][32], id[CF_REPO_ID_BYTES], sk[64], pk[32];
-	uint8_t (*ix)[32] = sodium_malloc((CF_MAX_VERSIONS + 1) * 32);
+	uint8_t(*ix)[32] = sodium_malloc((CF_MAX_VERSIONS + 1) * 32);
 	struct cf_keys *keys = NULL;
 	struct cf_repo *r = NULL;
 	struct cf_store *s;
@@ -432,18 +445,21 @@ open_credential(const char *path, const char *cache, struct cf_err *err)
 		goto out;
 	}
 	n = fstat(fileno(f), &st) == 0 && (st.st_mode & 077) == 0
-	    ? fread(t, 1, 8191, f)
-	    : 0;
+	        ? fread(t, 1, 8191, f)
+	        : 0;
 	fclose(f);
 	t[n] = '\0';
 	if (n == 0) {
-		cf_err_set(err, CF_EAUTH, "credential %s is empty or readable "
-		    "by others (chmod 600)", path);
+		cf_err_set(err, CF_EAUTH,
+		    "credential %s is empty or readable "
+		    "by others (chmod 600)",
+		    path);
 		goto out;
 	}
-	if (sscanf(t, "coffer-write-only 1\nurl %511s\nzone %64s\ndevice %64s\n"
-		      "repo %32s\nkeys %64s %64s %64s %64s",
-		base, zone, hx[0], rid, hx[1], hx[2], hx[3], hx[4]) != 8 ||
+	if (sscanf(t,
+	        "coffer-write-only 1\nurl %511s\nzone %64s\ndevice %64s\n"
+	        "repo %32s\nkeys %64s %64s %64s %64s",
+	        base, zone, hx[0], rid, hx[1], hx[2], hx[3], hx[4]) != 8 ||
 	    cf_unhex(id, CF_REPO_ID_BYTES, rid) != 0 ||
 	    (nix = parse_index_keys(t, ix, CF_MAX_VERSIONS + 1)) == 0) {
 		cf_err_set(err, CF_EFORMAT, "credential %s is malformed", path);
@@ -451,13 +467,13 @@ open_credential(const char *path, const char *cache, struct cf_err *err)
 	}
 	for (int i = 0; i < 5; i++)
 		if (cf_unhex(k[i], 32, hx[i]) != 0) {
-			cf_err_set(err, CF_EFORMAT, "credential %s is malformed",
-			    path);
+			cf_err_set(err, CF_EFORMAT,
+			    "credential %s is malformed", path);
 			goto out;
 		}
 	crypto_sign_seed_keypair(pk, sk, k[0]);
-	if ((keys = cf_keys_new_writeonly(k[1], k[2],
-		 (const uint8_t(*)[32])ix, nix, k[3], k[4], err)) != NULL &&
+	if ((keys = cf_keys_new_writeonly(k[1], k[2], (const uint8_t(*)[32])ix,
+	         nix, k[3], k[4], err)) != NULL &&
 	    (s = store_as(base, zone, sk, err)) != NULL)
 		r = cf_repo_open_writeonly(s, keys, id, cache, err);
 	else

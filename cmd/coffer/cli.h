@@ -15,8 +15,8 @@ enum cli_exit {
 	EXIT_OK = 0,
 	EXIT_FAIL = 1,
 	EXIT_USAGE = 2,
-	EXIT_PARTIAL = 3,  /* backup done, some files could not be read */
-	EXIT_NOREPO = 10,  /* no repository at the given place */
+	EXIT_PARTIAL = 3,   /* backup done, some files could not be read */
+	EXIT_NOREPO = 10,   /* no repository at the given place */
 	EXIT_PASSWORD = 12, /* no key slot opens with the password */
 	EXIT_SECURITY = 20  /* the server misbehaved: see the alert */
 };
@@ -128,13 +128,12 @@ struct cf_identity *load_identity(int create, struct cf_err *err);
 struct cf_store *store_as(const char *base, const char *repo,
     const uint8_t sk[static 64], struct cf_err *err);
 void account_state(const char *base, char *out, size_t n);
-struct cf_account *open_account(const char *base,
-    const struct cf_identity *me, const uint8_t *pin, struct cf_err *err);
-struct cf_repo *open_zone(struct gopts *g, const char *where,
-    const char *cache, struct cf_err *err);
-int write_secret_file(const char *path, const char *text, struct cf_err *err);
-int read_secret_file(const char *path, char *out, size_t n,
+struct cf_account *open_account(const char *base, const struct cf_identity *me,
+    const uint8_t *pin, struct cf_err *err);
+struct cf_repo *open_zone(struct gopts *g, const char *where, const char *cache,
     struct cf_err *err);
+int write_secret_file(const char *path, const char *text, struct cf_err *err);
+int read_secret_file(const char *path, char *out, size_t n, struct cf_err *err);
 const char *cache_root(const struct gopts *g, char *buf, size_t n);
 int new_recovery(const char *file, struct cf_identity *id, struct cf_err *err);
 int write_credential(const char *path, const char *base, const char *zone,

@@ -19,8 +19,9 @@ read_exclude_file(const struct gopts *g, const char *path, struct opt *ex,
 	size_t n;
 
 	if (f == NULL) {
-		fprintf(stderr, "coffer backup: cannot read exclude file %s: %s\n",
-		    path, strerror(errno));
+		fprintf(stderr,
+		    "coffer backup: cannot read exclude file %s: %s\n", path,
+		    strerror(errno));
 		return EXIT_FAIL;
 	}
 	buf = malloc(EXCLUDE_FILE_MAX + 1);
@@ -28,7 +29,8 @@ read_exclude_file(const struct gopts *g, const char *path, struct opt *ex,
 	fclose(f);
 	if (buf == NULL || n > EXCLUDE_FILE_MAX) {
 		free(buf);
-		return usage_error(g, "exclude file %s is larger than 1 MiB", path);
+		return usage_error(g, "exclude file %s is larger than 1 MiB",
+		    path);
 	}
 	buf[n] = '\0';
 	*keep = buf;
@@ -41,8 +43,8 @@ read_exclude_file(const struct gopts *g, const char *path, struct opt *ex,
 			line[--l] = '\0';
 		if (l == 0 || line[0] == '#')
 			continue;
-		if ((nv = realloc(ex->values, (ex->nvalues + 2) *
-			 sizeof(char *))) == NULL)
+		if ((nv = realloc(ex->values,
+		         (ex->nvalues + 2) * sizeof(char *))) == NULL)
 			return usage_error(g, "out of memory");
 		ex->values = nv;
 		ex->values[ex->nvalues++] = line;
@@ -64,7 +66,8 @@ print_result(const struct gopts *g, const struct cf_backup_result *res,
 		       "\"unreadable\":%llu,\"changed_during_read\":%llu,"
 		       "\"seconds\":%.3f}\n",
 		    res->name, res->parent, (unsigned long long)res->files,
-		    (unsigned long long)res->dirs, (unsigned long long)res->bytes,
+		    (unsigned long long)res->dirs,
+		    (unsigned long long)res->bytes,
 		    (unsigned long long)res->new_bytes,
 		    (unsigned long long)res->stored_bytes,
 		    (unsigned long long)res->unchanged,
@@ -77,13 +80,15 @@ print_result(const struct gopts *g, const struct cf_backup_result *res,
 	human_bytes(b, sizeof(b), res->bytes);
 	human_bytes(nb, sizeof(nb), res->new_bytes);
 	human_bytes(sb, sizeof(sb), res->stored_bytes);
-	printf("snapshot %.8s saved: %llu files (%llu unchanged), %llu folders, "
+	printf("snapshot %.8s saved: %llu files (%llu unchanged), %llu "
+	       "folders, "
 	       "%s; new data %s, stored %s, in %.1f s\n",
 	    res->name, (unsigned long long)res->files,
 	    (unsigned long long)res->unchanged, (unsigned long long)res->dirs,
 	    b, nb, sb, secs);
 	if (res->unreadable)
-		printf("%llu files or folders could not be read (listed above)\n",
+		printf("%llu files or folders could not be read (listed "
+		       "above)\n",
 		    (unsigned long long)res->unreadable);
 }
 
@@ -111,8 +116,9 @@ run_backup(struct gopts *g, struct cf_backup_opts *bo)
 		rc = report(g, &err);
 	else {
 		remember_snapshot(g, res.name);
-		print_result(g, &res, (double)(t1.tv_sec - t0.tv_sec) +
-			(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		print_result(g, &res,
+		    (double)(t1.tv_sec - t0.tv_sec) +
+		        (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 		rc = res.unreadable ? EXIT_PARTIAL : EXIT_OK;
 	}
 	cf_repo_close(r);
@@ -139,7 +145,8 @@ cmd_backup(struct gopts *g, int argc, char **argv)
 
 	if (parse_args(g, argc, argv, opts, &pos, &npos))
 		return EXIT_USAGE;
-	rc = npos == 0 ? usage_error(g, "give at least one path to back up") : 0;
+	rc =
+	    npos == 0 ? usage_error(g, "give at least one path to back up") : 0;
 	if (exf->nvalues > 64)
 		rc = usage_error(g, "at most 64 exclude files");
 	for (size_t i = 0; rc == 0 && i < exf->nvalues; i++)

@@ -51,16 +51,20 @@ cmd_check(struct gopts *g, int argc, char **argv)
 		return report(g, &err);
 	if (g->json)
 		printf("{\"snapshots\":%llu,\"trees\":%llu,\"packs\":%llu,"
-		       "\"blobs_read\":%llu,\"errors\":%llu,\"warnings\":%llu}\n",
+		       "\"blobs_read\":%llu,\"errors\":%llu,\"warnings\":%llu}"
+		       "\n",
 		    (unsigned long long)res.snapshots,
-		    (unsigned long long)res.trees, (unsigned long long)res.packs,
-		    (unsigned long long)res.blobs, (unsigned long long)res.errors,
+		    (unsigned long long)res.trees,
+		    (unsigned long long)res.packs,
+		    (unsigned long long)res.blobs,
+		    (unsigned long long)res.errors,
 		    (unsigned long long)res.warnings);
 	else if (!g->quiet)
 		printf("checked %llu snapshots, %llu trees, %llu packs%s: "
 		       "%llu errors, %llu warnings\n",
 		    (unsigned long long)res.snapshots,
-		    (unsigned long long)res.trees, (unsigned long long)res.packs,
+		    (unsigned long long)res.trees,
+		    (unsigned long long)res.packs,
 		    co.read_data ? " (all data read)" : "",
 		    (unsigned long long)res.errors,
 		    (unsigned long long)res.warnings);

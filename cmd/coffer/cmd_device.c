@@ -34,7 +34,8 @@ actx_open(struct gopts *g, struct actx *x, struct cf_err *err)
 
 	memset(x, 0, sizeof(*x));
 	if (where == NULL || !cf_store_is_url(where))
-		return cf_err_set(err, CF_EUSAGE, "devices and zones belong to "
+		return cf_err_set(err, CF_EUSAGE,
+		    "devices and zones belong to "
 		    "an account on cofferd: give --repo http(s)://HOST:PORT");
 	if (split_url(where, g->zone, x->base, x->zone, err) != 0 ||
 	    (x->me = load_identity(0, err)) == NULL ||
@@ -46,9 +47,9 @@ actx_open(struct gopts *g, struct actx *x, struct cf_err *err)
 static const char *
 role_name(uint8_t role)
 {
-	return role == CF_ROLE_RECOVERY ? "recovery key"
-	    : role == CF_ROLE_WRITEONLY ? "write-only"
-					: "device";
+	return role == CF_ROLE_RECOVERY    ? "recovery key"
+	       : role == CF_ROLE_WRITEONLY ? "write-only"
+	                                   : "device";
 }
 
 static const char *
@@ -86,7 +87,7 @@ list_devices(const struct gopts *g, const struct actx *x)
 			printf("%s %-20s %s  %-12s added %s by %s\n",
 			    me ? "*" : " ", m->name, fpr, role_name(m->role), t,
 			    m->seq == 0 ? "itself (account created)"
-					: member_name(c, m->added_by));
+			                : member_name(c, m->added_by));
 		}
 	}
 	if (g->json)
@@ -105,7 +106,7 @@ ask_approve(void *arg, const char *name, const char *fpr)
 
 	if (name == NULL) {
 		fprintf(stderr, "a pairing attempt failed: wrong code, or the "
-				"messages were tampered with on the server\n");
+		                "messages were tampered with on the server\n");
 		return -1;
 	}
 	fprintf(stderr, "device \"%s\" with fingerprint %s asks to join\n",
@@ -135,7 +136,8 @@ device_invite(struct gopts *g, struct actx *x, int approve, int timeout,
 	    x->base, o.code);
 	fflush(stdout);
 	if (!g->quiet)
-		fprintf(stderr, "waiting for the new device (%d s)...\n", timeout);
+		fprintf(stderr, "waiting for the new device (%d s)...\n",
+		    timeout);
 	if (cf_pair_accept(x->a, &o, ask_approve, &approve, timeout, err) != 0)
 		return -1;
 	if (!g->quiet)
@@ -167,12 +169,12 @@ rekey_zones(void *arg, const uint8_t *old_ak, uint32_t old_epoch,
 	int rc = 0;
 
 	for (size_t i = 0; i < r->n && rc == 0; i++) {
-		struct cf_store *s = store_as(r->x->base, r->names[i],
-		    r->x->me->sk, err);
+		struct cf_store *s =
+		    store_as(r->x->base, r->names[i], r->x->me->sk, err);
 
 		rc = s == NULL ? -1
-			       : cf_repo_rekey_zone(s, old_ak, old_epoch, ak,
-				     epoch, err);
+		               : cf_repo_rekey_zone(s, old_ak, old_epoch, ak,
+		                     epoch, err);
 		cf_store_free(s);
 	}
 	return rc;
@@ -184,8 +186,8 @@ drop_old(struct rekeyctx *r, uint32_t epoch)
 	struct cf_err e2 = {0};
 
 	for (size_t i = 0; i < r->n; i++) {
-		struct cf_store *s = store_as(r->x->base, r->names[i],
-		    r->x->me->sk, &e2);
+		struct cf_store *s =
+		    store_as(r->x->base, r->names[i], r->x->me->sk, &e2);
 
 		if (s != NULL && cf_repo_drop_old_slots(s, epoch, &e2) != 0)
 			fprintf(stderr, "warning: zone %s: %s\n", r->names[i],
@@ -232,7 +234,8 @@ device_remove(struct gopts *g, struct actx *x, const char *name,
 		    hits, name);
 	if (hit->role == CF_ROLE_RECOVERY)
 		return cf_err_set(err, CF_EUSAGE,
-		    "that is the recovery key: use 'coffer recovery-key rotate'");
+		    "that is the recovery key: use 'coffer recovery-key "
+		    "rotate'");
 	memcpy(ed, hit->ed, 32);
 	if (remove_member(x, ed, err) != 0)
 		return -1;
@@ -260,18 +263,22 @@ hand_out_recovery(const char *file, const uint8_t secret[16],
 		return rc;
 	}
 	if ((tty = fopen("/dev/tty", "r+")) == NULL)
-		return cf_err_set(err, CF_EUSAGE, "no terminal to show the "
+		return cf_err_set(err, CF_EUSAGE,
+		    "no terminal to show the "
 		    "recovery key: give --recovery-key-file FILE");
-	fprintf(tty, "\nYOUR RECOVERY KEY (write it down; it is shown once):\n\n"
-		     "    %s\n\nit opens the account when every device is lost."
-		     "\ntype it again to confirm: ", text);
+	fprintf(tty,
+	    "\nYOUR RECOVERY KEY (write it down; it is shown once):\n\n"
+	    "    %s\n\nit opens the account when every device is lost."
+	    "\ntype it again to confirm: ",
+	    text);
 	fflush(tty);
 	if (fgets(line, sizeof(line), tty) != NULL &&
 	    cf_recovery_decode(line, back, err) == 0 &&
 	    sodium_memcmp(back, secret, 16) == 0)
 		rc = 0;
 	else if (err->code == CF_OK)
-		cf_err_set(err, CF_EUSAGE, "that is not the recovery key shown");
+		cf_err_set(err, CF_EUSAGE,
+		    "that is not the recovery key shown");
 	fprintf(tty, "\033[2J\033[H"); /* clear it from the screen */
 	fclose(tty);
 	sodium_memzero(text, sizeof(text));
@@ -312,8 +319,9 @@ join_pairing(struct gopts *g, const char *base, const char *name,
 		char fpr[24];
 
 		cf_fingerprint(me->ed, fpr);
-		fprintf(stderr, "this device: \"%s\", fingerprint %s (the other "
-				"device shows it for approval)\npairing...\n",
+		fprintf(stderr,
+		    "this device: \"%s\", fingerprint %s (the other "
+		    "device shows it for approval)\npairing...\n",
 		    name, fpr);
 	}
 	rc = cf_pair_join(s, code, me, name, pin, timeout, err);
@@ -325,7 +333,8 @@ join_pairing(struct gopts *g, const char *base, const char *name,
 out:
 	if (rc == 0 && !g->quiet)
 		printf("this device joined the account (%zu members, key epoch "
-		       "%u)\n", a->chain->n, cf_account_epoch(a));
+		       "%u)\n",
+		    a->chain->n, cf_account_epoch(a));
 	cf_account_close(a);
 	if (me != NULL)
 		sodium_free(me);
@@ -355,19 +364,22 @@ zones_open(const char *base, struct cf_account *a, const uint8_t *sk,
 
 	if (r == NULL || mkdtemp(tmp) == NULL) {
 		free(r);
-		return cf_err_set(err, CF_EIO, "cannot make a temporary folder");
+		return cf_err_set(err, CF_EIO,
+		    "cannot make a temporary folder");
 	}
 	rc = cf_http_repos(a->s, collect_zone, r, err);
 	for (size_t i = 0; rc == 0 && i < r->n; i++) {
 		struct cf_store *s = store_as(base, r->names[i], sk, err);
 
 		repo = s ? cf_repo_open_zone(s, a->ak, cf_account_epoch(a), tmp,
-			       err)
-			 : NULL;
+		               err)
+		         : NULL;
 		if (repo == NULL)
-			rc = cf_err_set(err, CF_ESECURITY, "SECURITY ALERT: zone "
+			rc = cf_err_set(err, CF_ESECURITY,
+			    "SECURITY ALERT: zone "
 			    "'%s' does not open with the account key the "
-			    "recovery key received", r->names[i]);
+			    "recovery key received",
+			    r->names[i]);
 		cf_repo_close(repo);
 	}
 	free(r);
@@ -395,7 +407,7 @@ join_recovery(struct gopts *g, const char *base, const char *name,
 	account_state(base, state, sizeof(state));
 	strcat(state, "-recovery");
 	if ((a = cf_account_open(store_as(base, "_account", rec->sk, err), rec,
-		 state, NULL, err)) == NULL ||
+	         state, NULL, err)) == NULL ||
 	    zones_open(base, a, rec->sk, err) != 0 ||
 	    (me = load_identity(1, err)) == NULL ||
 	    cf_account_add(a, CF_ROLE_DEVICE, name, me->ed, me->xpk, err) != 0)
@@ -434,12 +446,13 @@ recovery_rotate(struct gopts *g, struct actx *x, const char *file,
 		}
 	if (new_recovery(file, rec, err) == 0 &&
 	    cf_account_add(x->a, CF_ROLE_RECOVERY, "recovery key", rec->ed,
-		rec->xpk, err) == 0 &&
+	        rec->xpk, err) == 0 &&
 	    (!found || remove_member(x, old, err) == 0))
 		rc = 0;
 	if (rc == 0 && !g->quiet)
 		printf("new recovery key in place; the old one no longer opens "
-		       "the account (key epoch %u)\n", cf_account_epoch(x->a));
+		       "the account (key epoch %u)\n",
+		    cf_account_epoch(x->a));
 	sodium_free(rec);
 	return rc;
 }
@@ -511,9 +524,9 @@ device_join(struct gopts *g, struct opt *opts, const char **pos, size_t npos,
 		return report(g, err);
 	if (rk->set ? npos != 1 : npos != 2)
 		return usage_error(g, "give the pairing code, or "
-				      "--recovery-key-file FILE");
+		                      "--recovery-key-file FILE");
 	rc = rk->set ? join_recovery(g, base, name, rk->value, err)
-		     : join_pairing(g, base, name, pos[1], timeout, err);
+	             : join_pairing(g, base, name, pos[1], timeout, err);
 	return rc ? report(g, err) : 0;
 }
 
@@ -536,11 +549,12 @@ cmd_device(struct gopts *g, int argc, char **argv)
 		rc = device_join(g, opts, pos, npos, &err);
 		goto out;
 	}
-	if (npos == 0 || (strcmp(pos[0], "list") && strcmp(pos[0], "invite") &&
-			     strcmp(pos[0], "remove")) ||
+	if (npos == 0 ||
+	    (strcmp(pos[0], "list") && strcmp(pos[0], "invite") &&
+	        strcmp(pos[0], "remove")) ||
 	    (strcmp(pos[0], "remove") == 0) != (npos == 2) || npos > 2) {
 		rc = usage_error(g, "give 'invite', 'join CODE', 'list' or "
-				    "'remove NAME'");
+		                    "'remove NAME'");
 		goto out;
 	}
 	if ((rc = parse_timeout(g, opt_get(opts, "timeout"), &t)) != 0)
@@ -550,9 +564,10 @@ cmd_device(struct gopts *g, int argc, char **argv)
 	else if (!strcmp(pos[0], "list"))
 		list_devices(g, &x);
 	else if (!strcmp(pos[0], "invite"))
-		rc = device_invite(g, &x, opt_get(opts, "approve")->set, t, &err)
-		    ? report(g, &err)
-		    : 0;
+		rc =
+		    device_invite(g, &x, opt_get(opts, "approve")->set, t, &err)
+		        ? report(g, &err)
+		        : 0;
 	else
 		rc = device_remove(g, &x, pos[1], &err) ? report(g, &err) : 0;
 out:
@@ -574,13 +589,14 @@ cmd_zone(struct gopts *g, int argc, char **argv)
 	if (parse_args(g, argc, argv, opts, &pos, &npos))
 		return EXIT_USAGE;
 	if (npos == 0 || !((strcmp(pos[0], "list") == 0 && npos == 1) ||
-			     (strcmp(pos[0], "create") == 0 && npos == 2)))
+	                     (strcmp(pos[0], "create") == 0 && npos == 2)))
 		rc = usage_error(g, "give 'list' or 'create NAME'");
 	else if (actx_open(g, &x, &err) != 0)
 		rc = report(g, &err);
 	else if (!strcmp(pos[0], "list"))
-		rc = cf_http_repos(x.a->s, print_zone, g, &err) ? report(g, &err)
-								: 0;
+		rc = cf_http_repos(x.a->s, print_zone, g, &err)
+		         ? report(g, &err)
+		         : 0;
 	else
 		rc = zone_create(g, &x, pos[1], &err) ? report(g, &err) : 0;
 	actx_close(&x);
@@ -591,9 +607,8 @@ cmd_zone(struct gopts *g, int argc, char **argv)
 int
 cmd_recovery(struct gopts *g, int argc, char **argv)
 {
-	struct opt opts[] = {{"recovery-key-file", 0, OPT_VALUE, 0, NULL, NULL,
-				 0},
-	    {0}};
+	struct opt opts[] = {
+	    {"recovery-key-file", 0, OPT_VALUE, 0, NULL, NULL, 0}, {0}};
 	struct cf_err err = {0};
 	struct actx x = {0};
 	const char **pos;
@@ -605,8 +620,8 @@ cmd_recovery(struct gopts *g, int argc, char **argv)
 	if (npos != 1 || strcmp(pos[0], "rotate") != 0)
 		rc = usage_error(g, "give 'rotate'");
 	else if (actx_open(g, &x, &err) != 0 ||
-		 recovery_rotate(g, &x, opts[0].set ? opts[0].value : NULL,
-		     &err) != 0)
+	         recovery_rotate(g, &x, opts[0].set ? opts[0].value : NULL,
+	             &err) != 0)
 		rc = report(g, &err);
 	actx_close(&x);
 	free(pos);

@@ -24,13 +24,26 @@ parse_duration(const char *s, int64_t *out)
 		if (end == s || v < 0 || v > 100000)
 			return -1;
 		switch (*end) {
-		case 's': unit = 1; break;
-		case 'm': unit = 60; break;
-		case 'h': unit = 3600; break;
-		case 'd': unit = 86400; break;
-		case 'w': unit = 7 * 86400; break;
-		case 'y': unit = 365 * 86400; break;
-		default: return -1;
+		case 's':
+			unit = 1;
+			break;
+		case 'm':
+			unit = 60;
+			break;
+		case 'h':
+			unit = 3600;
+			break;
+		case 'd':
+			unit = 86400;
+			break;
+		case 'w':
+			unit = 7 * 86400;
+			break;
+		case 'y':
+			unit = 365 * 86400;
+			break;
+		default:
+			return -1;
 		}
 		total += (int64_t)v * unit;
 		s = end + 1;
@@ -63,8 +76,8 @@ show_decision(const struct gopts *g, const struct cf_forget_decision *d,
 	char t[32];
 
 	if (g->json) {
-		printf("%s{\"id\":\"%s\",\"time_ns\":%lld,\"host\":", first ? "" : ",",
-		    d->s->name, (long long)d->s->time_ns);
+		printf("%s{\"id\":\"%s\",\"time_ns\":%lld,\"host\":",
+		    first ? "" : ",", d->s->name, (long long)d->s->time_ns);
 		json_str(stdout, d->s->host, strlen(d->s->host));
 		printf(",\"keep\":%s,\"reasons\":", d->keep ? "true" : "false");
 		json_str(stdout, d->reason, strlen(d->reason));
@@ -78,8 +91,7 @@ show_decision(const struct gopts *g, const struct cf_forget_decision *d,
 }
 
 static int
-policy_from(const struct gopts *g, struct opt *opts,
-    struct cf_forget_policy *p)
+policy_from(const struct gopts *g, struct opt *opts, struct cf_forget_policy *p)
 {
 	static const char *const counts[] = {"keep-last", "keep-hourly",
 	    "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly"};
@@ -91,17 +103,18 @@ policy_from(const struct gopts *g, struct opt *opts,
 	for (size_t i = 0; i < 6; i++)
 		if (parse_count(g, opt_get(opts, counts[i]), dst[i]) != 0)
 			return EXIT_USAGE;
-	if (w->set && (parse_duration(w->value, &p->within_s) != 0 ||
-			  p->within_s == 0))
-		return usage_error(g, "--keep-within takes a duration like "
-				      "30d or 1y2w (m is minutes), not '%s'",
+	if (w->set &&
+	    (parse_duration(w->value, &p->within_s) != 0 || p->within_s == 0))
+		return usage_error(g,
+		    "--keep-within takes a duration like "
+		    "30d or 1y2w (m is minutes), not '%s'",
 		    w->value);
 	p->keep_tags = opt_get(opts, "keep-tag")->values;
 	p->nkeep_tags = opt_get(opts, "keep-tag")->nvalues;
 	p->host = opt_get(opts, "host")->value;
 	if (!cf_forget_any(p))
 		return usage_error(g, "give at least one --keep-* rule (forget "
-				      "never drops every snapshot)");
+		                      "never drops every snapshot)");
 	return 0;
 }
 
@@ -117,7 +130,8 @@ print_info(void *arg, const char *what, const char *msg)
 static int
 prune_opts_from(struct gopts *g, struct opt *opts, struct cf_prune_opts *po)
 {
-	struct opt *mu = opt_get(opts, "max-unused"), *gr = opt_get(opts, "grace");
+	struct opt *mu = opt_get(opts, "max-unused"),
+	           *gr = opt_get(opts, "grace");
 	char *end;
 
 	*po = (struct cf_prune_opts){6 * 3600, 0.10, 0, print_info, g};
@@ -127,7 +141,8 @@ prune_opts_from(struct gopts *g, struct opt *opts, struct cf_prune_opts *po)
 		if (*end == '%')
 			end++;
 		if (*end || v < 0 || v > 100)
-			return usage_error(g, "--max-unused takes 0 to 100 (%%)");
+			return usage_error(g,
+			    "--max-unused takes 0 to 100 (%%)");
 		po->max_unused = v / 100.0;
 	}
 	if (gr != NULL && gr->set && strcmp(gr->value, "0") != 0 &&
@@ -156,21 +171,26 @@ run_prune(struct gopts *g, struct cf_repo *r, struct opt *opts)
 	human_bytes(a, sizeof(a), res.deleted_bytes);
 	human_bytes(b, sizeof(b), res.planned_bytes);
 	if (g->json)
-		printf("{\"snapshots\":%llu,\"used_blobs\":%llu,\"deleted_packs\":%llu,"
-		       "\"deleted_bytes\":%llu,\"kept_alive\":%llu,\"planned_packs\":%llu,"
+		printf("{\"snapshots\":%llu,\"used_blobs\":%llu,\"deleted_"
+		       "packs\":%llu,"
+		       "\"deleted_bytes\":%llu,\"kept_alive\":%llu,\"planned_"
+		       "packs\":%llu,"
 		       "\"planned_bytes\":%llu,\"repacked_packs\":%llu,"
 		       "\"repacked_bytes\":%llu,\"plans_done\":%llu}\n",
 		    (unsigned long long)res.snapshots,
 		    (unsigned long long)res.used_blobs,
-		    (unsigned long long)res.deleted, (unsigned long long)res.deleted_bytes,
-		    (unsigned long long)res.kept_alive, (unsigned long long)res.planned,
+		    (unsigned long long)res.deleted,
+		    (unsigned long long)res.deleted_bytes,
+		    (unsigned long long)res.kept_alive,
+		    (unsigned long long)res.planned,
 		    (unsigned long long)res.planned_bytes,
 		    (unsigned long long)res.repacked,
 		    (unsigned long long)res.repacked_bytes,
 		    (unsigned long long)res.plans_done);
 	else if (!g->quiet)
 		printf("prune: deleted %llu packs (%s); %llu packs (%s, %llu "
-		       "repacked) planned for deletion after the grace period%s\n",
+		       "repacked) planned for deletion after the grace "
+		       "period%s\n",
 		    (unsigned long long)res.deleted, a,
 		    (unsigned long long)res.planned, b,
 		    (unsigned long long)res.repacked,
@@ -200,7 +220,7 @@ cmd_forget(struct gopts *g, int argc, char **argv)
 	struct cf_snapshot **v = NULL;
 	struct cf_err err = {0};
 	struct cf_repo *r = NULL;
-	char (*names)[65] = NULL;
+	char(*names)[65] = NULL;
 	const char **pos;
 	size_t npos, n = 0, nf = 0;
 	int rc;
@@ -210,8 +230,8 @@ cmd_forget(struct gopts *g, int argc, char **argv)
 	if (npos > 0)
 		rc = usage_error(g, "unexpected argument '%s'", pos[0]);
 	else if ((rc = policy_from(g, opts, &p)) == 0 &&
-		 (rc = prune_opts_from(g, opts, &po)) == 0 &&
-		 (r = open_repo(g, &rc)) != NULL) {
+	         (rc = prune_opts_from(g, opts, &po)) == 0 &&
+	         (r = open_repo(g, &rc)) != NULL) {
 		if (cf_repo_snapshots(r, &v, &n, &err) != 0 ||
 		    (d = calloc(n + 1, sizeof(*d))) == NULL ||
 		    (names = calloc(n + 1, 65)) == NULL) {
@@ -234,7 +254,8 @@ cmd_forget(struct gopts *g, int argc, char **argv)
 			rc = report(g, &err);
 		else if (!g->quiet && !g->json)
 			printf("%zu snapshots %s, %zu kept\n", nf,
-			    opt_get(opts, "dry-run")->set ? "would go" : "forgotten",
+			    opt_get(opts, "dry-run")->set ? "would go"
+			                                  : "forgotten",
 			    n - nf);
 		if (rc == 0 && opt_get(opts, "prune")->set)
 			rc = run_prune(g, r, opts);
@@ -283,11 +304,10 @@ has(char **v, size_t n, const char *t)
 
 /* New tag list: --set replaces, then --add and --remove. */
 static int
-retag(struct cf_snapshot *s, struct opt *set, struct opt *add,
-    struct opt *rm)
+retag(struct cf_snapshot *s, struct opt *set, struct opt *add, struct opt *rm)
 {
-	char **t = calloc(s->ntags + set->nvalues + add->nvalues + 1,
-	    sizeof(char *));
+	char **t =
+	    calloc(s->ntags + set->nvalues + add->nvalues + 1, sizeof(char *));
 	size_t n = 0;
 
 	if (t == NULL)
@@ -319,7 +339,8 @@ retag(struct cf_snapshot *s, struct opt *set, struct opt *add,
 int
 cmd_tag(struct gopts *g, int argc, char **argv)
 {
-	struct opt opts[] = {{"add", 0, OPT_VALUE | OPT_MULTI, 0, NULL, NULL, 0},
+	struct opt opts[] = {
+	    {"add", 0, OPT_VALUE | OPT_MULTI, 0, NULL, NULL, 0},
 	    {"remove", 0, OPT_VALUE | OPT_MULTI, 0, NULL, NULL, 0},
 	    {"set", 0, OPT_VALUE | OPT_MULTI, 0, NULL, NULL, 0}, {0}};
 	struct cf_err err = {0};
@@ -331,10 +352,12 @@ cmd_tag(struct gopts *g, int argc, char **argv)
 	if (parse_args(g, argc, argv, opts, &pos, &npos))
 		return EXIT_USAGE;
 	if (npos == 0 || !(opts[0].set || opts[1].set || opts[2].set))
-		rc = usage_error(g, "give snapshots and --add, --remove or --set");
+		rc = usage_error(g,
+		    "give snapshots and --add, --remove or --set");
 	else if ((r = open_repo(g, &rc)) != NULL)
 		for (size_t i = 0; i < npos && rc == 0; i++) {
-			struct cf_snapshot *s = cf_repo_find_snapshot(r, pos[i], &err);
+			struct cf_snapshot *s =
+			    cf_repo_find_snapshot(r, pos[i], &err);
 			char old[1][65];
 
 			if (s == NULL) {
@@ -347,7 +370,8 @@ cmd_tag(struct gopts *g, int argc, char **argv)
 			    cf_forget_apply(r, old, 1, &err) != 0)
 				rc = report(g, &err);
 			else if (!g->quiet)
-				printf("snapshot %.8s is now %.8s\n", old[0], s->name);
+				printf("snapshot %.8s is now %.8s\n", old[0],
+				    s->name);
 			cf_snapshot_free(s);
 		}
 	cf_repo_close(r);

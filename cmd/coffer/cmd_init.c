@@ -14,7 +14,8 @@
 static int
 parse_kdf(const struct gopts *g, struct opt *opts, struct cf_kdf *kdf)
 {
-	struct opt *m = opt_get(opts, "kdf-memory"), *o = opt_get(opts, "kdf-ops");
+	struct opt *m = opt_get(opts, "kdf-memory"),
+	           *o = opt_get(opts, "kdf-ops");
 	char *end;
 
 	kdf->mem = CF_KDF_DEFAULT_MEM;
@@ -23,16 +24,19 @@ parse_kdf(const struct gopts *g, struct opt *opts, struct cf_kdf *kdf)
 		unsigned long long v = strtoull(m->value, &end, 10);
 
 		if (*end || v < 8 || v > 4096)
-			return usage_error(g, "--kdf-memory takes 8 to 4096 "
-					      "(MiB), not '%s'", m->value);
+			return usage_error(g,
+			    "--kdf-memory takes 8 to 4096 "
+			    "(MiB), not '%s'",
+			    m->value);
 		kdf->mem = v << 20;
 	}
 	if (o->set) {
 		unsigned long long v = strtoull(o->value, &end, 10);
 
 		if (*end || v < 1 || v > CF_KDF_MAX_OPS)
-			return usage_error(g, "--kdf-ops takes 1 to %d, not '%s'",
-			    CF_KDF_MAX_OPS, o->value);
+			return usage_error(g,
+			    "--kdf-ops takes 1 to %d, not '%s'", CF_KDF_MAX_OPS,
+			    o->value);
 		kdf->ops = v;
 	}
 	return 0;
@@ -52,7 +56,8 @@ init_account(struct gopts *g, const char *where, const char *invite,
 	if (split_url(where, g->zone, base, zone, err) != 0)
 		return -1;
 	if (rkfile == NULL && !isatty(0))
-		return cf_err_set(err, CF_EUSAGE, "no terminal to confirm the "
+		return cf_err_set(err, CF_EUSAGE,
+		    "no terminal to confirm the "
 		    "recovery key: give --recovery-key-file FILE");
 	if ((me = load_identity(1, err)) == NULL)
 		return -1;
@@ -68,7 +73,8 @@ init_account(struct gopts *g, const char *where, const char *invite,
 		if ((rec = sodium_malloc(sizeof(*rec))) == NULL ||
 		    new_recovery(rkfile, rec, err) != 0 ||
 		    (s = store_as(base, "_account", me->sk, err)) == NULL ||
-		    (a = cf_account_create(s, me, name, rec, state, err)) == NULL)
+		    (a = cf_account_create(s, me, name, rec, state, err)) ==
+		        NULL)
 			goto out;
 	}
 	s = NULL;
@@ -110,7 +116,8 @@ cmd_init(struct gopts *g, int argc, char **argv)
 	if (npos > 0)
 		rc = usage_error(g, "unexpected argument '%s'", pos[0]);
 	else if ((where = repo_where(g)) == NULL || !*where)
-		rc = usage_error(g, "no repository: give --repo or set COFFER_REPO");
+		rc = usage_error(g,
+		    "no repository: give --repo or set COFFER_REPO");
 	else if (cf_store_is_url(where)) {
 		rc = init_account(g, where, opts[2].set ? opts[2].value : NULL,
 		    opts[3].set ? opts[3].value : host_name(),
@@ -121,11 +128,12 @@ cmd_init(struct gopts *g, int argc, char **argv)
 			printf("{\"repository\":\"%s\"}\n", where);
 		else if (!g->quiet)
 			printf("created zone at %s; this device holds the "
-			       "account key\n", where);
+			       "account key\n",
+			    where);
 	} else if (opts[2].set)
 		rc = usage_error(g, "--invite is for a cofferd URL");
 	else if ((rc = parse_kdf(g, opts, &kdf)) == 0 &&
-		 (rc = read_password(g, 1, NULL, &pass, &n)) == 0) {
+	         (rc = read_password(g, 1, NULL, &pass, &n)) == 0) {
 		rc = cf_repo_init(where, pass, n, &kdf, host_name(), &err);
 		password_free(pass, n);
 		if (rc != 0)
@@ -155,7 +163,8 @@ key_add(struct gopts *g, struct cf_repo *r, struct opt *opts)
 	int rc;
 
 	if ((rc = parse_kdf(g, opts, &kdf)) != 0 ||
-	    (rc = read_password(g, 1, f->set ? f->value : NULL, &pass, &n)) != 0)
+	    (rc = read_password(g, 1, f->set ? f->value : NULL, &pass, &n)) !=
+	        0)
 		return rc;
 	rc = cf_repo_add_key(r, pass, n, &kdf, host_name(), name, &err);
 	password_free(pass, n);
@@ -186,14 +195,16 @@ key_row(void *arg, const char *name, uint64_t size)
 	(void)size;
 	cf_buf_init(&b, 4096);
 	ok = cf_store_get(l->r->store, CF_KIND_KEY, name, 0, CF_GET_ALL, &b,
-		 &err) == 0 &&
-	    cf_keyslot_parse(b.p, b.len, &info, &err) == 0;
+	         &err) == 0 &&
+	     cf_keyslot_parse(b.p, b.len, &info, &err) == 0;
 	cf_buf_release(&b);
 	if (l->g->json) {
-		printf("%s{\"id\":\"%s\",\"current\":%s,\"valid\":%s", l->first ? "" : ",",
-		    name, cur ? "true" : "false", ok ? "true" : "false");
+		printf("%s{\"id\":\"%s\",\"current\":%s,\"valid\":%s",
+		    l->first ? "" : ",", name, cur ? "true" : "false",
+		    ok ? "true" : "false");
 		if (ok)
-			printf(",\"kdf\":\"argon2id\",\"memory_mib\":%llu,\"ops\":%llu",
+			printf(",\"kdf\":\"argon2id\",\"memory_mib\":%llu,"
+			       "\"ops\":%llu",
 			    (unsigned long long)(info.mem >> 20),
 			    (unsigned long long)info.ops);
 		printf("}");
@@ -211,7 +222,8 @@ key_row(void *arg, const char *name, uint64_t size)
 static int
 key_create(struct gopts *g, struct cf_repo *r, struct opt *opts)
 {
-	const char *where = repo_where(g), *out = opt_get(opts, "output")->value;
+	const char *where = repo_where(g),
+	           *out = opt_get(opts, "output")->value;
 	const char *name = opt_get(opts, "name")->value;
 	struct cf_identity *me = NULL, *wo = NULL;
 	struct cf_account *a = NULL;
@@ -223,7 +235,8 @@ key_create(struct gopts *g, struct cf_repo *r, struct opt *opts)
 	if (!opt_get(opts, "write-only")->set || out == NULL)
 		return usage_error(g, "give --write-only and --output FILE");
 	if (where == NULL || !cf_store_is_url(where))
-		return usage_error(g, "write-only keys are for zones on cofferd");
+		return usage_error(g,
+		    "write-only keys are for zones on cofferd");
 	if (split_url(where, g->zone, base, zone, &err) != 0 ||
 	    (me = load_identity(0, &err)) == NULL ||
 	    (a = open_account(base, me, NULL, &err)) == NULL ||
@@ -234,7 +247,7 @@ key_create(struct gopts *g, struct cf_repo *r, struct opt *opts)
 	cf_identity_from_sk(wo, sk);
 	if (write_credential(out, base, zone, seed, r, &err) == 0 &&
 	    cf_account_add(a, CF_ROLE_WRITEONLY, name ? name : "write-only",
-		wo->ed, wo->xpk, &err) == 0)
+	        wo->ed, wo->xpk, &err) == 0)
 		rc = 0;
 	if (rc == 0 && !g->quiet)
 		printf("wrote a write-only credential for zone '%s' to %s\n"
@@ -254,7 +267,8 @@ out:
 int
 cmd_key(struct gopts *g, int argc, char **argv)
 {
-	struct opt opts[] = {{"new-password-file", 0, OPT_VALUE, 0, NULL, NULL, 0},
+	struct opt opts[] = {
+	    {"new-password-file", 0, OPT_VALUE, 0, NULL, NULL, 0},
 	    {"kdf-memory", 0, OPT_VALUE, 0, NULL, NULL, 0},
 	    {"kdf-ops", 0, OPT_VALUE, 0, NULL, NULL, 0},
 	    {"write-only", 0, 0, 0, NULL, NULL, 0},
@@ -269,16 +283,19 @@ cmd_key(struct gopts *g, int argc, char **argv)
 
 	if (parse_args(g, argc, argv, opts, &pos, &npos))
 		return EXIT_USAGE;
-	if (npos == 0 || (strcmp(pos[0], "add") && strcmp(pos[0], "list") &&
-			     strcmp(pos[0], "remove") && strcmp(pos[0], "create"))) {
-		rc = usage_error(g, "give 'add', 'list', 'remove ID' or 'create "
-				    "--write-only --output FILE'");
+	if (npos == 0 ||
+	    (strcmp(pos[0], "add") && strcmp(pos[0], "list") &&
+	        strcmp(pos[0], "remove") && strcmp(pos[0], "create"))) {
+		rc =
+		    usage_error(g, "give 'add', 'list', 'remove ID' or 'create "
+		                   "--write-only --output FILE'");
 		goto out;
 	}
 	if (repo_where(g) != NULL && cf_store_is_url(repo_where(g)) &&
 	    (!strcmp(pos[0], "add") || !strcmp(pos[0], "remove"))) {
-		rc = usage_error(g, "a zone on cofferd is opened by the account's "
-				    "devices, not by passwords: see 'coffer device'");
+		rc = usage_error(g,
+		    "a zone on cofferd is opened by the account's "
+		    "devices, not by passwords: see 'coffer device'");
 		goto out;
 	}
 	if ((npos != 1 && strcmp(pos[0], "remove")) ||

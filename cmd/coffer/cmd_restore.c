@@ -14,7 +14,8 @@ print_result(const struct gopts *g, const struct cf_restore_result *res,
 	if (g->json) {
 		printf("{\"files\":%llu,\"dirs\":%llu,\"bytes\":%llu,"
 		       "\"warnings\":%llu,\"seconds\":%.3f}\n",
-		    (unsigned long long)res->files, (unsigned long long)res->dirs,
+		    (unsigned long long)res->files,
+		    (unsigned long long)res->dirs,
 		    (unsigned long long)res->bytes,
 		    (unsigned long long)res->warnings, secs);
 	} else if (!g->quiet) {
@@ -85,8 +86,9 @@ cmd_restore(struct gopts *g, int argc, char **argv)
 	if (rc != 0)
 		rc = report(g, &err);
 	else
-		print_result(g, &res, (double)(t1.tv_sec - t0.tv_sec) +
-			(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		print_result(g, &res,
+		    (double)(t1.tv_sec - t0.tv_sec) +
+		        (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 out:
 	cf_repo_close(r);
 	free(spec);

@@ -68,8 +68,9 @@ cmd_snapshots(struct gopts *g, int argc, char **argv)
 		return rc;
 	}
 	if (r->bad_snapshots > 0)
-		fprintf(stderr, "warning: %zu damaged snapshot records skipped "
-				"(%s): see 'coffer check'\n",
+		fprintf(stderr,
+		    "warning: %zu damaged snapshot records skipped "
+		    "(%s): see 'coffer check'\n",
 		    r->bad_snapshots, r->bad_err.msg);
 	if (g->json)
 		printf("[");
@@ -154,7 +155,8 @@ find_spec(const struct gopts *g, struct cf_repo *r, const char *spec, int *rc)
 	if (s == NULL) {
 		*rc = report(g, &err);
 	} else if (strcmp(spec, "latest") == 0 && r->bad_snapshots > 0) {
-		cf_err_set(&err, CF_EAUTH, "%zu snapshot record(s) do not "
+		cf_err_set(&err, CF_EAUTH,
+		    "%zu snapshot record(s) do not "
 		    "authenticate (%s): 'latest' could be an older snapshot; "
 		    "give a snapshot ID ('coffer snapshots', 'coffer check')",
 		    r->bad_snapshots, r->bad_err.msg);
@@ -195,12 +197,13 @@ cmd_ls(struct gopts *g, int argc, char **argv)
 	}
 	spec = strdup(pos[0]);
 	split_spec(spec, &snap, &path);
-	if ((r = open_repo(g, &rc)) == NULL || (s = load_spec(g, r, snap, &rc)) == NULL)
+	if ((r = open_repo(g, &rc)) == NULL ||
+	    (s = load_spec(g, r, snap, &rc)) == NULL)
 		goto out;
 	if (path == NULL || path[0] == '\0' || strcmp(path, "/") == 0) {
 		rc = cf_walk(r, s->tree, "/", ls_one, &l, &err);
-	} else if ((rc = cf_find_node(r, s->tree, path, NULL, &node, &t, &err)) ==
-	    0) {
+	} else if ((rc = cf_find_node(r, s->tree, path, NULL, &node, &t,
+	                &err)) == 0) {
 		rc = ls_one(&l, path, node);
 		if (rc == 0 && node->type == CF_NT_DIR)
 			rc = cf_walk(r, node->subtree, path, ls_one, &l, &err);
@@ -242,7 +245,8 @@ cmd_dump(struct gopts *g, int argc, char **argv)
 		rc = usage_error(g, "give SNAPSHOT:FILE, with the file's path");
 		goto out;
 	}
-	if ((r = open_repo(g, &rc)) == NULL || (s = load_spec(g, r, snap, &rc)) == NULL)
+	if ((r = open_repo(g, &rc)) == NULL ||
+	    (s = load_spec(g, r, snap, &rc)) == NULL)
 		goto out;
 	if (cf_find_node(r, s->tree, path, NULL, &node, &t, &err) != 0 ||
 	    cf_dump(r, node, STDOUT_FILENO, &err) != 0)

@@ -12,38 +12,41 @@ const char *cli_progname = "coffer";
 
 static const struct cmd cmds[] = {
     {"init", cmd_init,
-	"init [--kdf-memory MIB] [--kdf-ops N]            (a folder)\n"
-	"  init --invite TOKEN [--name DEVICE] [--recovery-key-file F] "
-	"(cofferd)"},
+        "init [--kdf-memory MIB] [--kdf-ops N]            (a folder)\n"
+        "  init --invite TOKEN [--name DEVICE] [--recovery-key-file F] "
+        "(cofferd)"},
     {"backup", cmd_backup,
-	"backup PATH... [--exclude PATTERN] [--exclude-file FILE] [--tag TAG]\n"
-	"                [--host NAME] [--parent SNAPSHOT] [--force] [--threads N]"},
+        "backup PATH... [--exclude PATTERN] [--exclude-file FILE] [--tag TAG]\n"
+        "                [--host NAME] [--parent SNAPSHOT] [--force] "
+        "[--threads N]"},
     {"snapshots", cmd_snapshots, "snapshots"},
     {"ls", cmd_ls, "ls SNAPSHOT[:PATH] [--long]"},
     {"restore", cmd_restore,
-	"restore SNAPSHOT[:PATH] --target DIR [--include PATTERN]\n"
-	"                [--exclude PATTERN] [--threads N]"},
+        "restore SNAPSHOT[:PATH] --target DIR [--include PATTERN]\n"
+        "                [--exclude PATTERN] [--threads N]"},
     {"dump", cmd_dump, "dump SNAPSHOT:FILE"},
     {"diff", cmd_diff, "diff SNAPSHOT1 SNAPSHOT2"},
     {"find", cmd_find, "find PATTERN [--newest N]"},
     {"mount", cmd_mount,
-	"mount DIR [--cache-size MIB] [--threads N] [--allow-other]"},
+        "mount DIR [--cache-size MIB] [--threads N] [--allow-other]"},
     {"check", cmd_check, "check [--read-data]"},
     {"forget", cmd_forget,
-	"forget [--keep-last N] [--keep-hourly|daily|weekly|monthly|yearly N]\n"
-	"                [--keep-within DURATION] [--keep-tag TAG] [--host H]\n"
-	"                [--dry-run] [--prune [--max-unused PCT] [--grace DUR]]"},
-    {"prune", cmd_prune, "prune [--max-unused PCT] [--grace DURATION] [--dry-run]"},
+        "forget [--keep-last N] [--keep-hourly|daily|weekly|monthly|yearly N]\n"
+        "                [--keep-within DURATION] [--keep-tag TAG] [--host H]\n"
+        "                [--dry-run] [--prune [--max-unused PCT] [--grace "
+        "DUR]]"},
+    {"prune", cmd_prune,
+        "prune [--max-unused PCT] [--grace DURATION] [--dry-run]"},
     {"tag", cmd_tag, "tag SNAPSHOT... [--add TAG] [--remove TAG] [--set TAG]"},
     {"key", cmd_key,
-	"key add [--new-password-file FILE] | key list | key remove ID\n"
-	"  key create --write-only --output FILE [--name HOST]  (cofferd)"},
+        "key add [--new-password-file FILE] | key list | key remove ID\n"
+        "  key create --write-only --output FILE [--name HOST]  (cofferd)"},
     {"device", cmd_device,
-	"device list | invite [--approve] | remove NAME\n"
-	"                join --name NAME (CODE | --recovery-key-file FILE)"},
+        "device list | invite [--approve] | remove NAME\n"
+        "                join --name NAME (CODE | --recovery-key-file FILE)"},
     {"zone", cmd_zone, "zone list | zone create NAME"},
     {"recovery-key", cmd_recovery,
-	"recovery-key rotate [--recovery-key-file FILE]"},
+        "recovery-key rotate [--recovery-key-file FILE]"},
 };
 
 static void
@@ -57,16 +60,21 @@ help(FILE *f)
 		fprintf(f, "  %s\n", cmds[i].usage);
 	fprintf(f,
 	    "\nglobal options:\n"
-	    "  -r, --repo DIR|URL      the repository (or COFFER_REPO): a folder,\n"
-	    "                          or http(s)://HOST:PORT[/NAME] on cofferd\n"
+	    "  -r, --repo DIR|URL      the repository (or COFFER_REPO): a "
+	    "folder,\n"
+	    "                          or http(s)://HOST:PORT[/NAME] on "
+	    "cofferd\n"
 	    "  -p, --password-file F   read the password from F (or "
 	    "COFFER_PASSWORD_FILE;\n"
 	    "                          else it is asked on the terminal)\n"
-	    "      --credential FILE   back up with a write-only credential (or\n"
+	    "      --credential FILE   back up with a write-only credential "
+	    "(or\n"
 	    "                          COFFER_CREDENTIAL)\n"
-	    "  -z, --zone NAME         the zone of a cofferd account (default:\n"
+	    "  -z, --zone NAME         the zone of a cofferd account "
+	    "(default:\n"
 	    "                          the URL's path, else 'default')\n"
-	    "      --cache-dir DIR     local index cache (or COFFER_CACHE_DIR;\n"
+	    "      --cache-dir DIR     local index cache (or "
+	    "COFFER_CACHE_DIR;\n"
 	    "                          default ~/.cache/coffer)\n"
 	    "      --json              machine-readable output\n"
 	    "  -q, --quiet             no progress, no summary\n"
@@ -149,7 +157,8 @@ main(int argc, char **argv)
 			continue;
 		g.cmd = cmds[i].name;
 		for (int j = 2; j < argc; j++)
-			if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
+			if (!strcmp(argv[j], "--help") ||
+			    !strcmp(argv[j], "-h")) {
 				printf("usage: coffer %s\n", cmds[i].usage);
 				return EXIT_OK;
 			}

@@ -48,7 +48,7 @@ find_opt(struct opt *opts, struct opt *gl, const char *name, size_t len,
 		for (; o != NULL && o->name != NULL; o++)
 			if (sh ? o->shortname == sh
 			       : strlen(o->name) == len &&
-				    strncmp(o->name, name, len) == 0)
+			             strncmp(o->name, name, len) == 0)
 				return o;
 	}
 	return NULL;
@@ -58,8 +58,8 @@ static int
 set_opt(const struct gopts *g, struct opt *o, const char *value)
 {
 	if (o->flags & OPT_MULTI) {
-		const char **nv = realloc(o->values,
-		    (o->nvalues + 2) * sizeof(char *));
+		const char **nv =
+		    realloc(o->values, (o->nvalues + 2) * sizeof(char *));
 
 		if (nv == NULL)
 			return usage_error(g, "out of memory");
@@ -175,12 +175,17 @@ int
 report(const struct gopts *g, const struct cf_err *err)
 {
 	fprintf(stderr, "%s%s%s: %s\n", cli_progname, g->cmd ? " " : "",
-	    g->cmd ? g->cmd : "", err->msg[0] ? err->msg : cf_err_name(err->code));
+	    g->cmd ? g->cmd : "",
+	    err->msg[0] ? err->msg : cf_err_name(err->code));
 	switch (err->code) {
-	case CF_EPASS: return EXIT_PASSWORD;
-	case CF_ESECURITY: return EXIT_SECURITY;
-	case CF_EUSAGE: return EXIT_USAGE;
-	default: return EXIT_FAIL;
+	case CF_EPASS:
+		return EXIT_PASSWORD;
+	case CF_ESECURITY:
+		return EXIT_SECURITY;
+	case CF_EUSAGE:
+		return EXIT_USAGE;
+	default:
+		return EXIT_FAIL;
 	}
 }
 
@@ -240,8 +245,8 @@ prompt(const char *what, char *buf, size_t *n)
 
 /** read_password(g, confirm, file, out, n): get a password. */
 int
-read_password(const struct gopts *g, int confirm, const char *file,
-    char **out, size_t *n)
+read_password(const struct gopts *g, int confirm, const char *file, char **out,
+    size_t *n)
 {
 	char *buf = sodium_malloc(PASS_MAX), *again;
 	size_t n2;
@@ -254,15 +259,18 @@ read_password(const struct gopts *g, int confirm, const char *file,
 		file = getenv("COFFER_PASSWORD_FILE");
 	if (file != NULL) {
 		if (read_file_password(file, buf, n) != 0) {
-			fprintf(stderr, "%s: cannot read password file %s: %s\n",
+			fprintf(stderr,
+			    "%s: cannot read password file %s: %s\n",
 			    cli_progname, file, strerror(errno));
 			sodium_free(buf);
 			return EXIT_FAIL;
 		}
 	} else if (prompt("password: ", buf, n) != 0) {
 		sodium_free(buf);
-		fprintf(stderr, "%s: no password: give --password-file, set "
-		    "COFFER_PASSWORD_FILE, or run on a terminal\n", cli_progname);
+		fprintf(stderr,
+		    "%s: no password: give --password-file, set "
+		    "COFFER_PASSWORD_FILE, or run on a terminal\n",
+		    cli_progname);
 		return EXIT_USAGE;
 	} else if (confirm) {
 		if ((again = sodium_malloc(PASS_MAX)) == NULL ||
@@ -374,31 +382,34 @@ open_repo(struct gopts *g, int *code)
 	char *pass, cbuf[4096];
 	size_t n;
 	const char *where = repo_where(g);
-	const char *cred = g->credential ? g->credential
-					 : getenv("COFFER_CREDENTIAL");
+	const char *cred =
+	    g->credential ? g->credential : getenv("COFFER_CREDENTIAL");
 
 	if (cred != NULL && *cred) {
 		if (g->cmd == NULL || strcmp(g->cmd, "backup") != 0) {
-			*code = usage_error(g, "a write-only credential can only "
-					       "back up: it opens nothing");
+			*code =
+			    usage_error(g, "a write-only credential can only "
+			                   "back up: it opens nothing");
 			return NULL;
 		}
-		r = open_credential(cred, cache_root(g, cbuf, sizeof(cbuf)), &err);
+		r = open_credential(cred, cache_root(g, cbuf, sizeof(cbuf)),
+		    &err);
 		if (r == NULL)
 			*code = report(g, &err);
 		return r;
 	}
 	if (where == NULL || *where == '\0') {
 		*code = usage_error(g, "no repository: give --repo or set "
-				       "COFFER_REPO");
+		                       "COFFER_REPO");
 		return NULL;
 	}
 	if (cf_store_is_url(where)) {
-		r = open_zone(g, where, cache_root(g, cbuf, sizeof(cbuf)), &err);
+		r = open_zone(g, where, cache_root(g, cbuf, sizeof(cbuf)),
+		    &err);
 		if (r == NULL)
-			*code = err.code == CF_ENOTFOUND ? (report(g, &err),
-							       EXIT_NOREPO)
-							 : report(g, &err);
+			*code = err.code == CF_ENOTFOUND
+			            ? (report(g, &err), EXIT_NOREPO)
+			            : report(g, &err);
 		return r;
 	}
 	if ((*code = read_password(g, 0, NULL, &pass, &n)) != 0)
@@ -407,8 +418,8 @@ open_repo(struct gopts *g, int *code)
 		struct cf_store *s = open_store(where, 0, &err);
 
 		r = s == NULL ? NULL
-			      : cf_repo_open_store(s, pass, n,
-				    cache_root(g, cbuf, sizeof(cbuf)), &err);
+		              : cf_repo_open_store(s, pass, n,
+		                    cache_root(g, cbuf, sizeof(cbuf)), &err);
 	}
 	password_free(pass, n);
 	if (r == NULL) {
@@ -447,8 +458,11 @@ json_str(FILE *f, const char *s, size_t n)
 	fputc('"', f);
 	for (size_t i = 0; i < n; i++) {
 		unsigned c = p[i];
-		size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
-		    : (c >> 3) == 30 ? 4 : 0;
+		size_t len = c < 0x80         ? 1
+		             : (c >> 5) == 6  ? 2
+		             : (c >> 4) == 14 ? 3
+		             : (c >> 3) == 30 ? 4
+		                              : 0;
 		int ok = len > 1 && i + len <= n;
 
 		for (size_t k = 1; ok && k < len; k++)
@@ -542,7 +556,7 @@ since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)(t.tv_sec - t0->tv_sec) +
-	    (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 static void
@@ -569,7 +583,7 @@ draw(struct progress *p)
 	if (atomic_load(&p->c->scan_done) && total > 0)
 		fprintf(stderr, " (%.0f%%)",
 		    100.0 * (double)(bytes < total ? bytes : total) /
-			(double)total);
+		        (double)total);
 	fflush(stderr);
 }
 
@@ -650,4 +664,3 @@ parse_threads(const struct gopts *g, struct opt *o, int *threads)
 	*threads = (int)v;
 	return 0;
 }
-

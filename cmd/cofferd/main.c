@@ -93,30 +93,46 @@ parse(int argc, char **argv, int start, struct opts *o)
 	for (int i = start; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (!strcmp(a, "--data")) o->data = need(argc, argv, &i);
-		else if (!strcmp(a, "--listen")) o->listen = need(argc, argv, &i);
-		else if (!strcmp(a, "--tls-cert")) o->tls_cert = need(argc, argv, &i);
-		else if (!strcmp(a, "--tls-key")) o->tls_key = need(argc, argv, &i);
-		else if (!strcmp(a, "--log")) o->log = need(argc, argv, &i);
-		else if (!strcmp(a, "--blobs")) o->blobs = need(argc, argv, &i);
-		else if (!strcmp(a, "--config")) o->config = need(argc, argv, &i);
-		else if (!strcmp(a, "--meta")) o->meta = need(argc, argv, &i);
-		else if (!strcmp(a, "--insecure-listen")) o->insecure = 1;
-		else if (!strcmp(a, "--open-registration")) o->open_reg = 1;
-		else if (!strcmp(a, "--append-only")) o->append_only = 1;
-		else if (!strcmp(a, "--json")) o->json = 1;
+		if (!strcmp(a, "--data"))
+			o->data = need(argc, argv, &i);
+		else if (!strcmp(a, "--listen"))
+			o->listen = need(argc, argv, &i);
+		else if (!strcmp(a, "--tls-cert"))
+			o->tls_cert = need(argc, argv, &i);
+		else if (!strcmp(a, "--tls-key"))
+			o->tls_key = need(argc, argv, &i);
+		else if (!strcmp(a, "--log"))
+			o->log = need(argc, argv, &i);
+		else if (!strcmp(a, "--blobs"))
+			o->blobs = need(argc, argv, &i);
+		else if (!strcmp(a, "--config"))
+			o->config = need(argc, argv, &i);
+		else if (!strcmp(a, "--meta"))
+			o->meta = need(argc, argv, &i);
+		else if (!strcmp(a, "--insecure-listen"))
+			o->insecure = 1;
+		else if (!strcmp(a, "--open-registration"))
+			o->open_reg = 1;
+		else if (!strcmp(a, "--append-only"))
+			o->append_only = 1;
+		else if (!strcmp(a, "--json"))
+			o->json = 1;
 		else if (!strcmp(a, "--retention-days"))
-			o->retention = (int64_t)parse_num(a, need(argc, argv, &i)) * DAY;
+			o->retention =
+			    (int64_t)parse_num(a, need(argc, argv, &i)) * DAY;
 		else if (!strcmp(a, "--expires-days"))
-			o->expires_days = (int64_t)parse_num(a, need(argc, argv, &i));
+			o->expires_days =
+			    (int64_t)parse_num(a, need(argc, argv, &i));
 		else if (!strcmp(a, "--quota-bytes") || !strcmp(a, "--bytes"))
 			o->quota_bytes = parse_num(a, need(argc, argv, &i));
-		else if (!strcmp(a, "--quota-objects") || !strcmp(a, "--objects"))
+		else if (!strcmp(a, "--quota-objects") ||
+		         !strcmp(a, "--objects"))
 			o->quota_objects = parse_num(a, need(argc, argv, &i));
 		else if (!strcmp(a, "--max-object"))
 			o->max_object = parse_num(a, need(argc, argv, &i));
 		else if (!strcmp(a, "--threads"))
-			o->threads = (unsigned)parse_num(a, need(argc, argv, &i));
+			o->threads =
+			    (unsigned)parse_num(a, need(argc, argv, &i));
 		else if (a[0] == '-')
 			die("unknown option '%s' (see 'cofferd --help')", a);
 		else if (o->npos < 4)
@@ -242,8 +258,10 @@ serve(struct opts *o)
 	if (o->listen != NULL)
 		split_listen(o->listen, host, sizeof(host), &port);
 	if (!is_loopback(host) && o->tls_cert == NULL && !o->insecure)
-		die("refusing plain HTTP on %s: give --tls-cert and --tls-key, or "
-		    "--insecure-listen", host);
+		die("refusing plain HTTP on %s: give --tls-cert and --tls-key, "
+		    "or "
+		    "--insecure-listen",
+		    host);
 	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
 		die("--tls-cert and --tls-key go together");
 	if (o->log != NULL && strcmp(o->log, "-") != 0 &&
@@ -280,8 +298,8 @@ serve(struct opts *o)
 
 		if (time(NULL) - last_purge >= 3600) {
 			last_purge = time(NULL);
-			if (cf_server_purge(meta, blobs, time(NULL) - o->retention,
-				&purged, &err) != 0)
+			if (cf_server_purge(meta, blobs,
+			        time(NULL) - o->retention, &purged, &err) != 0)
 				log_line(logf, err.msg);
 		}
 		sig = sigtimedwait(&set, NULL, &ts);
@@ -302,7 +320,8 @@ print_account(void *arg, const struct cf_account_row *a)
 
 	if (o->json)
 		printf("{\"id\":%lld,\"created\":%lld,\"disabled\":%s,"
-		       "\"devices\":%llu,\"used_bytes\":%llu,\"used_objects\":%llu,"
+		       "\"devices\":%llu,\"used_bytes\":%llu,\"used_objects\":%"
+		       "llu,"
 		       "\"quota_bytes\":%llu,\"quota_objects\":%llu}\n",
 		    (long long)a->id, (long long)a->created,
 		    a->disabled ? "true" : "false",
@@ -312,7 +331,8 @@ print_account(void *arg, const struct cf_account_row *a)
 		    (unsigned long long)a->quota_bytes,
 		    (unsigned long long)a->quota_objects);
 	else
-		printf("%6lld  %-8s %3llu devices  %14llu / %-14llu bytes  %9llu / "
+		printf("%6lld  %-8s %3llu devices  %14llu / %-14llu bytes  "
+		       "%9llu / "
 		       "%-9llu objects\n",
 		    (long long)a->id, a->disabled ? "disabled" : "active",
 		    (unsigned long long)a->devices,
@@ -331,8 +351,9 @@ admin_invite(struct cf_meta *m, const struct opts *o, struct cf_err *err)
 
 	cf_crypto_random(tok, sizeof(tok));
 	cf_crypto_hash(tok, sizeof(tok), hash);
-	if (m->ops->invite_add(m, hash, (int64_t)time(NULL) + o->expires_days * DAY,
-		o->append_only ? CF_SCOPE_APPEND_ONLY : 0, err) != 0)
+	if (m->ops->invite_add(m, hash,
+	        (int64_t)time(NULL) + o->expires_days * DAY,
+	        o->append_only ? CF_SCOPE_APPEND_ONLY : 0, err) != 0)
 		return -1;
 	cf_hex(hex, tok, sizeof(tok));
 	printf("%s\n", hex);
@@ -377,11 +398,14 @@ admin(struct opts *o)
 		rc = cf_server_purge(meta, blobs,
 		    (int64_t)time(NULL) - o->retention + 1, &purged, &err);
 		if (rc == 0)
-			printf("purged %llu objects deleted more than %lld days "
-			       "ago\n", (unsigned long long)purged,
+			printf("purged %llu objects deleted more than %lld "
+			       "days "
+			       "ago\n",
+			    (unsigned long long)purged,
 			    (long long)(o->retention / DAY));
 	} else
-		die("admin takes invite, accounts, set-quota, disable, enable or "
+		die("admin takes invite, accounts, set-quota, disable, enable "
+		    "or "
 		    "purge (see 'cofferd --help')");
 	if (rc == 1)
 		die("no such account");
@@ -400,7 +424,8 @@ migrate(const struct opts *o)
 	int from, to;
 
 	if (o->meta == NULL || o->npos > 0)
-		die("migrate takes --meta postgresql://... (see 'cofferd --help')");
+		die("migrate takes --meta postgresql://... (see 'cofferd "
+		    "--help')");
 	m = open_meta_url(o->meta, &from, &to);
 	if (from == to)
 		printf("metadata schema at version %d: up to date\n", to);
@@ -414,38 +439,41 @@ migrate(const struct opts *o)
 static void
 help(void)
 {
-	printf("usage: cofferd [--data DIR] [--listen HOST:PORT] [--tls-cert PEM "
-	       "--tls-key PEM]\n"
-	       "               [--insecure-listen] [--open-registration] "
-	       "[--retention-days N]\n"
-	       "               [--quota-bytes N] [--quota-objects N] "
-	       "[--max-object N] [--threads N]\n"
-	       "               [--log FILE|-] [--blobs s3://BUCKET[/PREFIX]] "
-	       "[--config FILE]\n"
-	       "               [--meta postgresql://[USER@]HOST[:PORT]/DB]\n"
-	       "       cofferd migrate --meta postgresql://...\n"
-	       "       cofferd admin [--data DIR] invite [--append-only] "
-	       "[--expires-days N]\n"
-	       "       cofferd admin [--data DIR] accounts [--json]\n"
-	       "       cofferd admin [--data DIR] set-quota ACCOUNT [--bytes N] "
-	       "[--objects N]\n"
-	       "       cofferd admin [--data DIR] disable|enable ACCOUNT\n"
-	       "       cofferd admin [--data DIR] purge [--retention-days N]\n"
-	       "\nDefaults: data in ~/.local/share/cofferd, listen "
-	       "127.0.0.1:%d, soft-deleted\nobjects kept 30 days, quota 1 TiB "
-	       "and 10 million objects per account,\nobjects up to 1 GiB, a "
-	       "thread per connection.\n",
+	printf(
+	    "usage: cofferd [--data DIR] [--listen HOST:PORT] [--tls-cert PEM "
+	    "--tls-key PEM]\n"
+	    "               [--insecure-listen] [--open-registration] "
+	    "[--retention-days N]\n"
+	    "               [--quota-bytes N] [--quota-objects N] "
+	    "[--max-object N] [--threads N]\n"
+	    "               [--log FILE|-] [--blobs s3://BUCKET[/PREFIX]] "
+	    "[--config FILE]\n"
+	    "               [--meta postgresql://[USER@]HOST[:PORT]/DB]\n"
+	    "       cofferd migrate --meta postgresql://...\n"
+	    "       cofferd admin [--data DIR] invite [--append-only] "
+	    "[--expires-days N]\n"
+	    "       cofferd admin [--data DIR] accounts [--json]\n"
+	    "       cofferd admin [--data DIR] set-quota ACCOUNT [--bytes N] "
+	    "[--objects N]\n"
+	    "       cofferd admin [--data DIR] disable|enable ACCOUNT\n"
+	    "       cofferd admin [--data DIR] purge [--retention-days N]\n"
+	    "\nDefaults: data in ~/.local/share/cofferd, listen "
+	    "127.0.0.1:%d, soft-deleted\nobjects kept 30 days, quota 1 TiB "
+	    "and 10 million objects per account,\nobjects up to 1 GiB, a "
+	    "thread per connection.\n",
 	    DEFAULT_PORT);
 	cofferd_blobs_help();
-	printf("\nMetadata in PostgreSQL: --meta postgresql://[USER@]HOST[:PORT]/DB"
-	       "[?PARAM=VALUE...]\n(or postgres://) keeps accounts, the object "
-	       "catalogue and refs in PostgreSQL\ninstead of DIR/meta.db, so "
-	       "several cofferd processes can share them; admin\ntakes the same "
-	       "flag.  The schema is created or upgraded at start (under a lock,\n"
-	       "so processes may start together); 'cofferd migrate --meta URL' "
-	       "does only that.\nGive the password through ~/.pgpass, PGPASSFILE "
-	       "or PGPASSWORD, not in the URL:\ncommand lines are visible to "
-	       "other users.  With --blobs as well, DIR is unused.\n");
+	printf(
+	    "\nMetadata in PostgreSQL: --meta "
+	    "postgresql://[USER@]HOST[:PORT]/DB"
+	    "[?PARAM=VALUE...]\n(or postgres://) keeps accounts, the object "
+	    "catalogue and refs in PostgreSQL\ninstead of DIR/meta.db, so "
+	    "several cofferd processes can share them; admin\ntakes the same "
+	    "flag.  The schema is created or upgraded at start (under a lock,\n"
+	    "so processes may start together); 'cofferd migrate --meta URL' "
+	    "does only that.\nGive the password through ~/.pgpass, PGPASSFILE "
+	    "or PGPASSWORD, not in the URL:\ncommand lines are visible to "
+	    "other users.  With --blobs as well, DIR is unused.\n");
 }
 
 int
@@ -458,7 +486,7 @@ main(int argc, char **argv)
 	o.expires_days = 7;
 	o.max_object = 1ull << 30;
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-			    !strcmp(argv[1], "help"))) {
+	                    !strcmp(argv[1], "help"))) {
 		help();
 		return 0;
 	}
@@ -474,6 +502,7 @@ main(int argc, char **argv)
 	}
 	parse(argc, argv, 1, &o);
 	if (o.npos > 0)
-		die("unexpected argument '%s' (see 'cofferd --help')", o.pos[0]);
+		die("unexpected argument '%s' (see 'cofferd --help')",
+		    o.pos[0]);
 	return serve(&o);
 }

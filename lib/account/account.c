@@ -77,14 +77,16 @@ get_object(struct cf_account *a, const uint8_t name[32], struct cf_buf *out,
 		return -1;
 	cf_crypto_hash(out->p, out->len, h);
 	if (sodium_memcmp(h, name, 32) != 0)
-		return security(err, "SECURITY ALERT: account object %.16s does "
-		    "not match its name", hex);
+		return security(err,
+		    "SECURITY ALERT: account object %.16s does "
+		    "not match its name",
+		    hex);
 	return 0;
 }
 
 static int
-put_object(struct cf_account *a, const uint8_t *p, size_t n,
-    uint8_t name[32], struct cf_err *err)
+put_object(struct cf_account *a, const uint8_t *p, size_t n, uint8_t name[32],
+    struct cf_err *err)
 {
 	char hex[65];
 
@@ -106,7 +108,8 @@ read_head(const struct cf_account *a, uint64_t *seq, uint8_t name[32])
 	snprintf(path, sizeof(path), "%s/head", a->state);
 	if ((f = fopen(path, "r")) == NULL)
 		return 1;
-	ok = fscanf(f, "%llu %64s", &s, hex) == 2 && cf_unhex(name, 32, hex) == 0;
+	ok = fscanf(f, "%llu %64s", &s, hex) == 2 &&
+	     cf_unhex(name, 32, hex) == 0;
 	fclose(f);
 	*seq = s;
 	return ok ? 0 : -1;
@@ -121,7 +124,8 @@ write_file(const char *path, const void *p, size_t n, struct cf_err *err)
 	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
 	if ((f = fopen(tmp, "w")) == NULL)
 		return cf_err_sys(err, "cannot write %s", tmp);
-	if (fwrite(p, 1, n, f) != n || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+	if (fwrite(p, 1, n, f) != n || fflush(f) != 0 ||
+	    fsync(fileno(f)) != 0) {
 		fclose(f);
 		return cf_err_sys(err, "cannot write %s", tmp);
 	}
@@ -194,8 +198,10 @@ read_ref(struct cf_account *a, uint64_t *seq, uint8_t name[32],
 		text[n] = '\0';
 		if (sscanf(text, "%llu %64s", &s, hex) != 2 ||
 		    cf_unhex(name, 32, hex) != 0 || s >= MAX_RECORDS)
-			rc = security(err, "SECURITY ALERT: the server's chain "
-			    "head is malformed%s", "");
+			rc = security(err,
+			    "SECURITY ALERT: the server's chain "
+			    "head is malformed%s",
+			    "");
 		*seq = s;
 	}
 	cf_buf_release(&b);
@@ -221,18 +227,23 @@ fetch_records(struct cf_account *a, uint64_t seq, const uint8_t head[32],
 		if (rc != 0 && err->code == CF_ENOTFOUND) {
 			char hex[65];
 
-			/* The server's own head names it: withheld or cut out. */
+			/* The server's own head names it: withheld or cut out.
+			 */
 			cf_hex(hex, cur, 32);
-			rc = cf_err_set(err, CF_ESECURITY, "SECURITY ALERT: device "
-			    "chain record %llu (%.16s) is missing on the server "
+			rc = cf_err_set(err, CF_ESECURITY,
+			    "SECURITY ALERT: device "
+			    "chain record %llu (%.16s) is missing on the "
+			    "server "
 			    "(a record removed from the chain?)",
 			    (unsigned long long)i, hex);
 		}
 		if (rc == 0 && cf_record_decode(b.p, b.len, r, err) != 0)
 			rc = escalate(err);
 		if (rc == 0 && r->seq != i)
-			rc = security(err, "SECURITY ALERT: device chain records "
-			    "out of order (reordered or forked)%s", "");
+			rc = security(err,
+			    "SECURITY ALERT: device chain records "
+			    "out of order (reordered or forked)%s",
+			    "");
 		if (rc == 0) {
 			offs[i] = raw->len;
 			cf_buf_add_uvar(raw, b.len);
@@ -264,10 +275,12 @@ apply_all(struct cf_account *a, uint64_t seq, const struct cf_buf *raw,
 
 		cf_rd_init(&rd, raw->p + offs[i], raw->len - offs[i]);
 		if (cf_rd_bytes(&rd, &p, &n, 1u << 20))
-			rc = cf_err_set(err, CF_EINTERNAL, "device chain record "
-			    "%llu lost", (unsigned long long)i);
+			rc = cf_err_set(err, CF_EINTERNAL,
+			    "device chain record "
+			    "%llu lost",
+			    (unsigned long long)i);
 		else if (cf_record_decode(p, n, r, err) ||
-		    cf_chain_apply(a->chain, r, a->names[i], err))
+		         cf_chain_apply(a->chain, r, a->names[i], err))
 			rc = escalate(err);
 	}
 	free(r);
@@ -282,19 +295,26 @@ check_seen(struct cf_account *a, const uint8_t *pin, struct cf_err *err)
 	int rc = read_head(a, &sseq, seen);
 
 	if (pin != NULL && sodium_memcmp(pin, a->chain->head, 32) != 0)
-		return security(err, "SECURITY ALERT: the server shows a device "
-		    "chain other than the one the pairing device sent%s", "");
+		return security(err,
+		    "SECURITY ALERT: the server shows a device "
+		    "chain other than the one the pairing device sent%s",
+		    "");
 	if (rc == 1)
 		return 0; /* first use of this account on this device */
 	if (rc < 0)
-		return cf_err_set(err, CF_EFORMAT, "%s/head is corrupt", a->state);
+		return cf_err_set(err, CF_EFORMAT, "%s/head is corrupt",
+		    a->state);
 	if (sseq > a->chain->seq)
-		return security(err, "SECURITY ALERT: the server rolled the "
-		    "device chain back (this device saw a longer one)%s", "");
+		return security(err,
+		    "SECURITY ALERT: the server rolled the "
+		    "device chain back (this device saw a longer one)%s",
+		    "");
 	if (sodium_memcmp(a->names[sseq], seen, 32) != 0)
-		return security(err, "SECURITY ALERT: the server shows a forked "
+		return security(err,
+		    "SECURITY ALERT: the server shows a forked "
 		    "device chain (it does not contain the head this device "
-		    "saw)%s", "");
+		    "saw)%s",
+		    "");
 	return 0;
 }
 
@@ -338,7 +358,8 @@ unseal_ak(struct cf_account *a, struct cf_err *err)
 	int rc = -1;
 
 	if (cf_chain_find(a->chain, a->me->ed) == NULL)
-		return cf_err_set(err, CF_EAUTH, "this device is not (or no "
+		return cf_err_set(err, CF_EAUTH,
+		    "this device is not (or no "
 		    "longer) a device of the account");
 	if (wrap == NULL)
 		return cf_err_set(err, CF_EAUTH,
@@ -347,14 +368,18 @@ unseal_ak(struct cf_account *a, struct cf_err *err)
 	if (get_object(a, wrap, &b, err) == 0) {
 		if (b.len != WRAP_PLAIN + crypto_box_SEALBYTES ||
 		    crypto_box_seal_open(plain, b.p, b.len, a->me->xpk,
-			a->me->xsk) != 0)
-			security(err, "SECURITY ALERT: the account key sealed to "
-			    "this device does not open%s", "");
+		        a->me->xsk) != 0)
+			security(err,
+			    "SECURITY ALERT: the account key sealed to "
+			    "this device does not open%s",
+			    "");
 		else if (cf_ak_commit(plain, commit),
 		    cf_le32_get(plain + 32) != a->chain->epoch ||
-			sodium_memcmp(commit, a->chain->ak_commit, 32) != 0)
-			security(err, "SECURITY ALERT: the account key sealed to "
-			    "this device is not the one the chain names%s", "");
+		        sodium_memcmp(commit, a->chain->ak_commit, 32) != 0)
+			security(err,
+			    "SECURITY ALERT: the account key sealed to "
+			    "this device is not the one the chain names%s",
+			    "");
 		else {
 			memcpy(a->ak, plain, 32);
 			rc = 0;
@@ -368,8 +393,8 @@ unseal_ak(struct cf_account *a, struct cf_err *err)
 /* --- lifecycle --- */
 
 static struct cf_account *
-account_new(struct cf_store *s, const struct cf_identity *me,
-    const char *state, struct cf_err *err)
+account_new(struct cf_store *s, const struct cf_identity *me, const char *state,
+    struct cf_err *err)
 {
 	struct cf_account *a = calloc(1, sizeof(*a));
 	char path[4300];
@@ -482,12 +507,14 @@ append(struct cf_account *a, struct cf_record *r, struct cf_err *err)
 		rc = put_object(a, b.p, b.len, name, err);
 	if (rc == 0) {
 		cf_hex(hex, name, 32);
-		snprintf(ref, sizeof(ref), "%llu %s", (unsigned long long)r->seq,
-		    hex);
-		rc = cf_http_ref_cas(a->s, "chain", r->seq ? a->head_version : 0,
-		    (const uint8_t *)ref, strlen(ref), err);
+		snprintf(ref, sizeof(ref), "%llu %s",
+		    (unsigned long long)r->seq, hex);
+		rc =
+		    cf_http_ref_cas(a->s, "chain", r->seq ? a->head_version : 0,
+		        (const uint8_t *)ref, strlen(ref), err);
 		if (rc == 1)
-			rc = cf_err_set(err, CF_EEXIST, "the device chain changed "
+			rc = cf_err_set(err, CF_EEXIST,
+			    "the device chain changed "
 			    "meanwhile: run the command again");
 	}
 	if (rc == 0 && cf_chain_apply(a->chain, r, name, err) != 0)
@@ -519,16 +546,17 @@ subject(struct cf_record *r, uint8_t role, const char *name,
 /** cf_account_add(a, role, name, ed, x, err): add a member. */
 int
 cf_account_add(struct cf_account *a, uint8_t role, const char *name,
-    const uint8_t ed[static 32], const uint8_t x[static 32],
-    struct cf_err *err)
+    const uint8_t ed[static 32], const uint8_t x[static 32], struct cf_err *err)
 {
 	const struct cf_member *m = cf_chain_find(a->chain, ed);
 	struct cf_record *r;
 	int rc = 0;
 
 	if (m != NULL) /* before anything is stored on the server */
-		return cf_err_set(err, CF_EEXIST, "that device is in the account "
-		    "already (as \"%s\")", m->name);
+		return cf_err_set(err, CF_EEXIST,
+		    "that device is in the account "
+		    "already (as \"%s\")",
+		    m->name);
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return cf_err_set(err, CF_ENOMEM, "out of memory");
 	r->type = CF_REC_ADD;
@@ -536,8 +564,8 @@ cf_account_add(struct cf_account *a, uint8_t role, const char *name,
 	memcpy(r->ak_commit, a->chain->ak_commit, 32);
 	subject(r, role, name, ed, x);
 	if (role != CF_ROLE_WRITEONLY)
-		rc = seal_wrap(a, a->ak, r->epoch, ed, x, &r->wraps[r->nwraps++],
-		    err);
+		rc = seal_wrap(a, a->ak, r->epoch, ed, x,
+		    &r->wraps[r->nwraps++], err);
 	if (rc == 0)
 		rc = append(a, r, err);
 	if (rc == 0)

@@ -30,11 +30,11 @@ struct cf_identity {
 };
 
 struct cf_account {
-	struct cf_store *s; /* the "_account" repository; owned */
-	char state[4096];   /* this device's folder for this account */
+	struct cf_store *s;     /* the "_account" repository; owned */
+	char state[4096];       /* this device's folder for this account */
 	struct cf_identity *me; /* sodium_malloc()ed */
 	struct cf_chain *chain;
-	uint8_t (*names)[32]; /* record names by seq */
+	uint8_t (*names)[32];  /* record names by seq */
 	uint64_t head_version; /* of the ref, for compare-and-swap */
 	uint8_t *ak; /* sodium_malloc()ed, 32 bytes: this epoch's key */
 };
@@ -53,8 +53,8 @@ struct cf_account *cf_account_create(struct cf_store *s,
  * the account key.  ${pin} (or NULL) is a head name learnt over an
  * authenticated channel (pairing): the chain must end there. */
 struct cf_account *cf_account_open(struct cf_store *s,
-    const struct cf_identity *me, const char *state,
-    const uint8_t *pin, struct cf_err *err);
+    const struct cf_identity *me, const char *state, const uint8_t *pin,
+    struct cf_err *err);
 void cf_account_close(struct cf_account *a);
 
 /** cf_account_add(a, role, name, ed, x, err): append a record adding a
@@ -64,9 +64,8 @@ int cf_account_add(struct cf_account *a, uint8_t role, const char *name,
     struct cf_err *err) CF_WUR;
 
 /** A zone to re-key when a device is removed. */
-typedef int (*cf_rekey_fn)(void *arg, const uint8_t *old_ak,
-    uint32_t old_epoch, const uint8_t *ak, uint32_t epoch,
-    struct cf_err *err);
+typedef int (*cf_rekey_fn)(void *arg, const uint8_t *old_ak, uint32_t old_epoch,
+    const uint8_t *ak, uint32_t epoch, struct cf_err *err);
 
 /** cf_account_remove(a, ed, rekey, arg, err): append a record removing
  * member ${ed}: a new account key for a new epoch, sealed to every

@@ -183,7 +183,8 @@ merge_wraps(struct cf_chain *c, const struct cf_record *r, int replace)
 {
 	if (replace)
 		c->nwraps = 0;
-	for (size_t i = 0; i < r->nwraps && c->nwraps < CF_CHAIN_MAX_MEMBERS; i++)
+	for (size_t i = 0; i < r->nwraps && c->nwraps < CF_CHAIN_MAX_MEMBERS;
+	     i++)
 		c->wraps[c->nwraps++] = r->wraps[i];
 }
 
@@ -195,8 +196,7 @@ violation(struct cf_err *err, const struct cf_record *r, const char *rule)
 }
 
 static int
-apply_genesis(struct cf_chain *c, const struct cf_record *r,
-    struct cf_err *err)
+apply_genesis(struct cf_chain *c, const struct cf_record *r, struct cf_err *err)
 {
 	if (c->seq != UINT64_MAX || r->seq != 0)
 		return violation(err, r, "genesis record not first");
@@ -217,7 +217,8 @@ apply_add(struct cf_chain *c, const struct cf_record *r, struct cf_err *err)
 		return violation(err, r, "adds a device that is already there");
 	if (r->epoch != c->epoch ||
 	    sodium_memcmp(r->ak_commit, c->ak_commit, 32) != 0)
-		return violation(err, r, "adds a device under another key epoch");
+		return violation(err, r,
+		    "adds a device under another key epoch");
 	if (r->subject.role != CF_ROLE_WRITEONLY && !has_wrap(r, r->subject.ed))
 		return violation(err, r, "adds a device without its key");
 	if (add_member(c, r) != 0)
@@ -227,8 +228,7 @@ apply_add(struct cf_chain *c, const struct cf_record *r, struct cf_err *err)
 }
 
 static int
-apply_remove(struct cf_chain *c, const struct cf_record *r,
-    struct cf_err *err)
+apply_remove(struct cf_chain *c, const struct cf_record *r, struct cf_err *err)
 {
 	size_t j = 0;
 
@@ -244,7 +244,8 @@ apply_remove(struct cf_chain *c, const struct cf_record *r,
 			continue;
 		if (!has_wrap(r, m->ed))
 			return violation(err, r,
-			    "new epoch key not given to every remaining device");
+			    "new epoch key not given to every remaining "
+			    "device");
 		c->m[j++] = *m;
 	}
 	c->n = j;
@@ -273,7 +274,7 @@ cf_chain_apply(struct cf_chain *c, const struct cf_record *r,
 			return violation(err, r,
 			    "signed by a key that is not a trusted device");
 		rc = r->type == CF_REC_ADD ? apply_add(c, r, err)
-					   : apply_remove(c, r, err);
+		                           : apply_remove(c, r, err);
 	}
 	if (rc != 0)
 		return -1;

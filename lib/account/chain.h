@@ -35,15 +35,19 @@
 #define CF_CHAIN_NAME_MAX 64
 
 enum cf_rec_type { CF_REC_GENESIS = 1, CF_REC_ADD = 2, CF_REC_REMOVE = 3 };
-enum cf_role { CF_ROLE_DEVICE = 1, CF_ROLE_RECOVERY = 2, CF_ROLE_WRITEONLY = 3 };
+enum cf_role {
+	CF_ROLE_DEVICE = 1,
+	CF_ROLE_RECOVERY = 2,
+	CF_ROLE_WRITEONLY = 3
+};
 
 struct cf_member {
 	uint8_t role;
 	uint8_t ed[32], x[32];
 	char name[CF_CHAIN_NAME_MAX + 1];
-	int64_t added;       /* time of the record that added it */
+	int64_t added; /* time of the record that added it */
 	uint8_t added_by[32];
-	uint64_t seq;        /* of that record */
+	uint64_t seq; /* of that record */
 };
 
 struct cf_wrapref {
@@ -67,8 +71,8 @@ struct cf_record {
 
 /* The state after applying records: who is trusted, in which epoch. */
 struct cf_chain {
-	uint64_t seq;      /* of the last record; UINT64_MAX when empty */
-	uint8_t head[32];  /* its name */
+	uint64_t seq;     /* of the last record; UINT64_MAX when empty */
+	uint8_t head[32]; /* its name */
 	uint32_t epoch;
 	uint8_t ak_commit[32];
 	size_t n;

@@ -26,8 +26,7 @@ sid_of(const char *id, int k, uint8_t sid[24])
 
 /** cf_pair_offer(a, o, err): a mailbox and a code. */
 int
-cf_pair_offer(struct cf_account *a, struct cf_pair_offer *o,
-    struct cf_err *err)
+cf_pair_offer(struct cf_account *a, struct cf_pair_offer *o, struct cf_err *err)
 {
 	uint8_t r[8];
 
@@ -95,8 +94,8 @@ wait_msg(struct cf_store *s, const char *id, const char *slot,
 
 static int
 seal_put(struct cf_store *s, const char *id, const char *slot,
-    const uint8_t key[32], const uint8_t *prefix, size_t pn,
-    const uint8_t *p, size_t n, struct cf_err *err)
+    const uint8_t key[32], const uint8_t *prefix, size_t pn, const uint8_t *p,
+    size_t n, struct cf_err *err)
 {
 	uint8_t msg[32 + INFO_MAX + CF_TAG_BYTES], nonce[CF_NONCE_BYTES];
 
@@ -153,7 +152,8 @@ accept_once(struct cf_account *a, const struct cf_pair_offer *o, int k,
 	sid_of(o->id, k, sid);
 	cf_buf_init(&b, 4096);
 	snprintf(slot, sizeof(slot), "a1.%d", k);
-	if ((rc = cf_pake_start(&p, sid, sizeof(sid), o->secret, 8, err)) != 0 ||
+	if ((rc = cf_pake_start(&p, sid, sizeof(sid), o->secret, 8, err)) !=
+	        0 ||
 	    (rc = cf_http_pair_put(a->s, o->id, slot, p.Y, 32, err)) != 0)
 		goto out;
 	snprintf(slot, sizeof(slot), "b1.%d", k);
@@ -166,8 +166,10 @@ accept_once(struct cf_account *a, const struct cf_pair_offer *o, int k,
 		/* Wrong code, or a message tampered with: tell the other side
 		 * (unauthenticated: the worst a forger gains is a retry). */
 		snprintf(slot, sizeof(slot), "a2.%d", k);
-		rc = cf_http_pair_put(a->s, o->id, slot, (const uint8_t *)"X", 1,
-			 err) == 0 ? 1 : -1;
+		rc = cf_http_pair_put(a->s, o->id, slot, (const uint8_t *)"X",
+		         1, err) == 0
+		         ? 1
+		         : -1;
 		(void)approve(arg, NULL, NULL);
 		goto out;
 	}
@@ -178,12 +180,12 @@ accept_once(struct cf_account *a, const struct cf_pair_offer *o, int k,
 		 * answer) is not added twice: it gets the current head. */
 		if (cf_chain_find(a->chain, j.ed) == NULL &&
 		    (rc = cf_account_add(a, CF_ROLE_DEVICE, j.name, j.ed, j.x,
-			 err)) != 0) {
+		         err)) != 0) {
 			struct cf_err e2 = {0};
 
 			snprintf(slot, sizeof(slot), "a2.%d", k);
-			(void)!seal_put(a->s, o->id, slot, keys, NULL, 0, reply, 42,
-			    &e2); /* "NO": the other side stops waiting */
+			(void)!seal_put(a->s, o->id, slot, keys, NULL, 0, reply,
+			    42, &e2); /* "NO": the other side stops waiting */
 			goto out;
 		}
 		memcpy(reply, "OK", 2);
@@ -217,7 +219,8 @@ cf_pair_accept(struct cf_account *a, const struct cf_pair_offer *o,
 		(void)!cf_http_pair_void(a->s, o->id, &e2);
 	if (rc == 1)
 		return cf_err_set(err, CF_EAUTH,
-		    "wrong pairing code %d times: the pairing is void", ATTEMPTS);
+		    "wrong pairing code %d times: the pairing is void",
+		    ATTEMPTS);
 	return rc;
 }
 
@@ -234,7 +237,8 @@ taken(struct cf_store *s, const char *id, int k, struct cf_buf *b,
 	cf_err_clear(err);
 	rc = wait_msg(s, id, slot, b, timeout_s, err);
 	if (rc == 0 && b->len != 1)
-		rc = cf_err_set(err, CF_EAUTH, "this pairing code was used already");
+		rc = cf_err_set(err, CF_EAUTH,
+		    "this pairing code was used already");
 	else if (rc == 0)
 		rc = 1;
 	return rc;
@@ -263,10 +267,13 @@ join_once(struct cf_store *s, const char *id, const char *secret, int k,
 		/* Not a share: tampered with.  Spend the attempt (the other
 		 * side answers "X" and offers the next one). */
 		snprintf(slot, sizeof(slot), "b1.%d", k);
-		rc = cf_http_pair_put(s, id, slot, (const uint8_t *)"X", 1, err);
+		rc =
+		    cf_http_pair_put(s, id, slot, (const uint8_t *)"X", 1, err);
 		if (rc == 0)
-			rc = cf_err_set(err, CF_EAUTH, "the other device's pairing "
-			    "message is malformed (tampered with on the server?): "
+			rc = cf_err_set(err, CF_EAUTH,
+			    "the other device's pairing "
+			    "message is malformed (tampered with on the "
+			    "server?): "
 			    "run the same command again for the next attempt");
 		else if (err->code == CF_EEXIST)
 			rc = taken(s, id, k, &b, timeout_s, err);
@@ -288,20 +295,24 @@ join_once(struct cf_store *s, const char *id, const char *secret, int k,
 	    strstr(err->msg, "void or expired") != NULL)
 		/* The other side voided the mailbox after its last answer,
 		 * before we could read it: this was the last attempt. */
-		rc = cf_err_set(err, CF_EAUTH, "wrong pairing code (or the "
+		rc = cf_err_set(err, CF_EAUTH,
+		    "wrong pairing code (or the "
 		    "pairing messages were tampered with); that was the last "
 		    "attempt: the pairing is void, ask for a new code");
 	if (rc == 0 && b.len == 1)
-		rc = cf_err_set(err, CF_EAUTH, "wrong pairing code (or the "
+		rc = cf_err_set(err, CF_EAUTH,
+		    "wrong pairing code (or the "
 		    "pairing messages were tampered with): the other device "
 		    "could not authenticate this one");
 	else if (rc == 0 && (b.len != 42 + CF_TAG_BYTES ||
-			   open_msg(id, keys, b.p, b.len, reply) != 0))
-		rc = cf_err_set(err, CF_ESECURITY, "SECURITY ALERT: the other "
+	                        open_msg(id, keys, b.p, b.len, reply) != 0))
+		rc = cf_err_set(err, CF_ESECURITY,
+		    "SECURITY ALERT: the other "
 		    "device's answer does not authenticate: it was tampered "
 		    "with on the server");
 	else if (rc == 0 && memcmp(reply, "OK", 2) != 0)
-		rc = cf_err_set(err, CF_EAUTH, "the other device refused the "
+		rc = cf_err_set(err, CF_EAUTH,
+		    "the other device refused the "
 		    "pairing");
 	else if (rc == 0)
 		memcpy(pin, reply + 2, 32);
@@ -314,9 +325,8 @@ out:
 
 /** cf_pair_join(s, code, me, name, pin, timeout_s, err): the new device. */
 int
-cf_pair_join(struct cf_store *s, const char *code,
-    const struct cf_identity *me, const char *name, uint8_t pin[static 32],
-    int timeout_s, struct cf_err *err)
+cf_pair_join(struct cf_store *s, const char *code, const struct cf_identity *me,
+    const char *name, uint8_t pin[static 32], int timeout_s, struct cf_err *err)
 {
 	char id[16], secret[9];
 	int rc = 1;
@@ -330,7 +340,8 @@ cf_pair_join(struct cf_store *s, const char *code,
 		rc = join_once(s, id, secret, k, me, name, pin, timeout_s, err);
 	sodium_memzero(secret, sizeof(secret));
 	if (rc == 1)
-		return cf_err_set(err, CF_EAUTH, "pairing is void (too many "
+		return cf_err_set(err, CF_EAUTH,
+		    "pairing is void (too many "
 		    "attempts)");
 	return rc;
 }

@@ -35,8 +35,7 @@ int cf_pair_offer(struct cf_account *a, struct cf_pair_offer *o,
 /** cf_pair_accept(a, o, approve, arg, timeout_s, err): wait for the new
  * device, ask ${approve}, add it. */
 int cf_pair_accept(struct cf_account *a, const struct cf_pair_offer *o,
-    cf_approve_fn approve, void *arg, int timeout_s, struct cf_err *err)
-    CF_WUR;
+    cf_approve_fn approve, void *arg, int timeout_s, struct cf_err *err) CF_WUR;
 /** cf_pair_join(s, code, me, name, pin, timeout_s, err): the new device's
  * side over store ${s} ("_account", signed with its own key); *pin gets
  * the chain head to trust. */

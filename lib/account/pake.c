@@ -34,7 +34,8 @@ cf_pake_finish(struct cf_pake *p, int initiator, const uint8_t peer[static 32],
 {
 	crypto_generichash_state st;
 	uint8_t k[32];
-	const uint8_t *ya = initiator ? p->Y : peer, *yb = initiator ? peer : p->Y;
+	const uint8_t *ya = initiator ? p->Y : peer,
+	              *yb = initiator ? peer : p->Y;
 
 	if (crypto_core_ristretto255_is_valid_point(peer) != 1 ||
 	    crypto_scalarmult_ristretto255(k, p->y, peer) != 0) {

@@ -19,9 +19,9 @@
 #define CF_PAKE_KEY_BYTES 32
 
 struct cf_pake {
-	uint8_t y[32];  /* secret scalar */
-	uint8_t Y[32];  /* our share */
-	uint8_t g[32];  /* generator */
+	uint8_t y[32]; /* secret scalar */
+	uint8_t Y[32]; /* our share */
+	uint8_t g[32]; /* generator */
 	uint8_t sid[32];
 };
 

@@ -57,7 +57,7 @@ cf_recovery_encode(const uint8_t secret[static CF_RECOVERY_BYTES],
 			v[i] = 0;
 			for (int k = 0; k < 5; k++, bit++)
 				v[i] = v[i] << 1 |
-				    (bit < 128 ? bit_get(secret, bit) : 0);
+				       (bit < 128 ? bit_get(secret, bit) : 0);
 			*o++ = alphabet[v[i]];
 		}
 		*o++ = alphabet[check_of(v, g)];
@@ -79,8 +79,10 @@ cf_recovery_decode(const char *text, uint8_t secret[static CF_RECOVERY_BYTES],
 			continue;
 		if (n == GROUPS * (DATA + 1) || (v[n] = value_of(*p)) < 0)
 			return cf_err_set(err, CF_EFORMAT,
-			    "recovery key: '%c' is not a recovery key character "
-			    "or the key is too long", *p);
+			    "recovery key: '%c' is not a recovery key "
+			    "character "
+			    "or the key is too long",
+			    *p);
 		n++;
 	}
 	if (n != GROUPS * (DATA + 1))

@@ -63,7 +63,7 @@ cf_zc_decompress(struct cf_zc *z, const uint8_t *p, size_t n, uint8_t *out,
     size_t rawlen, struct cf_err *err)
 {
 	size_t r = z != NULL ? ZSTD_decompressDCtx(z->d, out, rawlen, p, n)
-			     : ZSTD_decompress(out, rawlen, p, n);
+	                     : ZSTD_decompress(out, rawlen, p, n);
 
 	if (ZSTD_isError(r))
 		return cf_err_set(err, CF_EFORMAT, "zstd: %s",

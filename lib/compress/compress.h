@@ -25,7 +25,7 @@ int cf_zc_compress(struct cf_zc *z, const uint8_t *p, size_t n,
 /** cf_zc_decompress(z, p, n, out, rawlen, err): exactly ${rawlen} bytes
  * into ${out}, or CF_EFORMAT. ${p} is attacker-controlled.  ${z} may be
  * NULL (a one-off context is used). */
-int cf_zc_decompress(struct cf_zc *z, const uint8_t *p, size_t n,
-    uint8_t *out, size_t rawlen, struct cf_err *err) CF_WUR;
+int cf_zc_decompress(struct cf_zc *z, const uint8_t *p, size_t n, uint8_t *out,
+    size_t rawlen, struct cf_err *err) CF_WUR;
 
 #endif

@@ -157,17 +157,18 @@ cf_crypto_unwrap_key(const struct cf_keys *k, enum cf_objtype type,
 	const uint8_t *pk = k->box_pk, *sk = k->box_sk;
 
 	wrap_mac(k, in, mac);
-	for (size_t i = k->nold; sodium_memcmp(mac, in + CF_WRAP_BYTES - 16,
-					16) != 0;) {
+	for (size_t i = k->nold;
+	     sodium_memcmp(mac, in + CF_WRAP_BYTES - 16, 16) != 0;) {
 		if (i-- == 0)
-			return cf_err_set(err, CF_EAUTH, "object key not "
+			return cf_err_set(err, CF_EAUTH,
+			    "object key not "
 			    "authentic (tampered, or another repository)");
 		wrap_mac_with(k->old[i].mac, in, mac);
 		pk = k->old[i].box_pk;
 		sk = k->old[i].box_sk;
 	}
-	if (crypto_box_seal_open(key, in + 4, CF_KEY_BYTES + crypto_box_SEALBYTES,
-		pk, sk) != 0)
+	if (crypto_box_seal_open(key, in + 4,
+	        CF_KEY_BYTES + crypto_box_SEALBYTES, pk, sk) != 0)
 		return cf_err_set(err, CF_EAUTH, "object key does not open");
 	return 0;
 }
@@ -229,11 +230,11 @@ cf_env_seal(const struct cf_keys *k, enum cf_objtype type, const uint8_t *p,
 	size_t plen, start = out->len;
 
 	if (n > ENV_MAX_PLAIN)
-		return cf_err_set(err, CF_ELIMIT, "object of %zu bytes too large",
-		    n);
+		return cf_err_set(err, CF_ELIMIT,
+		    "object of %zu bytes too large", n);
 	plen = (size_t)cf_padme(n + 4);
-	if (cf_buf_reserve(out, CF_WRAP_BYTES + CF_NONCE_BYTES + plen +
-		CF_TAG_BYTES))
+	if (cf_buf_reserve(out,
+	        CF_WRAP_BYTES + CF_NONCE_BYTES + plen + CF_TAG_BYTES))
 		return cf_err_set(err, CF_ENOMEM, "cannot allocate envelope");
 	if ((plain = calloc(1, plen)) == NULL)
 		return cf_err_set(err, CF_ENOMEM, "cannot allocate envelope");
@@ -272,8 +273,8 @@ cf_env_open(const struct cf_keys *k, enum cf_objtype type, const uint8_t *in,
 	uint32_t len;
 
 	if (n < CF_ENV_OVERHEAD)
-		return cf_err_set(err, CF_EFORMAT, "object truncated (%zu bytes)",
-		    n);
+		return cf_err_set(err, CF_EFORMAT,
+		    "object truncated (%zu bytes)", n);
 	if (cf_crypto_unwrap_key(k, type, in, key, err))
 		return -1;
 	clen = n - CF_WRAP_BYTES - CF_NONCE_BYTES;
@@ -284,7 +285,7 @@ cf_env_open(const struct cf_keys *k, enum cf_objtype type, const uint8_t *in,
 		    plen);
 	}
 	if (cf_aead_open(plain, in + CF_WRAP_BYTES + CF_NONCE_BYTES, clen, in,
-		CF_WRAP_BYTES, in + CF_WRAP_BYTES, key)) {
+	        CF_WRAP_BYTES, in + CF_WRAP_BYTES, key)) {
 		sodium_memzero(key, sizeof(key));
 		free(plain);
 		return cf_err_set(err, CF_EAUTH,
@@ -294,7 +295,8 @@ cf_env_open(const struct cf_keys *k, enum cf_objtype type, const uint8_t *in,
 	len = cf_le32_get(plain);
 	if (len > plen - 4) {
 		free(plain);
-		return cf_err_set(err, CF_EFORMAT, "object length field invalid");
+		return cf_err_set(err, CF_EFORMAT,
+		    "object length field invalid");
 	}
 	memmove(plain, plain + 4, len);
 	*out = plain;
@@ -311,8 +313,8 @@ cf_sym_seal(const uint8_t key[static CF_KEY_BYTES], enum cf_objtype type,
 	size_t plen;
 
 	if (n > ENV_MAX_PLAIN)
-		return cf_err_set(err, CF_ELIMIT, "object of %zu bytes too large",
-		    n);
+		return cf_err_set(err, CF_ELIMIT,
+		    "object of %zu bytes too large", n);
 	plen = (size_t)cf_padme(n + 4);
 	if (cf_buf_reserve(out, 4 + CF_NONCE_BYTES + plen + CF_TAG_BYTES) ||
 	    (plain = calloc(1, plen)) == NULL)
@@ -326,7 +328,8 @@ cf_sym_seal(const uint8_t key[static CF_KEY_BYTES], enum cf_objtype type,
 	dst[2] = WRAP_VERSION;
 	dst[3] = (uint8_t)type;
 	cf_crypto_random(dst + 4, CF_NONCE_BYTES);
-	cf_aead_seal(dst + 4 + CF_NONCE_BYTES, plain, plen, dst, 4, dst + 4, key);
+	cf_aead_seal(dst + 4 + CF_NONCE_BYTES, plain, plen, dst, 4, dst + 4,
+	    key);
 	out->len += 4 + CF_NONCE_BYTES + plen + CF_TAG_BYTES;
 	sodium_memzero(plain, plen);
 	free(plain);
@@ -353,7 +356,7 @@ cf_sym_open(const uint8_t key[static CF_KEY_BYTES], enum cf_objtype type,
 	if ((plain = malloc(clen)) == NULL)
 		return cf_err_set(err, CF_ENOMEM, "out of memory");
 	if (cf_aead_open(plain, in + 4 + CF_NONCE_BYTES, clen, in, 4, in + 4,
-		key)) {
+	        key)) {
 		free(plain);
 		return cf_err_set(err, CF_EAUTH,
 		    "object does not authenticate (tampered or truncated)");
@@ -361,7 +364,8 @@ cf_sym_open(const uint8_t key[static CF_KEY_BYTES], enum cf_objtype type,
 	len = cf_le32_get(plain);
 	if (len > clen - CF_TAG_BYTES - 4) {
 		free(plain);
-		return cf_err_set(err, CF_EFORMAT, "object length field invalid");
+		return cf_err_set(err, CF_EFORMAT,
+		    "object length field invalid");
 	}
 	memmove(plain, plain + 4, len);
 	*out = plain;
@@ -386,9 +390,10 @@ cf_keys_sym_open(const struct cf_keys *k, enum cf_objtype type,
 
 /** cf_keys_new_writeonly(id, gear, index, mac, box_pk, err): no reading. */
 struct cf_keys *
-cf_keys_new_writeonly(const uint8_t id[static 32], const uint8_t gear[static 32],
-    const uint8_t (*index)[32], size_t nindex, const uint8_t mac[static 32],
-    const uint8_t box_pk[static 32], struct cf_err *err)
+cf_keys_new_writeonly(const uint8_t id[static 32],
+    const uint8_t gear[static 32], const uint8_t (*index)[32], size_t nindex,
+    const uint8_t mac[static 32], const uint8_t box_pk[static 32],
+    struct cf_err *err)
 {
 	struct cf_keys *k;
 

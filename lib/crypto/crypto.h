@@ -146,8 +146,8 @@ uint64_t cf_padme(uint64_t n);
 /** cf_env_seal(k, type, p, n, out, err): an envelope: wrapped fresh key,
  * nonce, AEAD of (u32 n || p || zero padding to Padme).  ${out} is
  * initialised by the caller; bytes are appended. */
-int cf_env_seal(const struct cf_keys *k, enum cf_objtype type,
-    const uint8_t *p, size_t n, struct cf_buf *out, struct cf_err *err) CF_WUR;
+int cf_env_seal(const struct cf_keys *k, enum cf_objtype type, const uint8_t *p,
+    size_t n, struct cf_buf *out, struct cf_err *err) CF_WUR;
 /** cf_env_open(k, type, in, n, out, outn, err): verify and decrypt; *out is
  * malloc()ed, owned by the caller. */
 int cf_env_open(const struct cf_keys *k, enum cf_objtype type,

@@ -22,11 +22,12 @@ write_new(const char *path, struct cf_err *err)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (fd < 0)
-		return errno == EEXIST ? 0 : cf_err_sys(err, "cannot create %s",
-						 path);
+		return errno == EEXIST
+		           ? 0
+		           : cf_err_sys(err, "cannot create %s", path);
 	cf_crypto_random(seed, sizeof(seed));
 	ok = write(fd, seed, sizeof(seed)) == (ssize_t)sizeof(seed) &&
-	    fsync(fd) == 0;
+	     fsync(fd) == 0;
 	sodium_memzero(seed, sizeof(seed));
 	close(fd);
 	if (!ok) {
@@ -47,13 +48,15 @@ read_seed(const char *path, uint8_t seed[SEED_BYTES], struct cf_err *err)
 		return cf_err_sys(err, "cannot open device key %s", path);
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return cf_err_set(err, CF_EFORMAT, "%s is not a key file", path);
+		return cf_err_set(err, CF_EFORMAT, "%s is not a key file",
+		    path);
 	}
 	if ((st.st_mode & 077) != 0 || st.st_uid != geteuid()) {
 		close(fd);
 		return cf_err_set(err, CF_EAUTH,
 		    "device key %s is readable by others (mode %03o): "
-		    "chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+		    "chmod 600 it",
+		    path, (unsigned)(st.st_mode & 0777));
 	}
 	n = read(fd, seed, SEED_BYTES);
 	close(fd);

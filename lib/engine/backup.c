@@ -199,8 +199,8 @@ finish_dir(struct bctx *b, struct wctx *w, struct bdir *d, uint8_t id[32],
 		    d->path);
 	cf_crypto_chunk_id(b->r->keys, w->tree.p, w->tree.len, id);
 	return put_blob(b, w, CF_BLOB_TREE, id, w->tree.p, w->tree.len, err) < 0
-	    ? -1
-	    : 0;
+	           ? -1
+	           : 0;
 }
 
 /* Drop one reference to ${d}; the last one finishes it and climbs. */
@@ -314,8 +314,8 @@ open_dir(int dirfd, const char *name, int flags)
 static int
 open_file(int dirfd, const char *name)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-	    O_NOATIME);
+	int fd =
+	    openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
 
 	if (fd < 0 && errno == EPERM)
 		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -326,10 +326,10 @@ static int
 same_version(const struct cf_node *n, const struct stat *st)
 {
 	return n->ino == st->st_ino && (uint64_t)st->st_size == n->size &&
-	    n->mtime_s == st->st_mtim.tv_sec &&
-	    n->mtime_ns == (uint32_t)st->st_mtim.tv_nsec &&
-	    n->ctime_s == st->st_ctim.tv_sec &&
-	    n->ctime_ns == (uint32_t)st->st_ctim.tv_nsec;
+	       n->mtime_s == st->st_mtim.tv_sec &&
+	       n->mtime_ns == (uint32_t)st->st_mtim.tv_nsec &&
+	       n->ctime_s == st->st_ctim.tv_sec &&
+	       n->ctime_ns == (uint32_t)st->st_ctim.tv_nsec;
 }
 
 static void
@@ -355,8 +355,8 @@ do_job(struct bctx *b, struct wctx *w, struct job *j)
 	}
 	if (rc != 0)
 		goto unreadable_fd;
-	if (fstat(fd, &st) == 0 && (!same_version(&e->n, &st) ||
-				       total != e->n.size)) {
+	if (fstat(fd, &st) == 0 &&
+	    (!same_version(&e->n, &st) || total != e->n.size)) {
 		b->changed++;
 		warn(b, j->d->path, e->name, e->n.namelen,
 		    "file changed while it was read");
@@ -449,8 +449,8 @@ free_names(char **v, size_t n)
 
 /* The names in folder ${fd} that no pattern excludes, sorted. */
 static int
-list_dir(const struct cf_backup_opts *o, int fd, const char *path,
-    char ***out, size_t *nout)
+list_dir(const struct cf_backup_opts *o, int fd, const char *path, char ***out,
+    size_t *nout)
 {
 	struct dirent *de;
 	char **v = NULL, *full;
@@ -468,9 +468,8 @@ list_dir(const struct cf_backup_opts *o, int fd, const char *path,
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		full = cf_path_join(path, de->d_name, strlen(de->d_name));
-		if (full != NULL &&
-		    cf_exclude_match(o->excludes, o->nexcludes, full,
-			de->d_name)) {
+		if (full != NULL && cf_exclude_match(o->excludes, o->nexcludes,
+		                        full, de->d_name)) {
 			free(full);
 			continue;
 		}
@@ -519,7 +518,7 @@ walk_subdir(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 		flags |= O_NOFOLLOW;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->path = cf_path_join(d->path, (char *)e->name, e->n.namelen)) ==
-		NULL) {
+	        NULL) {
 		free(c);
 		cf_err_set(&err, CF_ENOMEM, "out of memory");
 		fail(b, &err);
@@ -645,7 +644,7 @@ walk_entry(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 	struct stat st;
 
 	if (fstatat(d->fd, (char *)e->name, &st,
-		virt ? 0 : AT_SYMLINK_NOFOLLOW) != 0 ||
+	        virt ? 0 : AT_SYMLINK_NOFOLLOW) != 0 ||
 	    (virt && !S_ISDIR(st.st_mode))) {
 		warn(b, d->path, e->name, e->n.namelen,
 		    virt ? "not a folder" : strerror(errno));
@@ -838,8 +837,8 @@ scan_tree(struct bctx *b, int dirfd, const char *path, int depth)
 		} else if (S_ISDIR(st.st_mode)) {
 			int fd = open_dir(dirfd, names[i],
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			char *sub = cf_path_join(path, names[i],
-			    strlen(names[i]));
+			char *sub =
+			    cf_path_join(path, names[i], strlen(names[i]));
 
 			if (fd >= 0 && sub != NULL)
 				scan_tree(b, fd, sub, depth + 1);
@@ -1069,8 +1068,8 @@ run_walk(struct bctx *b, const struct vnode *root,
 
 	if (wctx_init(&w, b->r) || (d = calloc(1, sizeof(*d))) == NULL ||
 	    (d->path = strdup("/")) == NULL ||
-	    (d->fd = open_dir(AT_FDCWD, "/", O_RDONLY | O_DIRECTORY |
-		 O_CLOEXEC)) < 0) {
+	    (d->fd = open_dir(AT_FDCWD, "/",
+	         O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		cf_err_set(&err, CF_ENOMEM, "cannot start the walk");
 		fail(b, &err);
 		wctx_release(&w);

@@ -8,9 +8,9 @@
 
 /** cf_find_node(r, tree, path, zc, node, t, err): resolve ${path}. */
 int
-cf_find_node(struct cf_repo *r, const uint8_t tree[static 32],
-    const char *path, struct cf_zc *zc, const struct cf_node **node,
-    struct cf_tree *t, struct cf_err *err)
+cf_find_node(struct cf_repo *r, const uint8_t tree[static 32], const char *path,
+    struct cf_zc *zc, const struct cf_node **node, struct cf_tree *t,
+    struct cf_err *err)
 {
 	uint8_t cur[32];
 	const char *p = path;
@@ -68,8 +68,8 @@ walk_rec(struct walkctx *w, const uint8_t id[static 32], const char *prefix)
 		return -1;
 	for (size_t i = 0; i < t.n && rc == 0; i++) {
 		const struct cf_node *n = &t.nodes[i];
-		char *path = cf_path_join(prefix, (const char *)n->name,
-		    n->namelen);
+		char *path =
+		    cf_path_join(prefix, (const char *)n->name, n->namelen);
 
 		if (path == NULL) {
 			rc = cf_err_set(w->err, CF_ENOMEM, "out of memory");
@@ -101,8 +101,7 @@ cf_walk(struct cf_repo *r, const uint8_t tree[static 32], const char *prefix,
 
 /** cf_dump(r, n, fd, err): write a file's content to ${fd}. */
 int
-cf_dump(struct cf_repo *r, const struct cf_node *n, int fd,
-    struct cf_err *err)
+cf_dump(struct cf_repo *r, const struct cf_node *n, int fd, struct cf_err *err)
 {
 	struct cf_zc *zc = cf_zc_new(0);
 	struct cf_buf b;
@@ -152,11 +151,11 @@ report_all(struct diffctx *d, char what, const char *path,
     const struct cf_node *n)
 {
 	int rc = what == '+' ? d->fn(d->arg, what, path, NULL, n)
-			     : d->fn(d->arg, what, path, n, NULL);
+	                     : d->fn(d->arg, what, path, n, NULL);
 
 	if (rc == 0 && n->type == CF_NT_DIR)
 		rc = what == '+' ? diff_rec(d, NULL, n->subtree, path)
-				 : diff_rec(d, n->subtree, NULL, path);
+		                 : diff_rec(d, n->subtree, NULL, path);
 	return rc;
 }
 
@@ -164,9 +163,9 @@ static int
 same_meta(const struct cf_node *a, const struct cf_node *b)
 {
 	return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid &&
-	    a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns &&
-	    a->xattrslen == b->xattrslen &&
-	    memcmp(a->xattrs, b->xattrs, a->xattrslen) == 0;
+	       a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns &&
+	       a->xattrslen == b->xattrslen &&
+	       memcmp(a->xattrs, b->xattrs, a->xattrslen) == 0;
 }
 
 static int

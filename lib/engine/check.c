@@ -33,8 +33,7 @@ struct chk {
 	const char *pack;
 };
 
-static void
-problem(struct chk *c, int is_error, const char *fmt, ...)
+static void problem(struct chk *c, int is_error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -89,8 +88,10 @@ compare_entry(void *arg, const struct cf_loc *l)
 
 	cf_hex(id, l->e.id, 8);
 	if (l->e.seq >= c->nhdr) {
-		problem(c, 1, "pack %.16s: index names blob %s that the pack "
-		    "does not hold", c->pack, id);
+		problem(c, 1,
+		    "pack %.16s: index names blob %s that the pack "
+		    "does not hold",
+		    c->pack, id);
 		return 0;
 	}
 	h = &c->hdr[l->e.seq];
@@ -114,7 +115,7 @@ read_data(struct chk *c, const struct packinfo *p)
 	cf_buf_init(&b, CF_PACK_MAX_BYTES);
 	cf_buf_init(&out, 2 * CF_BLOB_MAX_RAW);
 	if (cf_store_get(c->r->store, CF_KIND_PACK, p->name, 0, CF_GET_ALL, &b,
-		&e2) != 0) {
+	        &e2) != 0) {
 		problem(c, 1, "pack %.16s: %s", p->name, e2.msg);
 		goto out;
 	}
@@ -129,7 +130,7 @@ read_data(struct chk *c, const struct packinfo *p)
 		loc.e = c->hdr[i];
 		c->res->blobs++;
 		if (cf_repo_open_blob(c->r, &loc, b.p + loc.e.off, c->zc, &out,
-			&e2) != 0)
+		        &e2) != 0)
 			problem(c, 1, "%s", e2.msg);
 		if (c->o->ctr != NULL)
 			atomic_fetch_add(&c->o->ctr->bytes, loc.e.len);
@@ -151,7 +152,7 @@ check_pack(struct chk *c, const struct packinfo *p)
 	if (cf_unhex(id, 32, p->name))
 		return 0;
 	if (cf_repo_read_pack_header(c->r, p->name, p->size, &c->hdr, &c->nhdr,
-		&e2) != 0) {
+	        &e2) != 0) {
 		problem(c, 1, "pack %.16s: %s", p->name, e2.msg);
 		return 0;
 	}
@@ -160,8 +161,10 @@ check_pack(struct chk *c, const struct packinfo *p)
 	    cf_index_each_blob(c->r->index, id, compare_entry, c, c->err) < 0)
 		goto fail;
 	if (!known)
-		problem(c, 0, "pack %.16s is in no index file (left by an "
-		    "interrupted backup; the next backup indexes it)", p->name);
+		problem(c, 0,
+		    "pack %.16s is in no index file (left by an "
+		    "interrupted backup; the next backup indexes it)",
+		    p->name);
 	if (c->o->read_data)
 		read_data(c, p);
 	free(c->hdr);
@@ -183,8 +186,10 @@ indexed_pack(void *arg, const uint8_t *pack, uint64_t nblobs)
 	cf_hex(key.name, pack, 32);
 	if (c->npacks == 0 ||
 	    bsearch(&key, c->packs, c->npacks, sizeof(key), pack_cmp) == NULL)
-		problem(c, 1, "pack %.16s is in the index but missing from the "
-		    "repository", key.name);
+		problem(c, 1,
+		    "pack %.16s is in the index but missing from the "
+		    "repository",
+		    key.name);
 	return 0;
 }
 
@@ -299,8 +304,8 @@ cf_check(struct cf_repo *r, const struct cf_check_opts *o,
 		return cf_err_set(err, CF_ENOMEM, "out of memory");
 	rc = check_packs(&c);
 	if (rc == 0)
-		rc = cf_store_list(r->store, CF_KIND_SNAPSHOT, check_snapshot, &c,
-		    err);
+		rc = cf_store_list(r->store, CF_KIND_SNAPSHOT, check_snapshot,
+		    &c, err);
 	cf_zc_free(c.zc);
 	cf_idset_release(&c.trees);
 	cf_idset_release(&c.chunks);

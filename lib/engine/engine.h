@@ -19,10 +19,10 @@
 typedef void (*cf_warn_fn)(void *arg, const char *path, const char *msg);
 
 struct cf_counters {
-	_Atomic uint64_t files, dirs, bytes;       /* processed */
-	_Atomic uint64_t scan_files, scan_bytes;   /* found by the scan */
+	_Atomic uint64_t files, dirs, bytes;     /* processed */
+	_Atomic uint64_t scan_files, scan_bytes; /* found by the scan */
 	_Atomic int scan_done;
-	_Atomic uint64_t new_bytes, stored_bytes;  /* backup: written */
+	_Atomic uint64_t new_bytes, stored_bytes; /* backup: written */
 	_Atomic uint64_t errors;
 };
 
@@ -35,7 +35,7 @@ struct cf_backup_opts {
 	size_t ntags;
 	const char *host, *user;
 	const char *parent; /* snapshot spec, or NULL: the latest with the
-			       same host and paths */
+	                       same host and paths */
 	int force;          /* read every file, ignore the parent */
 	int threads;        /* 0: one per core */
 	int scan;           /* count totals first (for an ETA) */
@@ -102,8 +102,7 @@ int cf_check(struct cf_repo *r, const struct cf_check_opts *o,
 /* Browsing (browse.c). */
 
 /** One entry met by cf_walk: ${path} is relative to the snapshot root. */
-typedef int (*cf_walk_fn)(void *arg, const char *path,
-    const struct cf_node *n);
+typedef int (*cf_walk_fn)(void *arg, const char *path, const struct cf_node *n);
 
 /** cf_find_node(r, tree, path, zc, node, t, err): resolve ${path} ("" or
  * "/" is the root) in ${tree}; *node points into *t (release it). */
@@ -122,8 +121,8 @@ int cf_dump(struct cf_repo *r, const struct cf_node *n, int fd,
 typedef int (*cf_diff_fn)(void *arg, char what, const char *path,
     const struct cf_node *a, const struct cf_node *b);
 int cf_diff(struct cf_repo *r, const uint8_t a[static 32],
-    const uint8_t b[static 32], cf_diff_fn fn, void *arg, struct cf_err *err)
-    CF_WUR;
+    const uint8_t b[static 32], cf_diff_fn fn, void *arg,
+    struct cf_err *err) CF_WUR;
 
 /** cf_exclude_match(pats, n, path, base): 1 if ${path} is excluded: a
  * pattern with a '/' matches the whole path, one without matches any
@@ -159,8 +158,7 @@ struct cf_find_result {
  * does, if it has a '/', as cf_exclude_match).  Each distinct (tree, path)
  * is read once.  Release ${res} with cf_find_release(). */
 int cf_find(struct cf_repo *r, struct cf_snapshot *const *snaps, size_t n,
-    const char *pattern, struct cf_find_result *res, struct cf_err *err)
-    CF_WUR;
+    const char *pattern, struct cf_find_result *res, struct cf_err *err) CF_WUR;
 /** cf_find_release(res): free the matches. */
 void cf_find_release(struct cf_find_result *res);
 

@@ -15,8 +15,7 @@ int cf_fs_node_stat(struct cf_node *n, const struct stat *st);
 int cf_fs_read_xattrs(const char *path, struct cf_buf *out);
 /** cf_fs_write_xattrs(fd, path, list, n): set xattrs on ${fd} (or ${path}
  * with lsetxattr when fd < 0); returns the count that failed. */
-int cf_fs_write_xattrs(int fd, const char *path, const uint8_t *list,
-    size_t n);
+int cf_fs_write_xattrs(int fd, const char *path, const uint8_t *list, size_t n);
 /** cf_fs_ncpu(): online processors, at least 1. */
 int cf_fs_ncpu(void);
 /** cf_fs_is_zero(p, n): 1 if ${p} holds only zero bytes. */

@@ -12,8 +12,8 @@ int
 cf_forget_any(const struct cf_forget_policy *p)
 {
 	return p->last > 0 || p->hourly > 0 || p->daily > 0 || p->weekly > 0 ||
-	    p->monthly > 0 || p->yearly > 0 || p->within_s > 0 ||
-	    p->nkeep_tags > 0;
+	       p->monthly > 0 || p->yearly > 0 || p->within_s > 0 ||
+	       p->nkeep_tags > 0;
 }
 
 static int
@@ -53,8 +53,7 @@ bucket(int64_t ns, const char *fmt, char out[32])
 /* Keep the newest snapshot of each of the ${count} newest buckets. */
 static void
 keep_buckets(const size_t *idx, size_t n, struct cf_snapshot *const *v,
-    struct cf_forget_decision *out, int count, const char *fmt,
-    const char *why)
+    struct cf_forget_decision *out, int count, const char *fmt, const char *why)
 {
 	char last[32] = "", cur[32];
 	int used = 0;
@@ -93,7 +92,7 @@ decide_group(const size_t *idx, size_t n, struct cf_snapshot *const *v,
 	for (size_t k = 0; k < n && p->within_s > 0; k++)
 		if (p->within_s >= INT64_MAX / 1000000000 || /* no overflow */
 		    v[idx[0]]->time_ns - v[idx[k]]->time_ns <=
-			p->within_s * 1000000000)
+		        p->within_s * 1000000000)
 			note(&out[idx[k]], "within");
 	for (size_t k = 0; k < n; k++)
 		for (size_t t = 0; t < p->nkeep_tags; t++)
@@ -166,14 +165,16 @@ cf_forget_apply(struct cf_repo *r, char (*names)[65], size_t n,
 		cf_buf_add(&plain, id, 32);
 	}
 	if (cf_buf_check(&plain, err, "forget record") ||
-	    cf_env_seal(r->keys, CF_OBJ_FORGET, plain.p, plain.len, &env, err) ||
+	    cf_env_seal(r->keys, CF_OBJ_FORGET, plain.p, plain.len, &env,
+	        err) ||
 	    cf_repo_put_object(r, CF_KIND_META, env.p, env.len, name, err))
 		goto out;
 	rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = cf_store_del(r->store, CF_KIND_SNAPSHOT, names[i], err);
 		if (rc != 0 && err->code == CF_ENOTFOUND) {
-			cf_err_clear(err); /* gone already: a concurrent forget */
+			cf_err_clear(err); /* gone already: a concurrent forget
+			                    */
 			rc = 0;
 		}
 	}
@@ -205,27 +206,30 @@ load_one(void *arg, const char *name, uint64_t size)
 	(void)size;
 	cf_buf_init(&b, 128u << 20);
 	if (cf_store_get(c->r->store, CF_KIND_META, name, 0, CF_GET_ALL, &b,
-		c->err) != 0) {
+	        c->err) != 0) {
 		/* gone since the listing: a prune plan, carried out (forget
 		 * records are never deleted) */
 		rc = c->err->code == CF_ENOTFOUND ? 0 : -1;
 		if (rc == 0)
 			cf_err_clear(c->err);
-	} else if (cf_env_open(c->r->keys, CF_OBJ_FORGET, b.p, b.len, &plain, &n,
-		     c->err) != 0)
+	} else if (cf_env_open(c->r->keys, CF_OBJ_FORGET, b.p, b.len, &plain,
+	               &n, c->err) != 0)
 		cf_err_clear(c->err); /* a prune plan, or not ours: skip */
 	else {
 		cf_rd_init(&rd, plain, n);
-		if (cf_rd_u8(&rd, &m0) || cf_rd_u8(&rd, &m1) || cf_rd_u8(&rd, &v) ||
-		    m0 != 'C' || m1 != 'F' || v != FORGET_VERSION ||
-		    cf_rd_svar(&rd, &t) || cf_rd_uvar(&rd, &cnt) ||
-		    cnt > cf_rd_left(&rd) / 32)
-			rc = cf_err_set(c->err, CF_EFORMAT, "forget record %.16s "
-			    "is malformed", name);
+		if (cf_rd_u8(&rd, &m0) || cf_rd_u8(&rd, &m1) ||
+		    cf_rd_u8(&rd, &v) || m0 != 'C' || m1 != 'F' ||
+		    v != FORGET_VERSION || cf_rd_svar(&rd, &t) ||
+		    cf_rd_uvar(&rd, &cnt) || cnt > cf_rd_left(&rd) / 32)
+			rc = cf_err_set(c->err, CF_EFORMAT,
+			    "forget record %.16s "
+			    "is malformed",
+			    name);
 		for (uint64_t i = 0; rc == 0 && i < cnt; i++)
 			if (cf_rd_fixed(&rd, id, 32) ||
 			    cf_idset_add(c->set, id) < 0)
-				rc = cf_err_set(c->err, CF_ENOMEM, "out of memory");
+				rc = cf_err_set(c->err, CF_ENOMEM,
+				    "out of memory");
 	}
 	free(plain);
 	cf_buf_release(&b);
@@ -239,5 +243,5 @@ cf_forget_load(struct cf_repo *r, struct cf_idset *set, struct cf_err *err)
 	struct loadctx c = {r, set, err};
 
 	return cf_store_list(r->store, CF_KIND_META, load_one, &c, err) < 0 ? -1
-									    : 0;
+	                                                                    : 0;
 }

@@ -24,15 +24,14 @@ struct prunectx {
 	struct cf_err *err;
 	struct cf_idset used, trees;
 	struct cf_idset claimed; /* used blobs whose copy is already counted */
-	struct cf_idset owned;	 /* blob ^ pack: the copy that counts */
+	struct cf_idset owned;   /* blob ^ pack: the copy that counts */
 	struct cf_idset planned; /* packs in some plan */
 	struct plan *plans;
 	size_t nplans;
 	struct cf_zc *zc;
 };
 
-static void
-info(struct prunectx *c, const char *fmt, ...) CF_PRINTF(2, 3);
+static void info(struct prunectx *c, const char *fmt, ...) CF_PRINTF(2, 3);
 
 static void
 info(struct prunectx *c, const char *fmt, ...)
@@ -90,17 +89,20 @@ load_plan(void *arg, const char *name, uint64_t size)
 	(void)size;
 	cf_buf_init(&b, 256u << 20);
 	if (cf_store_get(l->r->store, CF_KIND_META, name, 0, CF_GET_ALL, &b,
-		l->err) != 0) {
+	        l->err) != 0) {
 		rc = l->err->code == CF_ENOTFOUND ? 0 : -1;
 		cf_err_clear(l->err);
 	} else if (cf_keys_sym_open(l->r->keys, CF_OBJ_PLAN, b.p, b.len, &plain,
-		       &n, l->err) != 0) {
+	               &n, l->err) != 0) {
 		cf_err_clear(l->err); /* a forget record */
 	} else if (decode_plan(plain, n, &pl) != 0) {
 		free(pl.packs);
-		rc = cf_err_set(l->err, CF_EFORMAT, "prune plan %.16s is "
-		    "malformed", name);
-	} else if ((nv = realloc(*l->v, (*l->n + 1) * sizeof(**l->v))) == NULL) {
+		rc = cf_err_set(l->err, CF_EFORMAT,
+		    "prune plan %.16s is "
+		    "malformed",
+		    name);
+	} else if ((nv = realloc(*l->v, (*l->n + 1) * sizeof(**l->v))) ==
+	           NULL) {
 		free(pl.packs);
 		rc = cf_err_set(l->err, CF_ENOMEM, "out of memory");
 	} else {
@@ -120,8 +122,9 @@ load_plans(struct cf_repo *r, struct plan **v, size_t *n, struct cf_err *err)
 
 	*v = NULL;
 	*n = 0;
-	return cf_store_list(r->store, CF_KIND_META, load_plan, &l, err) < 0 ? -1
-									  : 0;
+	return cf_store_list(r->store, CF_KIND_META, load_plan, &l, err) < 0
+	           ? -1
+	           : 0;
 }
 
 static void
@@ -145,7 +148,8 @@ cf_prune_doomed(struct cf_repo *r, struct cf_idset *set, struct cf_err *err)
 	for (size_t i = 0; i < n && rc == 0; i++)
 		for (size_t j = 0; j < v[i].n && rc == 0; j++)
 			if (cf_idset_add(set, v[i].packs[j]) < 0)
-				rc = cf_err_set(err, CF_ENOMEM, "out of memory");
+				rc =
+				    cf_err_set(err, CF_ENOMEM, "out of memory");
 	free_plans(v, n);
 	return rc;
 }
@@ -166,10 +170,10 @@ write_plan(struct prunectx *c, uint8_t (*packs)[32], size_t n)
 	cf_buf_add_uvar(&plain, n);
 	cf_buf_add(&plain, packs, n * 32);
 	if (cf_buf_check(&plain, c->err, "prune plan") == 0 &&
-	    cf_sym_seal(c->r->keys->index, CF_OBJ_PLAN, plain.p, plain.len, &env,
-		c->err) == 0 &&
+	    cf_sym_seal(c->r->keys->index, CF_OBJ_PLAN, plain.p, plain.len,
+	        &env, c->err) == 0 &&
 	    cf_repo_put_object(c->r, CF_KIND_META, env.p, env.len, name,
-		c->err) == 0)
+	        c->err) == 0)
 		rc = 0;
 	cf_buf_release(&plain);
 	cf_buf_release(&env);
@@ -197,7 +201,8 @@ use_tree(struct prunectx *c, const uint8_t id[32])
 			rc = use_tree(c, n->subtree);
 		for (size_t k = 0; k < n->nchunks && rc == 0; k++)
 			if (cf_idset_add(&c->used, n->chunks + 32 * k) < 0)
-				rc = cf_err_set(c->err, CF_ENOMEM, "out of memory");
+				rc = cf_err_set(c->err, CF_ENOMEM,
+				    "out of memory");
 	}
 	cf_tree_release(&t);
 	return rc;
@@ -209,7 +214,8 @@ mark_used(struct prunectx *c, struct cf_snapshot **v, size_t n)
 	int rc = 0;
 
 	if (c->r->bad_snapshots > 0)
-		return cf_err_set(c->err, CF_EAUTH, "prune will not run while a "
+		return cf_err_set(c->err, CF_EAUTH,
+		    "prune will not run while a "
 		    "snapshot record is damaged (%s): run 'coffer check'",
 		    c->r->bad_err.msg);
 	for (size_t i = 0; i < n && rc == 0; i++)
@@ -311,10 +317,11 @@ list_packs(struct prunectx *c, struct packlist *l)
 			if (cf_idset_has(&c->planned, l->v[i].id) != pass)
 				continue;
 			if (cf_index_each_blob(c->r->index, l->v[i].id,
-				count_blob, &x, c->err) != 0)
-				return c->err->code ? -1
-						    : cf_err_set(c->err, CF_ENOMEM,
-							  "out of memory");
+			        count_blob, &x, c->err) != 0)
+				return c->err->code
+				           ? -1
+				           : cf_err_set(c->err, CF_ENOMEM,
+				                 "out of memory");
 		}
 	return 0;
 }
@@ -323,7 +330,7 @@ static struct packuse *
 find_pack(struct packlist *l, const uint8_t id[32])
 {
 	return l->n ? bsearch(id, l->v, l->n, sizeof(*l->v), packuse_cmp)
-		    : NULL;
+	            : NULL;
 }
 
 /* --- step 1: carry out plans older than the grace period --- */
@@ -349,9 +356,9 @@ flush_index(struct rewrite *w)
 	cf_indexfile_encode(w->locs, w->n, &plain);
 	if (cf_buf_check(&plain, w->c->err, "index file") == 0 &&
 	    cf_sym_seal(w->c->r->keys->index, CF_OBJ_INDEX, plain.p, plain.len,
-		&env, w->c->err) == 0 &&
+	        &env, w->c->err) == 0 &&
 	    cf_repo_put_object(w->c->r, CF_KIND_INDEX, env.p, env.len, name,
-		w->c->err) == 0)
+	        w->c->err) == 0)
 		rc = 0;
 	w->n = 0;
 	cf_buf_release(&plain);
@@ -407,12 +414,13 @@ rewrite_index(struct prunectx *c, struct packlist *l, struct cf_idset *gone,
 		return cf_err_set(c->err, CF_ENOMEM, "out of memory");
 	for (size_t i = 0; i < l->n && rc == 0; i++)
 		if (!cf_idset_has(gone, l->v[i].id))
-			rc = cf_index_each_blob(c->r->index, l->v[i].id, keep_blob,
-			    &w, c->err);
+			rc = cf_index_each_blob(c->r->index, l->v[i].id,
+			    keep_blob, &w, c->err);
 	if (rc == 0)
 		rc = flush_index(&w);
 	for (size_t i = 0; i < old->n && rc == 0; i++) {
-		rc = cf_store_del(c->r->store, CF_KIND_INDEX, old->v[i], c->err);
+		rc =
+		    cf_store_del(c->r->store, CF_KIND_INDEX, old->v[i], c->err);
 		if (rc != 0 && c->err->code == CF_ENOTFOUND) {
 			cf_err_clear(c->err);
 			rc = 0;
@@ -452,9 +460,11 @@ finish_plans(struct prunectx *c, struct packlist *l, struct names *old)
 			struct packuse *u = find_pack(l, c->plans[i].packs[j]);
 
 			if (u != NULL && u->used_blobs > 0)
-				c->res->kept_alive++; /* a backup used it since */
+				c->res
+				    ->kept_alive++; /* a backup used it since */
 			else if (cf_idset_add(&gone, c->plans[i].packs[j]) < 0)
-				rc = cf_err_set(c->err, CF_ENOMEM, "out of memory");
+				rc = cf_err_set(c->err, CF_ENOMEM,
+				    "out of memory");
 		}
 	}
 	if (rc == 0 && due > 0 && !c->o->dry_run) {
@@ -536,11 +546,11 @@ repack(struct repackctx *x, const uint8_t id[32])
 		rc = cf_store_get(c->r->store, CF_KIND_PACK, name, loc->e.off,
 		    loc->e.len, &x->ct, c->err);
 		if (rc == 0)
-			rc = cf_repo_open_blob(c->r, loc, x->ct.p, c->zc, &x->plain,
-			    c->err);
-		if (rc == 0 && cf_packer_add(x->pk, loc->e.type, loc->e.id,
-				   x->plain.p, x->plain.len, c->zc, &x->scratch,
-				   c->err) < 0)
+			rc = cf_repo_open_blob(c->r, loc, x->ct.p, c->zc,
+			    &x->plain, c->err);
+		if (rc == 0 &&
+		    cf_packer_add(x->pk, loc->e.type, loc->e.id, x->plain.p,
+		        x->plain.len, c->zc, &x->scratch, c->err) < 0)
 			rc = -1;
 		if (rc != 0)
 			return -1;
@@ -566,24 +576,25 @@ index_plans(struct prunectx *c)
 }
 
 static int
-choose(struct prunectx *c, struct packlist *l, uint8_t (*doom)[32],
-    size_t *nd, struct repackctx *x)
+choose(struct prunectx *c, struct packlist *l, uint8_t (*doom)[32], size_t *nd,
+    struct repackctx *x)
 {
 	int rc = 0;
 
 	*nd = 0;
 	for (size_t i = 0; i < l->n && rc == 0; i++) {
 		struct packuse *u = &l->v[i];
-		double unused = u->bytes ? 1.0 - (double)u->used_bytes /
-						  (double)u->bytes
-					 : 1.0;
+		double unused =
+		    u->bytes ? 1.0 - (double)u->used_bytes / (double)u->bytes
+		             : 1.0;
 
 		if (planned(c, u->id) ||
 		    (u->used_blobs > 0 && unused <= c->o->max_unused))
 			continue;
 		if (u->used_blobs > 0) {
 			c->res->repacked++;
-			c->res->repacked_bytes += u->used_bytes; /* dry run too */
+			c->res->repacked_bytes +=
+			    u->used_bytes; /* dry run too */
 			if (!c->o->dry_run)
 				rc = repack(x, u->id);
 		}
@@ -636,7 +647,7 @@ mark(struct prunectx *c, struct packlist *l)
 {
 	struct orphans orph = {c, NULL, 0, 0};
 	struct repackctx x = {c, NULL, {0}, {0}, {0}, NULL, 0, 0};
-	uint8_t (*doom)[32] = cf_alloc_array(l->n + 1, 32);
+	uint8_t(*doom)[32] = cf_alloc_array(l->n + 1, 32);
 	size_t nd;
 	int rc;
 
@@ -651,9 +662,8 @@ mark(struct prunectx *c, struct packlist *l)
 	if (rc == 0 && !c->o->dry_run)
 		rc = cf_packer_flush(x.pk, c->err); /* copies indexed first */
 	/* after the flush: the copies just made are indexed, not orphans */
-	if (rc == 0 &&
-	    cf_store_list(c->r->store, CF_KIND_PACK, add_orphan, &orph,
-		c->err) != 0)
+	if (rc == 0 && cf_store_list(c->r->store, CF_KIND_PACK, add_orphan,
+	                   &orph, c->err) != 0)
 		rc = c->err->code ? -1 : cf_err_set(c->err, CF_ENOMEM, "oom");
 	if (rc == 0 && orph.n > 0) {
 		void *np = cf_realloc_array(doom, nd + orph.n, 32);
@@ -667,7 +677,8 @@ mark(struct prunectx *c, struct packlist *l)
 		}
 	}
 	if (rc == 0 && nd > 0 && !c->o->dry_run) {
-		info(c, "planning %zu packs for deletion after the grace period",
+		info(c,
+		    "planning %zu packs for deletion after the grace period",
 		    nd);
 		rc = write_plan(c, doom, nd);
 	}
@@ -686,8 +697,8 @@ int
 cf_prune(struct cf_repo *r, const struct cf_prune_opts *o,
     struct cf_prune_result *res, struct cf_err *err)
 {
-	struct prunectx c = {r, o, res, err, {0}, {0}, {0}, {0}, {0}, NULL, 0,
-	    NULL};
+	struct prunectx c = {
+	    r, o, res, err, {0}, {0}, {0}, {0}, {0}, NULL, 0, NULL};
 	struct packlist l = {0};
 	struct names old = {0};
 	struct cf_snapshot **sv = NULL;
@@ -696,7 +707,8 @@ cf_prune(struct cf_repo *r, const struct cf_prune_opts *o,
 
 	memset(res, 0, sizeof(*res));
 	if (r->keys->write_only)
-		return cf_err_set(err, CF_EUSAGE, "a write-only key cannot prune");
+		return cf_err_set(err, CF_EUSAGE,
+		    "a write-only key cannot prune");
 	if ((c.zc = cf_zc_new(r->zstd_level)) == NULL)
 		return cf_err_set(err, CF_ENOMEM, "out of memory");
 	/* The index files the rewrite may replace: all of them imported.
@@ -708,9 +720,8 @@ cf_prune(struct cf_repo *r, const struct cf_prune_opts *o,
 	    cf_repo_snapshots(r, &sv, &sn, err) != 0 ||
 	    cf_repo_sync_index(r, err) != 0 ||
 	    load_plans(r, &c.plans, &c.nplans, err) != 0 ||
-	    mark_used(&c, sv, sn) != 0 ||
-	    index_plans(&c) != 0 || list_packs(&c, &l) != 0 ||
-	    finish_plans(&c, &l, &old) != 0)
+	    mark_used(&c, sv, sn) != 0 || index_plans(&c) != 0 ||
+	    list_packs(&c, &l) != 0 || finish_plans(&c, &l, &old) != 0)
 		goto out;
 	if (res->plans_done > 0) {
 		free(l.v);

@@ -89,8 +89,8 @@ rwarn(struct rctx *x, const char *path, const char *msg)
 static void
 set_meta_fd(struct rctx *x, int fd, const char *path, const struct cf_node *n)
 {
-	struct timespec ts[2] = {{n->atime_s, n->atime_ns},
-	    {n->mtime_s, n->mtime_ns}};
+	struct timespec ts[2] = {
+	    {n->atime_s, n->atime_ns}, {n->mtime_s, n->mtime_ns}};
 
 	if (x->chown_ok && fchown(fd, n->uid, n->gid) != 0)
 		rwarn(x, path, "cannot set owner");
@@ -135,8 +135,8 @@ write_content(struct rctx *x, struct cf_zc *zc, struct cf_buf *buf,
 				if (w < 0 && errno == EINTR)
 					continue;
 				if (w < 0)
-					return cf_err_sys(err, "cannot write %s",
-					    j->path);
+					return cf_err_sys(err,
+					    "cannot write %s", j->path);
 				done += (size_t)w;
 			}
 		}
@@ -296,8 +296,8 @@ static void
 set_meta_at(struct rctx *x, int dirfd, const char *name, const char *rel,
     const struct cf_node *n)
 {
-	struct timespec ts[2] = {{n->atime_s, n->atime_ns},
-	    {n->mtime_s, n->mtime_ns}};
+	struct timespec ts[2] = {
+	    {n->atime_s, n->atime_ns}, {n->mtime_s, n->mtime_ns}};
 
 	if (x->chown_ok &&
 	    fchownat(dirfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) != 0)
@@ -344,8 +344,7 @@ restore_special(struct rctx *x, int dirfd, const char *name, const char *rel,
 }
 
 static int restore_tree(struct rctx *x, int dirfd, const char *rel,
-    const uint8_t id[static 32], int included, struct cf_zc *zc,
-    int *any);
+    const uint8_t id[static 32], int included, struct cf_zc *zc, int *any);
 
 static int
 restore_subdir(struct rctx *x, int dirfd, const char *name, const char *rel,
@@ -357,7 +356,8 @@ restore_subdir(struct rctx *x, int dirfd, const char *name, const char *rel,
 		rwarn(x, rel, strerror(errno));
 		return 0;
 	}
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dirfd, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		rwarn(x, rel, "is in the way of a folder (not a folder)");
 		return 0;
@@ -423,8 +423,8 @@ restore_tree(struct rctx *x, int dirfd, const char *rel,
 		return -1;
 	}
 	for (size_t i = 0; i < t.n && rc == 0 && !rfailed(x); i++)
-		rc = restore_node(x, dirfd, rel, &t.nodes[i], included, zc,
-		    any);
+		rc =
+		    restore_node(x, dirfd, rel, &t.nodes[i], included, zc, any);
 	cf_tree_release(&t);
 	return rc;
 }
@@ -458,10 +458,10 @@ restore_root(struct rctx *x, const struct cf_snapshot *s, struct cf_err *err)
 	if (sub[0] == '\0' || strcmp(sub, "/") == 0) {
 		rc = restore_tree(x, x->target_fd, "", s->tree, inc, zc, &any);
 	} else if ((rc = cf_find_node(x->r, s->tree, sub, zc, &node, &t,
-			err)) == 0) {
+	                err)) == 0) {
 		if (node->type == CF_NT_DIR)
-			rc = restore_tree(x, x->target_fd, "", node->subtree, inc,
-			    zc, &any);
+			rc = restore_tree(x, x->target_fd, "", node->subtree,
+			    inc, zc, &any);
 		else
 			rc = restore_node(x, x->target_fd, "", node, inc, zc,
 			    &any);
@@ -512,9 +512,9 @@ cf_restore(struct cf_repo *r, const struct cf_restore_opts *o,
 	for (; started < nth; started++)
 		if (pthread_create(&th[started], NULL, rworker, &x) != 0)
 			break;
-	rc = started == 0 ? cf_err_set(err, CF_EINTERNAL,
-				"cannot start threads")
-			  : restore_root(&x, s, err);
+	rc = started == 0
+	         ? cf_err_set(err, CF_EINTERNAL, "cannot start threads")
+	         : restore_root(&x, s, err);
 	pthread_mutex_lock(&x.qmu);
 	x.qclosed = 1;
 	pthread_cond_broadcast(&x.qne);

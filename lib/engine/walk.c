@@ -17,14 +17,29 @@ int
 cf_fs_node_stat(struct cf_node *n, const struct stat *st)
 {
 	switch (st->st_mode & S_IFMT) {
-	case S_IFREG: n->type = CF_NT_FILE; break;
-	case S_IFDIR: n->type = CF_NT_DIR; break;
-	case S_IFLNK: n->type = CF_NT_SYMLINK; break;
-	case S_IFIFO: n->type = CF_NT_FIFO; break;
-	case S_IFCHR: n->type = CF_NT_CHR; break;
-	case S_IFBLK: n->type = CF_NT_BLK; break;
-	case S_IFSOCK: n->type = CF_NT_SOCK; break;
-	default: return -1;
+	case S_IFREG:
+		n->type = CF_NT_FILE;
+		break;
+	case S_IFDIR:
+		n->type = CF_NT_DIR;
+		break;
+	case S_IFLNK:
+		n->type = CF_NT_SYMLINK;
+		break;
+	case S_IFIFO:
+		n->type = CF_NT_FIFO;
+		break;
+	case S_IFCHR:
+		n->type = CF_NT_CHR;
+		break;
+	case S_IFBLK:
+		n->type = CF_NT_BLK;
+		break;
+	case S_IFSOCK:
+		n->type = CF_NT_SOCK;
+		break;
+	default:
+		return -1;
 	}
 	n->mode = st->st_mode & 07777;
 	n->uid = st->st_uid;
@@ -36,13 +51,13 @@ cf_fs_node_stat(struct cf_node *n, const struct stat *st)
 	n->atime_s = st->st_atim.tv_sec;
 	n->atime_ns = (uint32_t)st->st_atim.tv_nsec;
 	n->size = n->type == CF_NT_FILE || n->type == CF_NT_SYMLINK
-	    ? (uint64_t)st->st_size
-	    : 0;
+	              ? (uint64_t)st->st_size
+	              : 0;
 	n->ino = st->st_ino;
 	n->dev = st->st_dev;
 	n->nlink = st->st_nlink;
-	n->rdev = n->type == CF_NT_CHR || n->type == CF_NT_BLK ? st->st_rdev
-							       : 0;
+	n->rdev =
+	    n->type == CF_NT_CHR || n->type == CF_NT_BLK ? st->st_rdev : 0;
 	return 0;
 }
 
@@ -105,7 +120,7 @@ cf_fs_write_xattrs(int fd, const char *path, const uint8_t *list, size_t n)
 		memcpy(key, name, nn);
 		key[nn] = '\0';
 		if ((fd >= 0 ? fsetxattr(fd, key, val, vn, 0)
-			     : lsetxattr(path, key, val, vn, 0)) != 0)
+		             : lsetxattr(path, key, val, vn, 0)) != 0)
 			failed++;
 	}
 	return failed;

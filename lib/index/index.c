@@ -40,7 +40,7 @@ prepare(struct cf_index *x, sqlite3_stmt **st, const char *sql,
     struct cf_err *err)
 {
 	if (sqlite3_prepare_v3(x->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-		NULL) != SQLITE_OK)
+	        NULL) != SQLITE_OK)
 		return db_err(x, err, "prepare");
 	return 0;
 }
@@ -57,9 +57,9 @@ cf_index_open(const char *path, struct cf_err *err)
 	}
 	pthread_mutex_init(&x->mu, NULL);
 	if (sqlite3_open_v2(path, &x->db,
-		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-		    SQLITE_OPEN_NOMUTEX,
-		NULL) != SQLITE_OK) {
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	            SQLITE_OPEN_NOMUTEX,
+	        NULL) != SQLITE_OK) {
 		cf_err_set(err, CF_EDB, "cannot open index cache %s: %s", path,
 		    x->db ? sqlite3_errmsg(x->db) : "out of memory");
 		goto err0;
@@ -70,16 +70,17 @@ cf_index_open(const char *path, struct cf_err *err)
 		goto err0;
 	}
 	if (prepare(x, &x->lookup,
-		"SELECT pack,type,flags,off,len,rawlen,seq FROM blobs WHERE id=?"
-		" ORDER BY rowid LIMIT 1",
-		err) ||
+	        "SELECT pack,type,flags,off,len,rawlen,seq FROM blobs WHERE "
+	        "id=?"
+	        " ORDER BY rowid LIMIT 1",
+	        err) ||
 	    prepare(x, &x->insert,
-		"INSERT OR IGNORE INTO blobs VALUES(?,?,?,?,?,?,?,?)", err) ||
+	        "INSERT OR IGNORE INTO blobs VALUES(?,?,?,?,?,?,?,?)", err) ||
 	    prepare(x, &x->hasfile, "SELECT 1 FROM files WHERE name=?", err) ||
 	    prepare(x, &x->addfile, "INSERT OR IGNORE INTO files VALUES(?)",
-		err) ||
+	        err) ||
 	    prepare(x, &x->haspack, "SELECT 1 FROM blobs WHERE pack=? LIMIT 1",
-		err))
+	        err))
 		goto err0;
 	return x;
 err0:
@@ -254,20 +255,19 @@ cf_index_sync_files(struct cf_index *x, int (*present)(void *, const char *),
 	*dropped = 0;
 	pthread_mutex_lock(&x->mu);
 	if (sqlite3_prepare_v2(x->db, "SELECT name FROM files", -1, &st,
-		NULL) != SQLITE_OK) {
+	        NULL) != SQLITE_OK) {
 		pthread_mutex_unlock(&x->mu);
 		return db_err(x, err, "list files");
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (!present(arg,
-			(const char *)sqlite3_column_text(st, 0))) {
+		if (!present(arg, (const char *)sqlite3_column_text(st, 0))) {
 			gone = 1;
 			break;
 		}
 	sqlite3_finalize(st);
 	if (gone) {
 		if (sqlite3_exec(x->db, "DELETE FROM blobs; DELETE FROM files;",
-			NULL, NULL, NULL) != SQLITE_OK) {
+		        NULL, NULL, NULL) != SQLITE_OK) {
 			pthread_mutex_unlock(&x->mu);
 			return db_err(x, err, "reset");
 		}
@@ -288,8 +288,8 @@ cf_index_each_pack(struct cf_index *x,
 
 	pthread_mutex_lock(&x->mu);
 	if (sqlite3_prepare_v2(x->db,
-		"SELECT pack, count(*) FROM blobs GROUP BY pack", -1, &st,
-		NULL) != SQLITE_OK) {
+	        "SELECT pack, count(*) FROM blobs GROUP BY pack", -1, &st,
+	        NULL) != SQLITE_OK) {
 		pthread_mutex_unlock(&x->mu);
 		return db_err(x, err, "list packs");
 	}
@@ -297,7 +297,7 @@ cf_index_each_pack(struct cf_index *x,
 		if (sqlite3_column_bytes(st, 0) != 32)
 			continue; /* a damaged cache row: not a pack */
 		if ((rc = fn(arg, sqlite3_column_blob(st, 0),
-			 (uint64_t)sqlite3_column_int64(st, 1))) != 0)
+		         (uint64_t)sqlite3_column_int64(st, 1))) != 0)
 			break;
 	}
 	if (rc == 0 && s != SQLITE_DONE)
@@ -318,9 +318,9 @@ cf_index_each_blob(struct cf_index *x, const uint8_t pack[static 32],
 
 	pthread_mutex_lock(&x->mu);
 	if (sqlite3_prepare_v2(x->db,
-		"SELECT id,pack,type,flags,off,len,rawlen,seq FROM blobs"
-		" WHERE pack=? ORDER BY off",
-		-1, &st, NULL) != SQLITE_OK) {
+	        "SELECT id,pack,type,flags,off,len,rawlen,seq FROM blobs"
+	        " WHERE pack=? ORDER BY off",
+	        -1, &st, NULL) != SQLITE_OK) {
 		pthread_mutex_unlock(&x->mu);
 		return db_err(x, err, "list blobs");
 	}

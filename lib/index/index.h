@@ -42,8 +42,9 @@ int cf_index_has_file(struct cf_index *x, const char *file,
     struct cf_err *err) CF_WUR;
 /** cf_index_forget_files(x, keep, arg, err): drop the whole cache if a
  * recorded index file is no longer present (${keep}(arg, name) == 0). */
-int cf_index_sync_files(struct cf_index *x, int (*present)(void *, const char *),
-    void *arg, int *dropped, struct cf_err *err) CF_WUR;
+int cf_index_sync_files(struct cf_index *x,
+    int (*present)(void *, const char *), void *arg, int *dropped,
+    struct cf_err *err) CF_WUR;
 /** cf_index_has_pack(x, pack): 1 if some blob is known to live there. */
 int cf_index_has_pack(struct cf_index *x, const uint8_t pack[static 32],
     struct cf_err *err) CF_WUR;

@@ -56,7 +56,7 @@ int cf_http_pair_put(struct cf_store *s, const char *id, const char *slot,
 int cf_http_pair_get(struct cf_store *s, const char *id, const char *slot,
     struct cf_buf *out, struct cf_err *err) CF_WUR;
 /** cf_http_pair_void(s, id, err): close the mailbox. */
-int cf_http_pair_void(struct cf_store *s, const char *id, struct cf_err *err)
-    CF_WUR;
+int cf_http_pair_void(struct cf_store *s, const char *id,
+    struct cf_err *err) CF_WUR;
 
 #endif

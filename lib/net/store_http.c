@@ -49,7 +49,7 @@ int
 cf_store_is_url(const char *where)
 {
 	return strncmp(where, "http://", 7) == 0 ||
-	    strncmp(where, "https://", 8) == 0;
+	       strncmp(where, "https://", 8) == 0;
 }
 
 static CURL *
@@ -90,8 +90,8 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 	}
 	if (r->msglen < sizeof(r->msg) - 1) {
 		size_t k = n < sizeof(r->msg) - 1 - r->msglen
-		    ? n
-		    : sizeof(r->msg) - 1 - r->msglen;
+		               ? n
+		               : sizeof(r->msg) - 1 - r->msglen;
 
 		memcpy(r->msg + r->msglen, p, k);
 		r->msglen += k;
@@ -150,7 +150,7 @@ attempt(struct http *h, CURL *c, const struct call *k, const char *bh,
 	CURLcode cc;
 
 	if (cf_proto_sign(h->dev->sk, k->method, k->uri, (int64_t)time(NULL),
-		bh, auth + 15, sizeof(auth) - 15) != 0)
+	        bh, auth + 15, sizeof(auth) - 15) != 0)
 		return cf_err_set(err, CF_EINTERNAL, "cannot sign request");
 	memcpy(auth, "Authorization: ", 15);
 	snprintf(hh, sizeof(hh), "X-Coffer-Hash: %s", bh);
@@ -188,9 +188,11 @@ attempt(struct http *h, CURL *c, const struct call *k, const char *bh,
 		/* A certificate the client refuses stays refused: failing at
 		 * once beats ten attempts over ~20 s with the same answer. */
 		r->permanent = cc == CURLE_PEER_FAILED_VERIFICATION ||
-		    cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CERTPROBLEM ||
-		    cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH ||
-		    cc == CURLE_URL_MALFORMAT || cc == CURLE_UNSUPPORTED_PROTOCOL;
+		               cc == CURLE_SSL_CACERT_BADFILE ||
+		               cc == CURLE_SSL_CERTPROBLEM ||
+		               cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH ||
+		               cc == CURLE_URL_MALFORMAT ||
+		               cc == CURLE_UNSUPPORTED_PROTOCOL;
 		return cf_err_set(err, CF_ENET, "%s: %s", h->base_url,
 		    curl_easy_strerror(cc));
 	}
@@ -202,8 +204,9 @@ retryable(int rc, const struct resp *r)
 {
 	long status = r->status;
 
-	return !r->permanent && (rc != 0 || status == 500 || status == 502 ||
-	    status == 503 || status == 504 || status == 408 || status == 429);
+	return !r->permanent &&
+	       (rc != 0 || status == 500 || status == 502 || status == 503 ||
+	           status == 504 || status == 408 || status == 429);
 }
 
 static void
@@ -242,15 +245,15 @@ status_error(const struct http *h, const struct call *k, struct resp *r,
 	case 507:
 		return cf_err_set(err, CF_ELIMIT, "server: quota exceeded");
 	default:
-		return cf_err_set(err, CF_ENET, "%s answered %ld to %s %s: %.*s",
-		    h->base_url, r->status, k->method, k->uri, (int)ml, m);
+		return cf_err_set(err, CF_ENET,
+		    "%s answered %ld to %s %s: %.*s", h->base_url, r->status,
+		    k->method, k->uri, (int)ml, m);
 	}
 }
 
 /* Run a call with retries; 0 and *res on a definitive 2xx answer. */
 static int
-run(struct http *h, const struct call *k, struct resp *res,
-    struct cf_err *err)
+run(struct http *h, const struct call *k, struct resp *res, struct cf_err *err)
 {
 	struct resp r;
 	char bh[65];
@@ -296,8 +299,8 @@ obj_uri(char *out, size_t n, const struct http *h, enum cf_kind kind,
 }
 
 static int
-h_put(struct cf_store *s, enum cf_kind kind, const char *name,
-    const uint8_t *p, size_t n, int flags, struct cf_err *err)
+h_put(struct cf_store *s, enum cf_kind kind, const char *name, const uint8_t *p,
+    size_t n, int flags, struct cf_err *err)
 {
 	struct http *h = (struct http *)s;
 	struct call k = {"PUT", NULL, p, n, NULL, NULL, 0};
@@ -331,7 +334,7 @@ h_get(struct cf_store *s, enum cf_kind kind, const char *name, uint64_t off,
 		snprintf(range, sizeof(range), "Range: bytes=%llu-%llu",
 		    (unsigned long long)off,
 		    len == CF_GET_ALL ? (unsigned long long)UINT64_MAX - 1
-				      : (unsigned long long)(off + len - 1));
+		                      : (unsigned long long)(off + len - 1));
 		if (len == CF_GET_ALL)
 			snprintf(range, sizeof(range), "Range: bytes=%llu-",
 			    (unsigned long long)off);
@@ -347,8 +350,8 @@ h_get(struct cf_store *s, enum cf_kind kind, const char *name, uint64_t off,
 }
 
 static int
-h_size(struct cf_store *s, enum cf_kind kind, const char *name,
-    uint64_t *size, struct cf_err *err)
+h_size(struct cf_store *s, enum cf_kind kind, const char *name, uint64_t *size,
+    struct cf_err *err)
 {
 	struct http *h = (struct http *)s;
 	struct call k = {"HEAD", NULL, NULL, 0, NULL, NULL, 0};
@@ -411,7 +414,8 @@ h_list(struct cf_store *s, enum cf_kind kind, cf_list_fn fn, void *arg,
 			rc = -1;
 			break;
 		}
-		rc = cf_proto_list_parse((const char *)b.p, b.len, list_one, &l);
+		rc =
+		    cf_proto_list_parse((const char *)b.p, b.len, list_one, &l);
 		if (rc != 0 && !l.stop)
 			rc = cf_err_set(err, CF_EFORMAT,
 			    "%s: malformed listing", h->base_url);
@@ -447,8 +451,8 @@ h_free(struct cf_store *s)
 	free(h);
 }
 
-static const struct cf_store_ops http_ops = {h_put, h_get, h_size, h_list,
-    h_del, h_free};
+static const struct cf_store_ops http_ops = {
+    h_put, h_get, h_size, h_list, h_del, h_free};
 
 static int
 parse_url(struct http *h, const char *url, struct cf_err *err)
@@ -457,7 +461,8 @@ parse_url(struct http *h, const char *url, struct cf_err *err)
 	size_t hl = slash ? (size_t)(slash - url) : strlen(url);
 
 	if (hl >= sizeof(h->base_url) || slash == p)
-		return cf_err_set(err, CF_EUSAGE, "bad repository URL '%s'", url);
+		return cf_err_set(err, CF_EUSAGE, "bad repository URL '%s'",
+		    url);
 	memcpy(h->base_url, url, hl);
 	h->base_url[hl] = '\0';
 	snprintf(h->repo, sizeof(h->repo), "default");
@@ -467,7 +472,8 @@ parse_url(struct http *h, const char *url, struct cf_err *err)
 		if (slash[rl] == '/')
 			rl--;
 		if (rl >= sizeof(h->repo))
-			return cf_err_set(err, CF_EUSAGE, "repository name too long");
+			return cf_err_set(err, CF_EUSAGE,
+			    "repository name too long");
 		memcpy(h->repo, slash + 1, rl);
 		h->repo[rl] = '\0';
 		if (!cf_proto_repo_ok(h->repo))
@@ -516,8 +522,8 @@ int
 cf_http_register(struct cf_store *s, const char *invite, struct cf_err *err)
 {
 	struct http *h = (struct http *)s;
-	struct call k = {"POST", "/v1/register", (const uint8_t *)"", 0, NULL,
-	    NULL, 0};
+	struct call k = {
+	    "POST", "/v1/register", (const uint8_t *)"", 0, NULL, NULL, 0};
 
 	if (invite != NULL) {
 		k.body = (const uint8_t *)invite;
@@ -529,7 +535,8 @@ cf_http_register(struct cf_store *s, const char *invite, struct cf_err *err)
 		char m[sizeof(err->msg)];
 
 		memcpy(m, err->msg, sizeof(m));
-		cf_err_set(err, err->code, "cannot register this device: %s", m);
+		cf_err_set(err, err->code, "cannot register this device: %s",
+		    m);
 	}
 	return -1;
 }
@@ -569,8 +576,8 @@ cf_http_ref_cas(struct cf_store *s, const char *name, uint64_t expect,
     const uint8_t *p, size_t n, struct cf_err *err)
 {
 	struct http *h = (struct http *)s;
-	struct call k = {"PUT", NULL, p ? p : (const uint8_t *)"", n, NULL, NULL,
-	    0};
+	struct call k = {
+	    "PUT", NULL, p ? p : (const uint8_t *)"", n, NULL, NULL, 0};
 	char uri[256], hdr[64];
 	int rc;
 
@@ -596,8 +603,8 @@ cf_http_device_add(struct cf_store *s, const uint8_t pk[static 32],
 {
 	struct http *h = (struct http *)s;
 	char body[80], hex[65];
-	struct call k = {"POST", "/v1/devices", (const uint8_t *)body, 0, NULL,
-	    NULL, 0};
+	struct call k = {
+	    "POST", "/v1/devices", (const uint8_t *)body, 0, NULL, NULL, 0};
 
 	cf_hex(hex, pk, 32);
 	k.n = (size_t)snprintf(body, sizeof(body), "%s %u", hex, scope);
@@ -634,7 +641,8 @@ cf_http_repos(struct cf_store *s, int (*fn)(void *, const char *), void *arg,
 		char name[72];
 		size_t len;
 
-		if (nl == NULL || (len = (size_t)(nl - (b.p + i))) >= sizeof(name))
+		if (nl == NULL ||
+		    (len = (size_t)(nl - (b.p + i))) >= sizeof(name))
 			break;
 		memcpy(name, b.p + i, len);
 		name[len] = '\0';
@@ -651,7 +659,8 @@ cf_http_pair_create(struct cf_store *s, char id[static 16], struct cf_err *err)
 {
 	struct http *h = (struct http *)s;
 	struct cf_buf b;
-	struct call k = {"POST", "/v1/pair", (const uint8_t *)"", 0, NULL, &b, 0};
+	struct call k = {
+	    "POST", "/v1/pair", (const uint8_t *)"", 0, NULL, &b, 0};
 	int rc;
 
 	cf_buf_init(&b, 64);

@@ -215,14 +215,15 @@ cf_pack_footer_open(const struct cf_keys *keys,
 		return -1;
 	cf_crypto_nonce(nonce, NONCE_FOOTER);
 	if (cf_aead_open(loc, footer + CF_WRAP_BYTES, 12 + CF_TAG_BYTES, footer,
-		CF_WRAP_BYTES, nonce, key)) {
+	        CF_WRAP_BYTES, nonce, key)) {
 		sodium_memzero(key, CF_KEY_BYTES);
-		return cf_err_set(err, CF_EAUTH, "pack footer does not authenticate");
+		return cf_err_set(err, CF_EAUTH,
+		    "pack footer does not authenticate");
 	}
 	*hoff = cf_le64_get(loc);
 	*hlen = cf_le32_get(loc + 8);
-	if (*hlen < CF_TAG_BYTES + 4 || *hoff > size ||
-	    *hlen > size - *hoff || size - *hoff - *hlen < CF_PACK_FOOTER_BYTES) {
+	if (*hlen < CF_TAG_BYTES + 4 || *hoff > size || *hlen > size - *hoff ||
+	    size - *hoff - *hlen < CF_PACK_FOOTER_BYTES) {
 		sodium_memzero(key, CF_KEY_BYTES);
 		return cf_err_set(err, CF_EFORMAT, "pack footer out of bounds");
 	}
@@ -283,7 +284,8 @@ cf_pack_header_decode(const uint8_t *p, size_t n, uint64_t hoff,
 	}
 	if (cf_rd_left(&r) != 0 || off != hoff) {
 		free(e);
-		return cf_err_set(err, CF_EFORMAT, "pack header does not cover the pack");
+		return cf_err_set(err, CF_EFORMAT,
+		    "pack header does not cover the pack");
 	}
 	*ents = e;
 	*nents = (size_t)count;
@@ -294,8 +296,7 @@ cf_pack_header_decode(const uint8_t *p, size_t n, uint64_t hoff,
 int
 cf_pack_header_open(const uint8_t key[static CF_KEY_BYTES],
     const uint8_t wrap[static CF_WRAP_BYTES], const uint8_t *ct, size_t n,
-    uint64_t hoff, struct cf_blobent **ents, size_t *nents,
-    struct cf_err *err)
+    uint64_t hoff, struct cf_blobent **ents, size_t *nents, struct cf_err *err)
 {
 	uint8_t nonce[CF_NONCE_BYTES], *plain;
 	int rc;

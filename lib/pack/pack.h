@@ -70,8 +70,8 @@ size_t cf_packw_count(const struct cf_packw *w);
 /** cf_packw_finish(w, name, bytes, n, ents, nents, err): seal the header,
  * pad, write the footer.  Hands out the pack bytes (*bytes, free()) and its
  * entries (*ents, free()); ${name} is the hex object name. */
-int cf_packw_finish(struct cf_packw *w, char name[static 65],
-    uint8_t **bytes, size_t *n, struct cf_blobent **ents, size_t *nents,
+int cf_packw_finish(struct cf_packw *w, char name[static 65], uint8_t **bytes,
+    size_t *n, struct cf_blobent **ents, size_t *nents,
     struct cf_err *err) CF_WUR;
 
 /** cf_pack_footer_open(keys, footer, size, key, hoff, hlen, err): verify

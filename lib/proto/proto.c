@@ -19,8 +19,8 @@ cf_proto_repo_ok(const char *s)
 		char c = s[n];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			(c >= '0' && c <= '9') || c == '.' || c == '_' ||
-			c == '-') ||
+		        (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		        c == '-') ||
 		    n >= 64)
 			return 0;
 	}
@@ -63,8 +63,9 @@ route_repo(const char *p, struct cf_route *r)
 	if (strncmp(p, "ref/", 4) == 0) {
 		r->kind = CF_ROUTE_REF;
 		p = segment(p + 4, r->name, sizeof(r->name));
-		return p != NULL && *p == '\0' && cf_proto_repo_ok(r->name) ? 0
-									    : -1;
+		return p != NULL && *p == '\0' && cf_proto_repo_ok(r->name)
+		           ? 0
+		           : -1;
 	}
 	if (strncmp(p, "o/", 2) != 0 || (p = segment(p + 2, seg, 16)) == NULL ||
 	    (r->objkind = kind_from(seg, strlen(seg))) < 0 || *p++ != '/')
@@ -86,8 +87,8 @@ token_ok(const char *s, size_t max)
 	size_t n = strlen(s);
 
 	return n > 0 && n <= max &&
-	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.") == n &&
-	    s[0] != '.';
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.") == n &&
+	       s[0] != '.';
 }
 
 static int
@@ -132,15 +133,18 @@ cf_proto_route(const char *path, struct cf_route *r)
 		r->kind = CF_ROUTE_METRICS;
 	else if (strcmp(path, "/v1/register") == 0)
 		r->kind = CF_ROUTE_REGISTER;
-	else if (strncmp(path, "/v1/r/", 6) == 0 && route_repo(path + 6, r) == 0)
+	else if (strncmp(path, "/v1/r/", 6) == 0 &&
+	         route_repo(path + 6, r) == 0)
 		return 0;
 	else if (strcmp(path, "/v1/repos") == 0)
 		r->kind = CF_ROUTE_REPOS;
 	else if (strncmp(path, "/v1/devices", 11) == 0)
-		return route_devices(path + 11, r) ? (r->kind = CF_ROUTE_BAD, -1)
-						   : 0;
+		return route_devices(path + 11, r)
+		           ? (r->kind = CF_ROUTE_BAD, -1)
+		           : 0;
 	else if (strncmp(path, "/v1/pair", 8) == 0)
-		return route_pair(path + 8, r) ? (r->kind = CF_ROUTE_BAD, -1) : 0;
+		return route_pair(path + 8, r) ? (r->kind = CF_ROUTE_BAD, -1)
+		                               : 0;
 	else
 		r->kind = CF_ROUTE_BAD;
 	return r->kind == CF_ROUTE_BAD ? -1 : 0;
@@ -189,8 +193,8 @@ cf_proto_auth_parse(const char *h, struct cf_auth *a)
 }
 
 static int
-canonical(char *out, size_t n, const char *method, const char *uri,
-    int64_t ts, const uint8_t nonce[16], const char bodyhash[65])
+canonical(char *out, size_t n, const char *method, const char *uri, int64_t ts,
+    const uint8_t nonce[16], const char bodyhash[65])
 {
 	char nh[33];
 	int len;
@@ -207,8 +211,8 @@ cf_proto_auth_verify(const struct cf_auth *a, const char *method,
     const char *uri, const char bodyhash[65])
 {
 	char msg[8192];
-	int len = canonical(msg, sizeof(msg), method, uri, a->ts, a->nonce,
-	    bodyhash);
+	int len =
+	    canonical(msg, sizeof(msg), method, uri, a->ts, a->nonce, bodyhash);
 
 	if (len < 0)
 		return -1;
@@ -227,7 +231,7 @@ cf_proto_sign(const uint8_t sk[static CF_SIGN_SK_BYTES], const char *method,
 
 	cf_crypto_random(nonce, sizeof(nonce));
 	if ((len = canonical(msg, sizeof(msg), method, uri, ts, nonce,
-		 bodyhash)) < 0)
+	         bodyhash)) < 0)
 		return -1;
 	crypto_sign_detached(sig, NULL, (const uint8_t *)msg, (size_t)len, sk);
 	cf_hex(pkh, sk + 32, 32); /* libsodium: sk = seed || pk */

@@ -58,7 +58,7 @@ enum cf_route_kind {
 struct cf_route {
 	enum cf_route_kind kind;
 	char repo[65];
-	int objkind; /* enum cf_kind of store.h */
+	int objkind;   /* enum cf_kind of store.h */
 	char name[72]; /* object, ref, device key hex, or pairing ID */
 	char slot[17]; /* pairing message slot */
 };
@@ -82,9 +82,9 @@ int cf_proto_auth_verify(const struct cf_auth *a, const char *method,
     const char *uri, const char bodyhash[65]) CF_WUR;
 /** cf_proto_sign(sk, method, uri, ts, out, n): an Authorization header
  * value for a request whose body hashes to ${bodyhash}. */
-int cf_proto_sign(const uint8_t sk[static CF_SIGN_SK_BYTES],
-    const char *method, const char *uri, int64_t ts, const char bodyhash[65],
-    char *out, size_t n) CF_WUR;
+int cf_proto_sign(const uint8_t sk[static CF_SIGN_SK_BYTES], const char *method,
+    const char *uri, int64_t ts, const char bodyhash[65], char *out,
+    size_t n) CF_WUR;
 /** cf_proto_body_hash(p, n, out): hex BLAKE2b-256 of a body. */
 void cf_proto_body_hash(const uint8_t *p, size_t n, char out[65]);
 /** cf_proto_range(h, size, off, len): parse "bytes=A-B" / "bytes=A-" for an

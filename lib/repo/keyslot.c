@@ -19,7 +19,7 @@ derive_kek(uint8_t kek[static CF_KEY_BYTES], const char *pass, size_t passlen,
     struct cf_err *err)
 {
 	if (crypto_pwhash(kek, CF_KEY_BYTES, pass, passlen, salt, ops,
-		(size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0)
+	        (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0)
 		return cf_err_set(err, CF_ENOMEM,
 		    "Argon2id needs %llu MiB of memory",
 		    (unsigned long long)(mem >> 20));
@@ -30,7 +30,7 @@ static int
 kdf_ok(uint64_t ops, uint64_t mem)
 {
 	return ops >= 1 && ops <= CF_KDF_MAX_OPS && mem >= CF_KDF_MIN_MEM &&
-	    mem <= CF_KDF_MAX_MEM;
+	       mem <= CF_KDF_MAX_MEM;
 }
 
 /** cf_keyslot_seal(...): append a passphrase slot. */
@@ -46,7 +46,8 @@ cf_keyslot_seal(const uint8_t zone[static CF_KEY_BYTES],
 
 	if (!kdf_ok(kdf->ops, kdf->mem))
 		return cf_err_set(err, CF_EUSAGE,
-		    "Argon2id costs out of range (ops 1-%d, memory 8 MiB-4 GiB)",
+		    "Argon2id costs out of range (ops 1-%d, memory 8 MiB-4 "
+		    "GiB)",
 		    CF_KDF_MAX_OPS);
 	cf_buf_init(&b, SLOT_BYTES);
 	cf_buf_add(&b, "CFKS", 4);
@@ -62,7 +63,7 @@ cf_keyslot_seal(const uint8_t zone[static CF_KEY_BYTES],
 	b.len += SALT_BYTES;
 	cf_crypto_random(s + b.len, CF_NONCE_BYTES);
 	if (derive_kek(kek, pass, passlen, s + HEAD_BYTES - SALT_BYTES,
-		kdf->ops, kdf->mem, err))
+	        kdf->ops, kdf->mem, err))
 		goto out;
 	memset(plain, 0, sizeof(plain));
 	memcpy(plain, zone, CF_KEY_BYTES);
@@ -92,10 +93,11 @@ parse_account(const uint8_t *p, size_t n, struct cf_slotinfo *info,
 
 	if (n < ACCT_MIN)
 		return cf_err_set(err, CF_EFORMAT, "key slot is corrupt");
-	count = (n - ACCT_HEAD - CF_NONCE_BYTES - 1 - CF_TAG_BYTES) / CF_KEY_BYTES;
+	count =
+	    (n - ACCT_HEAD - CF_NONCE_BYTES - 1 - CF_TAG_BYTES) / CF_KEY_BYTES;
 	if (count == 0 || count > CF_MAX_VERSIONS + 1 ||
 	    n != ACCT_HEAD + CF_NONCE_BYTES + 1 + count * CF_KEY_BYTES +
-		    CF_TAG_BYTES)
+	             CF_TAG_BYTES)
 		return cf_err_set(err, CF_EFORMAT, "key slot is corrupt");
 	info->type = CF_SLOT_ACCOUNT;
 	info->epoch = cf_le32_get(p + 6 + CF_REPO_ID_BYTES);
@@ -210,8 +212,8 @@ cf_keyslot_parse(const uint8_t *p, size_t n, struct cf_slotinfo *info,
 int
 cf_keyslot_open(const uint8_t *p, size_t n,
     const uint8_t repo_id[static CF_REPO_ID_BYTES], const char *pass,
-    size_t passlen, uint8_t zone[static CF_KEY_BYTES],
-    struct cf_slotinfo *info, struct cf_err *err)
+    size_t passlen, uint8_t zone[static CF_KEY_BYTES], struct cf_slotinfo *info,
+    struct cf_err *err)
 {
 	uint8_t kek[CF_KEY_BYTES], plain[PLAIN_BYTES];
 	int rc;
@@ -225,7 +227,7 @@ cf_keyslot_open(const uint8_t *p, size_t n,
 		return cf_err_set(err, CF_EAUTH,
 		    "key slot belongs to another repository");
 	if (derive_kek(kek, pass, passlen, p + HEAD_BYTES - SALT_BYTES,
-		info->ops, info->mem, err))
+	        info->ops, info->mem, err))
 		return -1;
 	rc = cf_aead_open(plain, p + HEAD_BYTES + CF_NONCE_BYTES,
 	    PLAIN_BYTES + CF_TAG_BYTES, p, HEAD_BYTES, p + HEAD_BYTES, kek);

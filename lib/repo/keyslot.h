@@ -13,9 +13,10 @@
  *          AEAD(KEK, u8(count) || secret[32]*count, AD = the 26 bytes
  *          before the nonce), KEK = BLAKE2b-256(key = AK,
  *          "coffer-zone-slot" || repo_id).
- * Type 3 is reserved (write-only credentials live outside the repository).  The repository id in the AD ties a
- * slot to its repository.  Slot bytes are attacker-controlled: the Argon2
- * costs are bounded before use, so a hostile slot cannot demand 1 TiB.
+ * Type 3 is reserved (write-only credentials live outside the repository).  The
+ * repository id in the AD ties a slot to its repository.  Slot bytes are
+ * attacker-controlled: the Argon2 costs are bounded before use, so a hostile
+ * slot cannot demand 1 TiB.
  */
 #ifndef CF_KEYSLOT_H
 #define CF_KEYSLOT_H
@@ -58,8 +59,8 @@ int cf_keyslot_seal(const uint8_t zone[static CF_KEY_BYTES],
  * the zone key; CF_EPASS if the passphrase does not open it. */
 int cf_keyslot_open(const uint8_t *p, size_t n,
     const uint8_t repo_id[static CF_REPO_ID_BYTES], const char *pass,
-    size_t passlen, uint8_t zone[static CF_KEY_BYTES],
-    struct cf_slotinfo *info, struct cf_err *err) CF_WUR;
+    size_t passlen, uint8_t zone[static CF_KEY_BYTES], struct cf_slotinfo *info,
+    struct cf_err *err) CF_WUR;
 /** cf_keyslot_parse(p, n, info, err): check the plaintext part only. */
 int cf_keyslot_parse(const uint8_t *p, size_t n, struct cf_slotinfo *info,
     struct cf_err *err) CF_WUR;

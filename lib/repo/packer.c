@@ -134,9 +134,9 @@ write_index(struct cf_packer *pk, struct cf_err *err)
 	cf_indexfile_encode(locs, n, &plain);
 	if (cf_buf_check(&plain, err, "index file") ||
 	    cf_sym_seal(pk->r->keys->index, CF_OBJ_INDEX, plain.p, plain.len,
-		&env, err) ||
+	        &env, err) ||
 	    cf_repo_put_object(pk->r, CF_KIND_INDEX, env.p, env.len, name,
-		err) ||
+	        err) ||
 	    cf_index_add(pk->r->index, name, locs, n, err))
 		goto out;
 	pthread_mutex_lock(&pk->mu);
@@ -288,7 +288,7 @@ cf_packer_add(struct cf_packer *pk, uint8_t type, const uint8_t id[static 32],
 	if (cf_zc_compress(zc, p, n, scratch))
 		flags = CF_BLOB_ZSTD;
 	s = type == CF_BLOB_TREE ? &pk->slots[NDATA]
-				 : &pk->slots[randombytes_uniform(NDATA)];
+	                         : &pk->slots[randombytes_uniform(NDATA)];
 	if (flags)
 		return add_to_slot(pk, s, type, id, flags, (uint32_t)n,
 		    scratch->p, scratch->len, err);

@@ -97,7 +97,8 @@ cf_repo_init(const char *where, const char *pass, size_t passlen,
 
 	if (kdf->mem < CF_KDF_MIN_MEM || kdf->mem > CF_KDF_MAX_MEM ||
 	    kdf->ops < 1 || kdf->ops > CF_KDF_MAX_OPS)
-		return cf_err_set(err, CF_EUSAGE, "Argon2id costs out of range");
+		return cf_err_set(err, CF_EUSAGE,
+		    "Argon2id costs out of range");
 	if ((s = cf_store_open(where, 1, err)) == NULL)
 		return -1;
 	return cf_repo_init_store(s, pass, passlen, kdf, host, err);
@@ -121,11 +122,11 @@ cf_repo_init_store(struct cf_store *s, const char *pass, size_t passlen,
 	cf_le32_put(cfg + 8, CF_REPO_VERSION);
 	cf_crypto_random(cfg + 12, CF_REPO_ID_BYTES);
 	if (cf_keyslot_seal(zone, cfg + 12, pass, passlen, kdf, host, &slot,
-		err))
+	        err))
 		goto out;
 	if (put_hashed(s, CF_KIND_KEY, slot.p, slot.len, name, err) == 0 &&
 	    cf_store_put(s, CF_KIND_CONFIG, "config", cfg, sizeof(cfg),
-		CF_PUT_EXCL, err) == 0)
+	        CF_PUT_EXCL, err) == 0)
 		rc = 0;
 	else if (err->code == CF_EEXIST)
 		cf_err_set(err, CF_EEXIST, "a repository exists already at %s",
@@ -175,8 +176,8 @@ list_names(struct cf_store *s, enum cf_kind kind, struct slotlist *l,
 }
 
 static int
-try_slot(struct cf_repo *r, const char *name, const char *pass,
-    size_t passlen, uint8_t zone[static CF_KEY_BYTES], struct cf_err *err)
+try_slot(struct cf_repo *r, const char *name, const char *pass, size_t passlen,
+    uint8_t zone[static CF_KEY_BYTES], struct cf_err *err)
 {
 	struct cf_slotinfo info;
 	struct cf_buf b;
@@ -192,8 +193,7 @@ try_slot(struct cf_repo *r, const char *name, const char *pass,
 }
 
 static int
-unlock(struct cf_repo *r, const char *pass, size_t passlen,
-    struct cf_err *err)
+unlock(struct cf_repo *r, const char *pass, size_t passlen, struct cf_err *err)
 {
 	uint8_t zone[CF_KEY_BYTES];
 	struct slotlist l;
@@ -395,8 +395,10 @@ read_ahead(struct cf_repo *r, const struct cf_loc *loc, const char *name,
 	if (rc_pack_size(r, loc->pack, name, &size, err))
 		return -1;
 	if (loc->e.off > size || loc->e.len > size - loc->e.off)
-		return cf_err_set(err, CF_EFORMAT, "pack %.16s: blob out of "
-		    "bounds", name);
+		return cf_err_set(err, CF_EFORMAT,
+		    "pack %.16s: blob out of "
+		    "bounds",
+		    name);
 	want = size - loc->e.off;
 	if (want > RC_READ && want > loc->e.len)
 		want = loc->e.len > RC_READ ? loc->e.len : RC_READ;
@@ -520,7 +522,8 @@ import_index(struct cf_repo *r, const char *name, struct cf_err *err)
 	int rc;
 
 	cf_buf_init(&b, 1u << 30);
-	rc = cf_store_get(r->store, CF_KIND_INDEX, name, 0, CF_GET_ALL, &b, err);
+	rc =
+	    cf_store_get(r->store, CF_KIND_INDEX, name, 0, CF_GET_ALL, &b, err);
 	if (rc == 0)
 		rc = check_name(name, b.p, b.len, err);
 	if (rc == 0)
@@ -601,7 +604,7 @@ cf_repo_read_pack_header(struct cf_repo *r, const char *name, uint64_t size,
 		    name);
 	cf_buf_init(&b, CF_PACK_MAX_BYTES);
 	if (cf_store_get(r->store, CF_KIND_PACK, name,
-		size - CF_PACK_FOOTER_BYTES, CF_PACK_FOOTER_BYTES, &b, err))
+	        size - CF_PACK_FOOTER_BYTES, CF_PACK_FOOTER_BYTES, &b, err))
 		goto out;
 	if (cf_pack_footer_open(r->keys, b.p, size, key, &hoff, &hlen, err))
 		goto out;
@@ -665,14 +668,14 @@ blob_error(const struct cf_loc *loc, struct cf_err *err)
 	cf_hex(id, loc->e.id, 8);
 	cf_hex(pack, loc->pack, 8);
 	memcpy(m, err->msg, sizeof(m));
-	return cf_err_set(err, err->code, "blob %s in pack %s: %s", id, pack, m);
+	return cf_err_set(err, err->code, "blob %s in pack %s: %s", id, pack,
+	    m);
 }
 
 /** cf_repo_open_blob(r, loc, ct, zc, out, err): decrypt and verify. */
 int
 cf_repo_open_blob(struct cf_repo *r, const struct cf_loc *loc,
-    const uint8_t *ct, struct cf_zc *zc, struct cf_buf *out,
-    struct cf_err *err)
+    const uint8_t *ct, struct cf_zc *zc, struct cf_buf *out, struct cf_err *err)
 {
 	uint8_t key[CF_KEY_BYTES], id[32], *plain;
 	size_t plen = loc->e.len - CF_TAG_BYTES;
@@ -693,7 +696,7 @@ cf_repo_open_blob(struct cf_repo *r, const struct cf_loc *loc,
 		return blob_error(loc, err);
 	if (loc->e.flags & CF_BLOB_ZSTD) {
 		if (cf_zc_decompress(zc, plain, plen, out->p, loc->e.rawlen,
-			err))
+		        err))
 			return blob_error(loc, err);
 	} else {
 		memmove(out->p, plain, plen);
@@ -708,8 +711,7 @@ cf_repo_open_blob(struct cf_repo *r, const struct cf_loc *loc,
 }
 
 static void
-pack_cache_path(const struct cf_repo *r, const char *name, char *out,
-    size_t n)
+pack_cache_path(const struct cf_repo *r, const char *name, char *out, size_t n)
 {
 	snprintf(out, n, "%s/packs/%s", r->cache_dir, name);
 }
@@ -764,16 +766,20 @@ read_cached(struct cf_repo *r, const struct cf_loc *loc, const char *name,
 	}
 	cf_buf_init(&whole, CF_PACK_MAX_BYTES);
 	if (cf_store_get(r->store, CF_KIND_PACK, name, 0, CF_GET_ALL, &whole,
-		err) == 0) {
+	        err) == 0) {
 		cf_crypto_hash(whole.p, whole.len, h);
 		cf_hex(hex, h, 32);
 		if (strcmp(hex, name) != 0)
-			cf_err_set(err, CF_EAUTH, "pack %.16s: content does not "
-			    "match its name", name);
+			cf_err_set(err, CF_EAUTH,
+			    "pack %.16s: content does not "
+			    "match its name",
+			    name);
 		else if (loc->e.off > whole.len ||
-			 loc->e.len > whole.len - loc->e.off)
-			cf_err_set(err, CF_EFORMAT, "pack %.16s: blob out of "
-			    "bounds", name);
+		         loc->e.len > whole.len - loc->e.off)
+			cf_err_set(err, CF_EFORMAT,
+			    "pack %.16s: blob out of "
+			    "bounds",
+			    name);
 		else {
 			cf_repo_cache_pack(r, name, whole.p, whole.len);
 			cf_buf_add(ct, whole.p + loc->e.off, loc->e.len);
@@ -881,16 +887,17 @@ cf_repo_load_snapshot(struct cf_repo *r, const char *name, struct cf_err *err)
 
 	cf_buf_init(&b, 64u << 20);
 	if (cf_store_get(r->store, CF_KIND_SNAPSHOT, name, 0, CF_GET_ALL, &b,
-		err))
+	        err))
 		goto out;
 	cf_crypto_hash(b.p, b.len, h);
 	cf_hex(hex, h, 32);
 	if (strcmp(hex, name) != 0) {
-		cf_err_set(err, CF_EAUTH, "snapshot %.8s: content does not match its name",
-		    name);
+		cf_err_set(err, CF_EAUTH,
+		    "snapshot %.8s: content does not match its name", name);
 		goto out;
 	}
-	if (cf_env_open(r->keys, CF_OBJ_SNAPSHOT, b.p, b.len, &plain, &n, err) ||
+	if (cf_env_open(r->keys, CF_OBJ_SNAPSHOT, b.p, b.len, &plain, &n,
+	        err) ||
 	    (s = cf_snapshot_decode(plain, n, err)) == NULL) {
 		char m[sizeof(err->msg)];
 
@@ -946,12 +953,14 @@ cf_repo_snapshots(struct cf_repo *r, struct cf_snapshot ***out, size_t *n,
 	for (size_t i = 0; i < l.n; i++) {
 		struct cf_err e2 = {0};
 
-		if ((v[got] = cf_repo_load_snapshot(r, l.names[i], &e2)) != NULL) {
+		if ((v[got] = cf_repo_load_snapshot(r, l.names[i], &e2)) !=
+		    NULL) {
 			got++;
 			continue;
 		}
 		if (e2.code == CF_ENOTFOUND)
-			continue; /* forgotten since the listing (forget, tag) */
+			continue; /* forgotten since the listing (forget, tag)
+			           */
 		/* A damaged record must not block the others: skip it (check
 		 * names it; prune refuses to run). Other errors stop. */
 		if (e2.code != CF_EAUTH && e2.code != CF_EFORMAT) {
@@ -987,8 +996,9 @@ cf_repo_find_snapshot(struct cf_repo *r, const char *spec, struct cf_err *err)
 	if (cf_repo_snapshots(r, &v, &n, err))
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(spec, "latest") == 0 ? i + 1 == n
-						: strncmp(v[i]->name, spec, len) == 0) {
+		if (strcmp(spec, "latest") == 0
+		        ? i + 1 == n
+		        : strncmp(v[i]->name, spec, len) == 0) {
 			hits++;
 			found = v[i];
 		}
@@ -1001,7 +1011,7 @@ cf_repo_find_snapshot(struct cf_repo *r, const char *spec, struct cf_err *err)
 		found = NULL;
 		cf_err_set(err, hits ? CF_EUSAGE : CF_ENOTFOUND,
 		    hits ? "snapshot prefix '%s' is ambiguous"
-			 : "no snapshot '%s'",
+		         : "no snapshot '%s'",
 		    spec);
 	}
 	cf_snapshots_free(v, n);
@@ -1021,7 +1031,7 @@ cf_repo_save_snapshot(struct cf_repo *r, struct cf_snapshot *s,
 	cf_snapshot_encode(s, &plain);
 	if (cf_buf_check(&plain, err, "snapshot record") == 0 &&
 	    cf_env_seal(r->keys, CF_OBJ_SNAPSHOT, plain.p, plain.len, &env,
-		err) == 0)
+	        err) == 0)
 		rc = put_hashed(r->store, CF_KIND_SNAPSHOT, env.p, env.len,
 		    s->name, err);
 	cf_buf_release(&plain);
@@ -1058,7 +1068,8 @@ cf_repo_remove_key(struct cf_repo *r, const char *prefix, struct cf_err *err)
 
 	if (len < MIN_PREFIX || len > 64)
 		return cf_err_set(err, CF_EUSAGE,
-		    "key '%s': give at least %d hex digits", prefix, MIN_PREFIX);
+		    "key '%s': give at least %d hex digits", prefix,
+		    MIN_PREFIX);
 	if (list_names(r->store, CF_KIND_KEY, &l, err))
 		return -1;
 	for (size_t i = 0; i < l.n; i++)
@@ -1068,11 +1079,13 @@ cf_repo_remove_key(struct cf_repo *r, const char *prefix, struct cf_err *err)
 		}
 	if (hits != 1)
 		rc = cf_err_set(err, hits ? CF_EUSAGE : CF_ENOTFOUND,
-		    hits ? "key prefix '%s' is ambiguous" : "no key '%s'", prefix);
+		    hits ? "key prefix '%s' is ambiguous" : "no key '%s'",
+		    prefix);
 	else if (strcmp(l.names[at], r->slot) == 0)
 		rc = cf_err_set(err, CF_EUSAGE,
 		    "key %.8s is the one in use: open the repository with "
-		    "another key to remove it", prefix);
+		    "another key to remove it",
+		    prefix);
 	else
 		rc = cf_store_del(r->store, CF_KIND_KEY, l.names[at], err);
 	free(l.names);
@@ -1095,13 +1108,14 @@ cf_repo_init_zone(struct cf_store *s, const uint8_t ak[static 32],
 	cf_le32_put(cfg + 8, CF_REPO_VERSION);
 	cf_crypto_random(cfg + 12, CF_REPO_ID_BYTES);
 	if (cf_keyslot_seal_account((const uint8_t(*)[CF_KEY_BYTES])zone, 1,
-		cfg + 12, ak, epoch, &slot, err) == 0 &&
+	        cfg + 12, ak, epoch, &slot, err) == 0 &&
 	    put_hashed(s, CF_KIND_KEY, slot.p, slot.len, name, err) == 0 &&
 	    cf_store_put(s, CF_KIND_CONFIG, "config", cfg, sizeof(cfg),
-		CF_PUT_EXCL, err) == 0)
+	        CF_PUT_EXCL, err) == 0)
 		rc = 0;
 	else if (err->code == CF_EEXIST)
-		cf_err_set(err, CF_EEXIST, "zone exists already at %s", s->where);
+		cf_err_set(err, CF_EEXIST, "zone exists already at %s",
+		    s->where);
 	sodium_memzero(zone, sizeof(zone));
 	cf_buf_release(&slot);
 	cf_store_free(s);
@@ -1131,11 +1145,12 @@ try_account_slot(void *arg, const char *name, uint64_t size)
 	if (f->count > 0)
 		return 0;
 	cf_buf_init(&b, 8192);
-	if (cf_store_get(f->s, CF_KIND_KEY, name, 0, CF_GET_ALL, &b, &e2) == 0 &&
+	if (cf_store_get(f->s, CF_KIND_KEY, name, 0, CF_GET_ALL, &b, &e2) ==
+	        0 &&
 	    cf_keyslot_parse(b.p, b.len, &info, &e2) == 0 &&
 	    info.type == CF_SLOT_ACCOUNT && info.epoch == f->epoch) {
-		if (cf_keyslot_open_account(b.p, b.len, f->id, f->ak, f->secrets,
-			&f->count, f->err) == 0) {
+		if (cf_keyslot_open_account(b.p, b.len, f->id, f->ak,
+		        f->secrets, &f->count, f->err) == 0) {
 			memcpy(f->slot, name, 65);
 			found = 1;
 		}
@@ -1149,8 +1164,10 @@ static int
 find_ring(struct ringfind *f, struct cf_err *err)
 {
 	f->count = 0;
-	cf_err_set(err, CF_EAUTH, "no key slot of this zone opens with the "
-	    "account key of epoch %u", f->epoch);
+	cf_err_set(err, CF_EAUTH,
+	    "no key slot of this zone opens with the "
+	    "account key of epoch %u",
+	    f->epoch);
 	if (cf_store_list(f->s, CF_KIND_KEY, try_account_slot, f, err) < 0)
 		return -1;
 	if (f->count == 0)
@@ -1170,7 +1187,7 @@ cf_repo_open_zone(struct cf_store *s, const uint8_t ak[static 32],
 	if ((r = calloc(1, sizeof(*r))) == NULL || (r->kc = kc_new()) == NULL ||
 	    (r->rc = rc_new()) == NULL ||
 	    (f.secrets = sodium_malloc((CF_MAX_VERSIONS + 1) * CF_KEY_BYTES)) ==
-		NULL) {
+	        NULL) {
 		if (r != NULL) {
 			kc_free(r->kc);
 			rc_free(r->rc);
@@ -1188,8 +1205,9 @@ cf_repo_open_zone(struct cf_store *s, const uint8_t ak[static 32],
 	f.err = err;
 	f.id = r->id;
 	if (load_config(r, err) || find_ring(&f, err) ||
-	    (r->keys = cf_keys_new_ring((const uint8_t(*)[CF_KEY_BYTES])
-		     f.secrets, f.count, err)) == NULL ||
+	    (r->keys =
+	            cf_keys_new_ring((const uint8_t(*)[CF_KEY_BYTES])f.secrets,
+	                f.count, err)) == NULL ||
 	    open_cache(r, cache_root, err) || cf_repo_sync_index(r, err)) {
 		sodium_free(f.secrets);
 		cf_repo_close(r);
@@ -1218,7 +1236,8 @@ drop_old_slot(void *arg, const char *name, uint64_t size)
 	(void)size;
 	cf_buf_init(&b, 8192);
 	if (strcmp(name, o->keepname) != 0 &&
-	    cf_store_get(o->s, CF_KIND_KEY, name, 0, CF_GET_ALL, &b, &e2) == 0 &&
+	    cf_store_get(o->s, CF_KIND_KEY, name, 0, CF_GET_ALL, &b, &e2) ==
+	        0 &&
 	    cf_keyslot_parse(b.p, b.len, &info, &e2) == 0 &&
 	    info.type == CF_SLOT_ACCOUNT && info.epoch != o->keep)
 		if (cf_store_del(o->s, CF_KIND_KEY, name, &e2) != 0)
@@ -1250,7 +1269,7 @@ cf_repo_rekey_zone(struct cf_store *s, const uint8_t old_ak[static 32],
 	f.err = err;
 	f.id = cfgid;
 	if (cf_store_get(s, CF_KIND_CONFIG, "config", 0, CF_GET_ALL, &cfg,
-		err) != 0 ||
+	        err) != 0 ||
 	    cf_config_parse(cfg.p, cfg.len, cfgid, err) != 0 ||
 	    find_ring(&f, err) != 0)
 		goto out;
@@ -1260,7 +1279,7 @@ cf_repo_rekey_zone(struct cf_store *s, const uint8_t old_ak[static 32],
 	}
 	cf_crypto_random(f.secrets[f.count++], CF_KEY_BYTES);
 	if (cf_keyslot_seal_account((const uint8_t(*)[CF_KEY_BYTES])f.secrets,
-		f.count, cfgid, ak, epoch, &slot, err) != 0 ||
+	        f.count, cfgid, ak, epoch, &slot, err) != 0 ||
 	    put_hashed(s, CF_KIND_KEY, slot.p, slot.len, o.keepname, err) != 0)
 		goto out;
 	rc = 0;
@@ -1279,7 +1298,7 @@ cf_repo_drop_old_slots(struct cf_store *s, uint32_t epoch, struct cf_err *err)
 	struct oldslots o = {s, epoch, ""};
 
 	return cf_store_list(s, CF_KIND_KEY, drop_old_slot, &o, err) < 0 ? -1
-									  : 0;
+	                                                                 : 0;
 }
 
 /** cf_repo_open_writeonly(s, keys, id, cache_root, err): write-only. */
@@ -1305,8 +1324,9 @@ cf_repo_open_writeonly(struct cf_store *s, struct cf_keys *keys,
 	r->keys = keys;
 	if (load_config(r, err) != 0 ||
 	    (sodium_memcmp(r->id, id, CF_REPO_ID_BYTES) != 0 &&
-		cf_err_set(err, CF_EAUTH, "the credential is for another "
-		    "zone") != 0) ||
+	        cf_err_set(err, CF_EAUTH,
+	            "the credential is for another "
+	            "zone") != 0) ||
 	    open_cache(r, cache_root, err) || cf_repo_sync_index(r, err)) {
 		cf_repo_close(r);
 		return NULL;

@@ -77,9 +77,8 @@ int cf_repo_pack_key(struct cf_repo *r, const uint8_t pack[static 32],
     uint8_t key[static CF_KEY_BYTES], struct cf_err *err) CF_WUR;
 /** cf_repo_read_pack_header(r, name, size, ents, n, err): read and verify
  * the footer and header of pack ${name}; *ents malloc()ed. */
-int cf_repo_read_pack_header(struct cf_repo *r, const char *name,
-    uint64_t size, struct cf_blobent **ents, size_t *n, struct cf_err *err)
-    CF_WUR;
+int cf_repo_read_pack_header(struct cf_repo *r, const char *name, uint64_t size,
+    struct cf_blobent **ents, size_t *n, struct cf_err *err) CF_WUR;
 /** cf_repo_open_blob(r, loc, ct, zc, out, err): decrypt (and decompress)
  * the stored bytes ${ct} of blob ${loc} into ${out}, and check that they
  * hash to the blob's id. */
@@ -93,8 +92,8 @@ void cf_repo_cache_pack(struct cf_repo *r, const char *name, const uint8_t *p,
 /** cf_repo_load_blob(r, id, type, zc, out, err): find, read, open and
  * verify blob ${id} into ${out} (its old content is replaced). */
 int cf_repo_load_blob(struct cf_repo *r, const uint8_t id[static 32],
-    uint8_t type, struct cf_zc *zc, struct cf_buf *out, struct cf_err *err)
-    CF_WUR;
+    uint8_t type, struct cf_zc *zc, struct cf_buf *out,
+    struct cf_err *err) CF_WUR;
 
 /** A decoded tree with the bytes it borrows. */
 struct cf_tree {
@@ -116,8 +115,8 @@ const struct cf_node *cf_tree_find(const struct cf_tree *t, const char *name,
  * free with cf_snapshots_free().  A record that does not authenticate or
  * decode is skipped and counted in r->bad_snapshots (its error in
  * r->bad_err): one damaged record does not block the others. */
-int cf_repo_snapshots(struct cf_repo *r, struct cf_snapshot ***out,
-    size_t *n, struct cf_err *err) CF_WUR;
+int cf_repo_snapshots(struct cf_repo *r, struct cf_snapshot ***out, size_t *n,
+    struct cf_err *err) CF_WUR;
 void cf_snapshots_free(struct cf_snapshot **v, size_t n);
 /** cf_repo_load_snapshot(r, name, err): load, verify (name = hash of the
  * bytes, envelope authentic) and decode snapshot ${name}. */
@@ -132,9 +131,8 @@ int cf_repo_save_snapshot(struct cf_repo *r, struct cf_snapshot *s,
     struct cf_err *err) CF_WUR;
 /** cf_repo_put_object(r, kind, bytes, n, name, err): store bytes under the
  * hex BLAKE2b-256 of their content, written to ${name}. */
-int cf_repo_put_object(struct cf_repo *r, enum cf_kind kind,
-    const uint8_t *p, size_t n, char name[static 65], struct cf_err *err)
-    CF_WUR;
+int cf_repo_put_object(struct cf_repo *r, enum cf_kind kind, const uint8_t *p,
+    size_t n, char name[static 65], struct cf_err *err) CF_WUR;
 
 /** cf_repo_add_key(r, pass, passlen, kdf, host, name, err): a new
  * passphrase slot for the open repository's zone key. */
@@ -161,9 +159,9 @@ int cf_repo_rekey_zone(struct cf_store *s, const uint8_t old_ak[static 32],
 /** cf_repo_open_writeonly(s, keys, id, cache_root, err): a zone opened
  * with a write-only credential (takes over ${s} and ${keys}); it can back
  * up, never read a snapshot, tree or chunk. */
-struct cf_repo *cf_repo_open_writeonly(struct cf_store *s,
-    struct cf_keys *keys, const uint8_t id[static CF_REPO_ID_BYTES],
-    const char *cache_root, struct cf_err *err);
+struct cf_repo *cf_repo_open_writeonly(struct cf_store *s, struct cf_keys *keys,
+    const uint8_t id[static CF_REPO_ID_BYTES], const char *cache_root,
+    struct cf_err *err);
 /** cf_repo_drop_old_slots(s, epoch, err): delete the account slots of
  * other epochs, once the new epoch is committed to the device chain. */
 int cf_repo_drop_old_slots(struct cf_store *s, uint32_t epoch,

@@ -46,9 +46,9 @@ struct cf_object_row {
 
 /* Results of a put attempt. */
 enum cf_put_state {
-	CF_PUT_NEW = 0,    /* upload the bytes, then commit */
-	CF_PUT_EXISTS = 1, /* already stored (content-addressed): done */
-	CF_PUT_QUOTA = 2,  /* would exceed the account's quota */
+	CF_PUT_NEW = 0,      /* upload the bytes, then commit */
+	CF_PUT_EXISTS = 1,   /* already stored (content-addressed): done */
+	CF_PUT_QUOTA = 2,    /* would exceed the account's quota */
 	CF_PUT_CONFLICT = 3, /* a non-hash name exists with other bytes */
 };
 
@@ -117,8 +117,8 @@ struct cf_meta_ops {
 	 * that predates them: the server then answers 501). */
 	/* Add device ${pk} to ${account}; 1 if the key belongs to another
 	 * account already. */
-	int (*device_add)(struct cf_meta *, int64_t account, const uint8_t pk[32],
-	    uint32_t scope, int64_t now, struct cf_err *);
+	int (*device_add)(struct cf_meta *, int64_t account,
+	    const uint8_t pk[32], uint32_t scope, int64_t now, struct cf_err *);
 	/* Forget device ${pk} of ${account}; 1 if it is not one of its. */
 	int (*device_remove)(struct cf_meta *, int64_t account,
 	    const uint8_t pk[32], struct cf_err *);
@@ -185,19 +185,19 @@ struct cf_blobs *cf_blobs_dir_open(const char *dir, struct cf_err *err);
 /* An S3 (or S3-compatible: Ceph radosgw, MinIO) bucket.  Strings are
  * NUL-terminated; a too long value is refused by cf_s3_config_set(). */
 struct cf_s3_config {
-	char endpoint[256];   /* http(s)://HOST[:PORT], no path */
-	char region[64];      /* signing region; "us-east-1" if empty */
-	char bucket[64];      /* 3-63 of a-z 0-9 . - */
-	char prefix[128];     /* key prefix inside the bucket, may be "" */
+	char endpoint[256]; /* http(s)://HOST[:PORT], no path */
+	char region[64];    /* signing region; "us-east-1" if empty */
+	char bucket[64];    /* 3-63 of a-z 0-9 . - */
+	char prefix[128];   /* key prefix inside the bucket, may be "" */
 	char access_key[128];
 	char secret_key[128]; /* wipe with sodium_memzero() after use */
 	int virtual_host;     /* 1: BUCKET.HOST/KEY; 0: HOST/BUCKET/KEY */
 	uint32_t part_mib;    /* multipart part size; 0: 8 MiB */
 	uint32_t timeout_s;   /* a request making no progress this long is
-			       * retried; 0: 30 s */
+	                       * retried; 0: 30 s */
 	uint32_t attempts;    /* tries per request; 0: 8 */
 	uint32_t memory_mib;  /* cap on all upload and download buffers
-			       * (part size each at most); 0: 1024 */
+	                       * (part size each at most); 0: 1024 */
 };
 
 /** cf_s3_config_set(cfg, key, value, err): set the setting named ${key}
@@ -233,8 +233,8 @@ int cf_blobs_s3_list(struct cf_blobs *b, const char *prefix,
     struct cf_err *err) CF_WUR;
 /** cf_blobs_s3_uploads(b, n, err): *n = multipart uploads in progress
  * under the configured prefix (left over by crashes; tests). */
-int cf_blobs_s3_uploads(struct cf_blobs *b, uint64_t *n, struct cf_err *err)
-    CF_WUR;
+int cf_blobs_s3_uploads(struct cf_blobs *b, uint64_t *n,
+    struct cf_err *err) CF_WUR;
 
 /** cf_blob_key(out, account, repo, kind, name): a fresh blob store key
  * for one upload of an object: "A/REPO/K/XX/NAME.RANDOM". */

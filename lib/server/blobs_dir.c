@@ -43,14 +43,15 @@ cf_blob_key(char out[CF_BLOBKEY_MAX], int64_t account, const char *repo,
 
 	cf_crypto_random(r, sizeof(r));
 	cf_hex(hex, r, sizeof(r));
-	snprintf(out, CF_BLOBKEY_MAX, "%lld/%s/%d/%.2s/%s.%s", (long long)account,
-	    repo, kind, name, name, hex);
+	snprintf(out, CF_BLOBKEY_MAX, "%lld/%s/%d/%.2s/%s.%s",
+	    (long long)account, repo, kind, name, name, hex);
 }
 
 static int
 mkdirs_for(char *path, struct cf_err *err)
 {
-	for (char *p = strchr(path + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+	for (char *p = strchr(path + 1, '/'); p != NULL;
+	     p = strchr(p + 1, '/')) {
 		*p = '\0';
 		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 			cf_err_sys(err, "cannot create %s", path);
@@ -244,8 +245,10 @@ sweep_tmp(const char *tmp)
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(st.st_mode) && st.st_mtime < time(NULL) - STALE_TMP_S)
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		        0 &&
+		    S_ISREG(st.st_mode) &&
+		    st.st_mtime < time(NULL) - STALE_TMP_S)
 			(void)unlinkat(dirfd(d), e->d_name, 0);
 	}
 	closedir(d);

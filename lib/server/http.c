@@ -92,8 +92,7 @@ reply(struct MHD_Connection *c, struct req *q, int status, const char *type,
 }
 
 static enum MHD_Result
-reply_err(struct MHD_Connection *c, struct req *q, int status,
-    const char *msg)
+reply_err(struct MHD_Connection *c, struct req *q, int status, const char *msg)
 {
 	char body[256];
 	int n = snprintf(body, sizeof(body), "%s\n", msg);
@@ -151,8 +150,9 @@ authenticate(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 		q->joiner = 1; /* a device being paired: mailbox access only */
 		return 0;
 	}
-	*why = rc == 1 ? "unknown device" : rc ? "metadata store unavailable"
-					       : "account disabled";
+	*why = rc == 1 ? "unknown device"
+	       : rc    ? "metadata store unavailable"
+	               : "account disabled";
 	if (rc != 0)
 		return rc == 1 ? 403 : 503;
 	return q->dev.disabled ? 403 : 0;
@@ -202,8 +202,9 @@ object_get(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	rc = s->meta->ops->object_get(s->meta, q->dev.account, r->repo,
 	    r->objkind, r->name, &size, q->blob, &err);
 	if (rc != 0)
-		return rc == 1 ? reply_err(c, q, 404, "no such object")
-			       : reply_err(c, q, 503, "metadata store unavailable");
+		return rc == 1
+		           ? reply_err(c, q, 404, "no such object")
+		           : reply_err(c, q, 503, "metadata store unavailable");
 	len = size;
 	if (range != NULL) {
 		if (cf_proto_range(range, size, &off, &len) != 0) {
@@ -217,11 +218,11 @@ object_get(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 		return reply_err(c, q, 503, "out of memory");
 	d->s = s;
 	d->off = off;
-	d->r = s->blobs->ops->read_open(s->blobs, q->blob, off, len, &bsize,
-	    &err);
+	d->r =
+	    s->blobs->ops->read_open(s->blobs, q->blob, off, len, &bsize, &err);
 	if (d->r == NULL || bsize != size) {
 		int down = d->r == NULL &&
-		    (err.code == CF_ENET || err.code == CF_ENOMEM);
+		           (err.code == CF_ENET || err.code == CF_ENOMEM);
 
 		if (d->r != NULL)
 			s->blobs->ops->read_close(d->r);
@@ -237,10 +238,12 @@ object_get(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Accept-Ranges", "bytes");
-	MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
+	MHD_add_response_header(resp, "Content-Type",
+	    "application/octet-stream");
 	if (status == 206) {
 		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu",
-		    (unsigned long long)off, (unsigned long long)(off + len - 1),
+		    (unsigned long long)off,
+		    (unsigned long long)(off + len - 1),
 		    (unsigned long long)size);
 		MHD_add_response_header(resp, "Content-Range", cr);
 	}
@@ -285,7 +288,7 @@ put_start(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	if (r->objkind != CF_KIND_CONFIG && strcmp(q->bodyhash, r->name) != 0)
 		return reply_err(c, q, 400, "object name is not its hash");
 	if (s->meta->ops->put_begin(s->meta, q->dev.account, r->repo,
-		r->objkind, r->name, size, &q->state, &err) != 0)
+	        r->objkind, r->name, size, &q->state, &err) != 0)
 		return reply_err(c, q, 503, "metadata store unavailable");
 	if (q->state == CF_PUT_EXISTS && r->objkind == CF_KIND_CONFIG)
 		return reply_err(c, q, 412, "object exists");
@@ -351,8 +354,8 @@ put_finish(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	if (s->blobs->ops->write_commit(w, &err) != 0)
 		return reply_err(c, q, 503, "blob store unavailable");
 	if (s->meta->ops->put_commit(s->meta, q->dev.account, r->repo,
-		r->objkind, r->name, q->got, q->blob, now_s(), &q->state, old,
-		&err) != 0) {
+	        r->objkind, r->name, q->got, q->blob, now_s(), &q->state, old,
+	        &err) != 0) {
 		(void)s->blobs->ops->del(s->blobs, q->blob, &err);
 		return reply_err(c, q, 503, "metadata store unavailable");
 	}
@@ -390,10 +393,10 @@ object_delete(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 static enum MHD_Result
 object_list(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 {
-	const char *after = MHD_lookup_connection_value(c,
-	    MHD_GET_ARGUMENT_KIND, "after");
-	const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-	    "limit");
+	const char *after =
+	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
+	const char *lim =
+	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
 	struct cf_object_row *rows;
 	struct cf_err err = {0};
 	struct cf_buf b;
@@ -402,28 +405,29 @@ object_list(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	enum MHD_Result rc;
 
 	if ((after != NULL && strlen(after) > 71) ||
-	    (lim != NULL && (parse_length(lim, &limit) || limit == 0 ||
-				limit > LIST_MAX)))
+	    (lim != NULL &&
+	        (parse_length(lim, &limit) || limit == 0 || limit > LIST_MAX)))
 		return reply_err(c, q, 400, "bad after or limit");
 	if ((rows = calloc((size_t)limit, sizeof(*rows))) == NULL)
 		return reply_err(c, q, 503, "out of memory");
 	if (s->meta->ops->object_list(s->meta, q->dev.account, q->route.repo,
-		q->route.objkind, after ? after : "", rows, (size_t)limit, &n,
-		&err) != 0) {
+	        q->route.objkind, after ? after : "", rows, (size_t)limit, &n,
+	        &err) != 0) {
 		free(rows);
 		return reply_err(c, q, 503, "metadata store unavailable");
 	}
 	cf_buf_init(&b, (size_t)limit * 96 + 1);
 	for (size_t i = 0; i < n; i++) {
 		char line[96];
-		int len = snprintf(line, sizeof(line), "%s %llu\n", rows[i].name,
-		    (unsigned long long)rows[i].size);
+		int len = snprintf(line, sizeof(line), "%s %llu\n",
+		    rows[i].name, (unsigned long long)rows[i].size);
 
 		cf_buf_add(&b, line, (size_t)len);
 	}
 	free(rows);
 	s->m.lists++;
-	rc = reply(c, q, 200, "text/plain", b.p ? (const char *)b.p : "", b.len);
+	rc =
+	    reply(c, q, 200, "text/plain", b.p ? (const char *)b.p : "", b.len);
 	cf_buf_release(&b);
 	return rc;
 }
@@ -445,8 +449,9 @@ ref_get(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	    q->route.name, val, SMALL_BODY_MAX, &n, &version, &err);
 	if (rc != 0) {
 		free(val);
-		return rc == 1 ? reply_err(c, q, 404, "no such ref")
-			       : reply_err(c, q, 503, "metadata store unavailable");
+		return rc == 1
+		           ? reply_err(c, q, 404, "no such ref")
+		           : reply_err(c, q, 503, "metadata store unavailable");
 	}
 	resp = MHD_create_response_from_buffer(n, val, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
@@ -479,8 +484,9 @@ ref_put(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	if (inm != NULL && strcmp(inm, "*") == 0)
 		expect = 0;
 	else if (im == NULL || parse_length(im, &expect) || expect == 0)
-		return reply_err(c, q, 428, "If-Match: VERSION or If-None-Match: * "
-					    "required");
+		return reply_err(c, q, 428,
+		    "If-Match: VERSION or If-None-Match: * "
+		    "required");
 	if (expect != 0 && (q->dev.scope & CF_SCOPE_APPEND_ONLY))
 		return reply_err(c, q, 403, "this device may not change refs");
 	rc = s->meta->ops->ref_cas(s->meta, q->dev.account, q->route.repo,
@@ -515,11 +521,13 @@ do_register(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 		char t[65];
 
 		if (q->small.len != 32) /* 16 bytes as hex */
-			return reply_err(c, q, 403, "invitation unknown, used or expired");
+			return reply_err(c, q, 403,
+			    "invitation unknown, used or expired");
 		memcpy(t, q->small.p, 32);
 		t[32] = '\0';
 		if (cf_unhex(tok, 16, t) != 0)
-			return reply_err(c, q, 403, "invitation unknown, used or expired");
+			return reply_err(c, q, 403,
+			    "invitation unknown, used or expired");
 		cf_crypto_hash(tok, 16, hash);
 	}
 	rc = s->meta->ops->register_device(s->meta, q->small.len ? hash : NULL,
@@ -528,7 +536,8 @@ do_register(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	if (rc < 0)
 		return reply_err(c, q, 503, "metadata store unavailable");
 	if (rc == 1)
-		return reply_err(c, q, 403, "invitation unknown, used or expired");
+		return reply_err(c, q, 403,
+		    "invitation unknown, used or expired");
 	q->dev.account = account;
 	snprintf(body, sizeof(body), "%lld\n", (long long)account);
 	return reply(c, q, 201, "text/plain", body, strlen(body));
@@ -571,9 +580,11 @@ devices(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 	int rc;
 
 	if (s->meta->ops->device_add == NULL)
-		return reply_err(c, q, 501, "not supported by this metadata store");
+		return reply_err(c, q, 501,
+		    "not supported by this metadata store");
 	if (q->dev.scope & CF_SCOPE_APPEND_ONLY)
-		return reply_err(c, q, 403, "this device may not manage devices");
+		return reply_err(c, q, 403,
+		    "this device may not manage devices");
 	cf_proto_body_hash(q->small.p, q->small.len, hex);
 	if (strcmp(hex, q->bodyhash) != 0)
 		return reply_err(c, q, 400, "body does not match its hash");
@@ -582,9 +593,10 @@ devices(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 			return reply_err(c, q, 400, "bad device key");
 		rc = s->meta->ops->device_remove(s->meta, q->dev.account, pk,
 		    &err);
-		return rc < 0 ? reply_err(c, q, 503, "metadata store unavailable")
-		    : rc ? reply_err(c, q, 404, "no such device")
-			 : reply(c, q, 204, NULL, "", 0);
+		return rc < 0
+		           ? reply_err(c, q, 503, "metadata store unavailable")
+		       : rc ? reply_err(c, q, 404, "no such device")
+		            : reply(c, q, 204, NULL, "", 0);
 	}
 	if (q->route.name[0] != '\0' || q->small.len >= sizeof(body))
 		return reply_err(c, q, 400, "POST /v1/devices with PK SCOPE");
@@ -597,8 +609,8 @@ devices(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 	rc = s->meta->ops->device_add(s->meta, q->dev.account, pk, scope,
 	    now_s(), &err);
 	return rc < 0 ? reply_err(c, q, 503, "metadata store unavailable")
-	    : rc ? reply_err(c, q, 409, "key belongs to another account")
-		 : reply(c, q, 201, NULL, "", 0);
+	       : rc   ? reply_err(c, q, 409, "key belongs to another account")
+	              : reply(c, q, 201, NULL, "", 0);
 }
 
 static int
@@ -619,10 +631,11 @@ repos(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	enum MHD_Result rc;
 
 	if (s->meta->ops->repo_list == NULL)
-		return reply_err(c, q, 501, "not supported by this metadata store");
+		return reply_err(c, q, 501,
+		    "not supported by this metadata store");
 	cf_buf_init(&b, 1u << 20);
 	if (s->meta->ops->repo_list(s->meta, q->dev.account, add_line, &b,
-		&err) != 0) {
+	        &err) != 0) {
 		cf_buf_release(&b);
 		return reply_err(c, q, 503, "metadata store unavailable");
 	}
@@ -643,8 +656,8 @@ mailbox(struct cf_server *s, const char *id, int64_t *owner, uint64_t *ver,
 	char text[65];
 	size_t n;
 	long long o, exp;
-	int rc = s->meta->ops->ref_get(s->meta, 0, "_pair", id, v, sizeof(v) - 1,
-	    &n, ver, err);
+	int rc = s->meta->ops->ref_get(s->meta, 0, "_pair", id, v,
+	    sizeof(v) - 1, &n, ver, err);
 
 	if (rc != 0)
 		return rc;
@@ -700,7 +713,8 @@ pair_msg(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 		return reply_err(c, q, 410, "pairing void or expired");
 	if (!q->joiner && q->dev.account != owner)
 		return reply_err(c, q, 404, "no such mailbox");
-	if (q->joiner && (strcmp(method, "PUT") == 0) != (q->route.slot[0] == 'b'))
+	if (q->joiner &&
+	    (strcmp(method, "PUT") == 0) != (q->route.slot[0] == 'b'))
 		return reply_err(c, q, 403, "not this side's message");
 	snprintf(name, sizeof(name), "%s.%s", q->route.name, q->route.slot);
 	if (strcmp(method, "PUT") == 0) {
@@ -710,24 +724,25 @@ pair_msg(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 		rc = s->meta->ops->ref_cas(s->meta, 0, "_pair", name, 0,
 		    q->small.p ? q->small.p : (const uint8_t *)"", q->small.len,
 		    &ver, &err);
-		return rc < 0 ? reply_err(c, q, 503, "metadata store unavailable")
-		    : rc ? reply_err(c, q, 412, "message already sent")
-			 : reply(c, q, 201, NULL, "", 0);
+		return rc < 0
+		           ? reply_err(c, q, 503, "metadata store unavailable")
+		       : rc ? reply_err(c, q, 412, "message already sent")
+		            : reply(c, q, 201, NULL, "", 0);
 	}
 	if ((val = malloc(4096)) == NULL)
 		return reply_err(c, q, 503, "out of memory");
 	rc = s->meta->ops->ref_get(s->meta, 0, "_pair", name, val, 4096, &n,
 	    &ver, &err);
 	if (rc == 0) {
-		enum MHD_Result r = reply(c, q, 200, "application/octet-stream",
-		    val, n);
+		enum MHD_Result r =
+		    reply(c, q, 200, "application/octet-stream", val, n);
 
 		free(val);
 		return r;
 	}
 	free(val);
 	return rc < 0 ? reply_err(c, q, 503, "metadata store unavailable")
-		      : reply_err(c, q, 404, "no message yet");
+	              : reply_err(c, q, 404, "no message yet");
 }
 
 static enum MHD_Result
@@ -743,9 +758,9 @@ pair_void(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	if (rc == 0)
 		rc = s->meta->ops->ref_cas(s->meta, 0, "_pair", q->route.name,
 		    ver, (const uint8_t *)"void", 4, &nv, &err);
-	return rc < 0 ? reply_err(c, q, 503, "metadata store unavailable")
-	    : rc == 1 ? reply_err(c, q, 404, "no such mailbox")
-		      : reply(c, q, 204, NULL, "", 0);
+	return rc < 0    ? reply_err(c, q, 503, "metadata store unavailable")
+	       : rc == 1 ? reply_err(c, q, 404, "no such mailbox")
+	                 : reply(c, q, 204, NULL, "", 0);
 }
 
 static enum MHD_Result
@@ -753,11 +768,13 @@ pair(struct cf_server *s, struct MHD_Connection *c, struct req *q,
     const char *method)
 {
 	if (q->route.name[0] == '\0')
-		return strcmp(method, "POST") == 0 ? pair_create(s, c, q)
-		    : reply_err(c, q, 405, "method not allowed");
+		return strcmp(method, "POST") == 0
+		           ? pair_create(s, c, q)
+		           : reply_err(c, q, 405, "method not allowed");
 	if (q->route.slot[0] == '\0')
-		return strcmp(method, "DELETE") == 0 ? pair_void(s, c, q)
-		    : reply_err(c, q, 405, "method not allowed");
+		return strcmp(method, "DELETE") == 0
+		           ? pair_void(s, c, q)
+		           : reply_err(c, q, 405, "method not allowed");
 	return pair_msg(s, c, q, method);
 }
 
@@ -773,7 +790,7 @@ dispatch(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 		return object_list(s, c, q);
 	case CF_ROUTE_REF:
 		return strcmp(method, "GET") == 0 ? ref_get(s, c, q)
-						  : ref_put(s, c, q);
+		                                  : ref_put(s, c, q);
 	case CF_ROUTE_DEVICES:
 		return devices(s, c, q, method);
 	case CF_ROUTE_REPOS:
@@ -813,7 +830,7 @@ method_ok(const struct cf_route *r, const char *m)
 		return get;
 	case CF_ROUTE_PAIR:
 		return get || !strcmp(m, "PUT") || !strcmp(m, "POST") ||
-		    !strcmp(m, "DELETE");
+		       !strcmp(m, "DELETE");
 	default:
 		return 1;
 	}
@@ -842,11 +859,13 @@ first_call(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 	if (q->route.kind == CF_ROUTE_OBJECT && strcmp(method, "PUT") == 0)
 		return put_start(s, c, q);
 	if (q->route.kind == CF_ROUTE_REGISTER ||
-	    q->route.kind == CF_ROUTE_DEVICES || q->route.kind == CF_ROUTE_PAIR ||
+	    q->route.kind == CF_ROUTE_DEVICES ||
+	    q->route.kind == CF_ROUTE_PAIR ||
 	    (q->route.kind == CF_ROUTE_REF && strcmp(method, "PUT") == 0)) {
 		const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
-		if (cl != NULL && (parse_length(cl, &len) || len > SMALL_BODY_MAX))
+		if (cl != NULL &&
+		    (parse_length(cl, &len) || len > SMALL_BODY_MAX))
 			return reply_err(c, q, 413, "body too large");
 		cf_buf_init(&q->small, SMALL_BODY_MAX);
 	}
@@ -957,12 +976,12 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		    "%s %s %d account=%lld in=%llu out=%llu ms=%.1f%s",
 		    log_safe(m, sizeof(m), q->method),
 		    log_safe(u, sizeof(u), q->url), q->status,
-		    (long long)q->dev.account,
-		    (unsigned long long)q->got, (unsigned long long)q->out,
+		    (long long)q->dev.account, (unsigned long long)q->got,
+		    (unsigned long long)q->out,
 		    (double)(t1.tv_sec - q->t0.tv_sec) * 1e3 +
-			(double)(t1.tv_nsec - q->t0.tv_nsec) / 1e6,
+		        (double)(t1.tv_nsec - q->t0.tv_nsec) / 1e6,
 		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
-							      : " (aborted)");
+		                                               : " (aborted)");
 		s->cfg.log(s->cfg.log_arg, line);
 	}
 	if (q->w != NULL)
@@ -1031,20 +1050,20 @@ start_daemon(struct cf_server *s, struct sockaddr_storage *ss)
 	int n = 0;
 
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, ss};
-	o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
-	    (intptr_t)completed, s};
-	o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    128 * 1024, NULL};
-	o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 300,
-	    NULL};
-	o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 1000,
-	    NULL};
-	o[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER,
-	    (intptr_t)mhd_log, s};
-	o[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK,
-	    (intptr_t)uri_log, s};
-	o[n++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK,
-	    (intptr_t)no_unescape, NULL};
+	o[n++] = (struct MHD_OptionItem){
+	    MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, s};
+	o[n++] = (struct MHD_OptionItem){
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL};
+	o[n++] =
+	    (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 300, NULL};
+	o[n++] =
+	    (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 1000, NULL};
+	o[n++] = (struct MHD_OptionItem){
+	    MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, s};
+	o[n++] = (struct MHD_OptionItem){
+	    MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_log, s};
+	o[n++] = (struct MHD_OptionItem){
+	    MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)no_unescape, NULL};
 	if (s->cfg.threads > 0) {
 		flags |= MHD_USE_EPOLL;
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
@@ -1054,10 +1073,10 @@ start_daemon(struct cf_server *s, struct sockaddr_storage *ss)
 	}
 	if (s->cert != NULL) {
 		flags |= MHD_USE_TLS;
-		o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
-		    s->key};
-		o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
-		    s->cert};
+		o[n++] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_MEM_KEY, 0, s->key};
+		o[n++] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert};
 	}
 	o[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	if (ss->ss_family == AF_INET6)
@@ -1083,16 +1102,19 @@ cf_server_start(const struct cf_server_config *cfg, struct cf_meta *meta,
 	s->cfg = *cfg;
 	s->meta = meta;
 	s->blobs = blobs;
-	if (cfg->tls_cert != NULL && ((s->cert = strdup(cfg->tls_cert)) == NULL ||
-					 (s->key = strdup(cfg->tls_key)) == NULL)) {
+	if (cfg->tls_cert != NULL &&
+	    ((s->cert = strdup(cfg->tls_cert)) == NULL ||
+	        (s->key = strdup(cfg->tls_key)) == NULL)) {
 		cf_server_stop(s, 0);
 		cf_err_set(err, CF_ENOMEM, "out of memory");
 		return NULL;
 	}
 	if ((s->d = start_daemon(s, &ss)) == NULL) {
 		cf_server_stop(s, 0);
-		cf_err_set(err, CF_ENET, "cannot listen on %s:%u (in use, or "
-		    "TLS certificate/key invalid)", cfg->host, cfg->port);
+		cf_err_set(err, CF_ENET,
+		    "cannot listen on %s:%u (in use, or "
+		    "TLS certificate/key invalid)",
+		    cfg->host, cfg->port);
 		return NULL;
 	}
 	return s;
@@ -1102,8 +1124,8 @@ cf_server_start(const struct cf_server_config *cfg, struct cf_meta *meta,
 uint16_t
 cf_server_port(const struct cf_server *s)
 {
-	const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->d,
-	    MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *i =
+	    MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 
 	return i ? i->port : 0;
 }

@@ -39,7 +39,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS invites(hash BLOB PRIMARY KEY,"
     " expires INT NOT NULL, scope INT NOT NULL, used INT NOT NULL DEFAULT 0)"
     " WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS objects(account INT NOT NULL, repo TEXT NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS objects(account INT NOT NULL, repo TEXT NOT "
+    "NULL,"
     " kind INT NOT NULL, name TEXT NOT NULL, size INT NOT NULL,"
     " created INT NOT NULL, deleted INT, blob TEXT NOT NULL,"
     " PRIMARY KEY(account, repo, kind, name)) WITHOUT ROWID;"
@@ -48,7 +49,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS refs(account INT NOT NULL, repo TEXT NOT NULL,"
     " name TEXT NOT NULL, value BLOB NOT NULL, version INT NOT NULL,"
     " PRIMARY KEY(account, repo, name)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS nn.nonces(pk BLOB NOT NULL, nonce BLOB NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS nn.nonces(pk BLOB NOT NULL, nonce BLOB NOT "
+    "NULL,"
     " expires INT NOT NULL, PRIMARY KEY(pk, nonce)) WITHOUT ROWID;"
     "INSERT OR IGNORE INTO meta VALUES('schema','1');";
 
@@ -145,9 +147,11 @@ s_invite_add(struct cf_meta *mm, const uint8_t hash[32], int64_t expires,
 
 	if (begin(m, err))
 		return -1;
-	rc = exec(m, err, stmt(m, err, "INSERT INTO invites(hash,expires,scope)"
-				       " VALUES(?,?,?)", "bii", hash, expires,
-			      (int64_t)scope));
+	rc = exec(m, err,
+	    stmt(m, err,
+	        "INSERT INTO invites(hash,expires,scope)"
+	        " VALUES(?,?,?)",
+	        "bii", hash, expires, (int64_t)scope));
 	return end(m, rc, err);
 }
 
@@ -171,14 +175,13 @@ take_invite(struct meta_sqlite *m, const uint8_t *hash, int64_t now,
 		return 1;
 	if (rc != SQLITE_ROW)
 		return dberr(m, err, "invite");
-	return exec(m, err, stmt(m, err, "UPDATE invites SET used=1 WHERE hash=?",
-				 "b", hash));
+	return exec(m, err,
+	    stmt(m, err, "UPDATE invites SET used=1 WHERE hash=?", "b", hash));
 }
 
 static int
 s_register(struct cf_meta *mm, const uint8_t *hash, const uint8_t pk[32],
-    uint64_t qb, uint64_t qo, int64_t now, int64_t *account,
-    struct cf_err *err)
+    uint64_t qb, uint64_t qo, int64_t now, int64_t *account, struct cf_err *err)
 {
 	struct meta_sqlite *m = (struct meta_sqlite *)mm;
 	uint32_t scope = 0;
@@ -189,13 +192,16 @@ s_register(struct cf_meta *mm, const uint8_t *hash, const uint8_t pk[32],
 	if (hash != NULL)
 		rc = take_invite(m, hash, now, &scope, err);
 	if (rc == 0)
-		rc = exec(m, err, stmt(m, err, "INSERT INTO accounts(created,"
-					       "quota_bytes,quota_objects) VALUES(?,?,?)",
-				      "iii", now, (int64_t)qb, (int64_t)qo));
+		rc = exec(m, err,
+		    stmt(m, err,
+		        "INSERT INTO accounts(created,"
+		        "quota_bytes,quota_objects) VALUES(?,?,?)",
+		        "iii", now, (int64_t)qb, (int64_t)qo));
 	if (rc == 0) {
 		*account = sqlite3_last_insert_rowid(m->db);
-		rc = exec(m, err, stmt(m, err, "INSERT INTO devices VALUES(?,?,?,?)",
-				      "biii", pk, *account, (int64_t)scope, now));
+		rc = exec(m, err,
+		    stmt(m, err, "INSERT INTO devices VALUES(?,?,?,?)", "biii",
+		        pk, *account, (int64_t)scope, now));
 	}
 	return end(m, rc, err);
 }
@@ -209,8 +215,9 @@ s_device_get(struct cf_meta *mm, const uint8_t pk[32], struct cf_device_row *d,
 	int rc;
 
 	pthread_mutex_lock(&m->mu);
-	st = stmt(m, err, "SELECT d.account, d.scope, a.disabled FROM devices d"
-			  " JOIN accounts a ON a.id=d.account WHERE d.pk=?",
+	st = stmt(m, err,
+	    "SELECT d.account, d.scope, a.disabled FROM devices d"
+	    " JOIN accounts a ON a.id=d.account WHERE d.pk=?",
 	    "b", pk);
 	rc = st ? sqlite3_step(st) : SQLITE_ERROR;
 	if (rc == SQLITE_ROW) {
@@ -219,7 +226,8 @@ s_device_get(struct cf_meta *mm, const uint8_t pk[32], struct cf_device_row *d,
 		d->disabled = sqlite3_column_int(st, 2);
 		rc = 0;
 	} else {
-		rc = rc == SQLITE_DONE ? 1 : (st ? dberr(m, err, "device") : -1);
+		rc =
+		    rc == SQLITE_DONE ? 1 : (st ? dberr(m, err, "device") : -1);
 	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&m->mu);
@@ -240,11 +248,16 @@ s_nonce_use(struct cf_meta *mm, const uint8_t pk[32], const uint8_t nonce[16],
 		return -1;
 	rc = 0;
 	if (++m->nonce_ops % 1024 == 0)
-		rc = exec(m, err, stmt(m, err, "DELETE FROM nn.nonces WHERE"
-					       " expires<?", "i", expires - 1200));
+		rc = exec(m, err,
+		    stmt(m, err,
+		        "DELETE FROM nn.nonces WHERE"
+		        " expires<?",
+		        "i", expires - 1200));
 	if (rc == 0) {
-		sqlite3_stmt *st = stmt(m, err, "INSERT OR IGNORE INTO nn.nonces"
-						" VALUES(?,?,?)", "bni", pk, nonce, expires);
+		sqlite3_stmt *st = stmt(m, err,
+		    "INSERT OR IGNORE INTO nn.nonces"
+		    " VALUES(?,?,?)",
+		    "bni", pk, nonce, expires);
 
 		rc = exec(m, err, st);
 		if (rc == 0 && sqlite3_changes(m->db) == 0)
@@ -259,8 +272,9 @@ obj_row(struct meta_sqlite *m, int64_t a, const char *repo, int kind,
     const char *name, uint64_t *size, int *deleted, char *blob,
     struct cf_err *err)
 {
-	sqlite3_stmt *st = stmt(m, err, "SELECT size, deleted IS NOT NULL, blob"
-					" FROM objects WHERE account=? AND repo=? AND kind=? AND name=?",
+	sqlite3_stmt *st = stmt(m, err,
+	    "SELECT size, deleted IS NOT NULL, blob"
+	    " FROM objects WHERE account=? AND repo=? AND kind=? AND name=?",
 	    "itit", a, repo, (int64_t)kind, name);
 	int rc;
 
@@ -284,8 +298,9 @@ obj_row(struct meta_sqlite *m, int64_t a, const char *repo, int kind,
 static int
 quota_ok(struct meta_sqlite *m, int64_t a, uint64_t size, struct cf_err *err)
 {
-	sqlite3_stmt *st = stmt(m, err, "SELECT used_bytes+?<=quota_bytes AND "
-					"used_objects+1<=quota_objects FROM accounts WHERE id=?",
+	sqlite3_stmt *st = stmt(m, err,
+	    "SELECT used_bytes+?<=quota_bytes AND "
+	    "used_objects+1<=quota_objects FROM accounts WHERE id=?",
 	    "ii", (int64_t)size, a);
 	int rc;
 
@@ -298,12 +313,12 @@ quota_ok(struct meta_sqlite *m, int64_t a, uint64_t size, struct cf_err *err)
 
 static int
 put_state(struct meta_sqlite *m, int64_t a, const char *repo, int kind,
-    const char *name, uint64_t size, enum cf_put_state *state,
-    int *exists, char *blob, struct cf_err *err)
+    const char *name, uint64_t size, enum cf_put_state *state, int *exists,
+    char *blob, struct cf_err *err)
 {
 	uint64_t old;
-	int deleted, rc = obj_row(m, a, repo, kind, name, &old, &deleted, blob,
-	    err);
+	int deleted,
+	    rc = obj_row(m, a, repo, kind, name, &old, &deleted, blob, err);
 
 	*exists = rc == 0;
 	if (rc < 0)
@@ -352,20 +367,28 @@ s_put_commit(struct cf_meta *mm, int64_t a, const char *repo, int kind,
 	if (rc == 0 && *state != CF_PUT_NEW)
 		old[0] = '\0';
 	if (rc == 0 && *state == CF_PUT_NEW && exists)
-		rc = exec(m, err, stmt(m, err, "UPDATE objects SET deleted=NULL,"
-					       " blob=? WHERE account=? AND repo=? AND kind=? AND name=?",
-				      "titit", blob, a, repo, (int64_t)kind, name));
+		rc = exec(m, err,
+		    stmt(m, err,
+		        "UPDATE objects SET deleted=NULL,"
+		        " blob=? WHERE account=? AND repo=? AND kind=? AND "
+		        "name=?",
+		        "titit", blob, a, repo, (int64_t)kind, name));
 	else if (rc == 0 && *state == CF_PUT_NEW) {
 		old[0] = '\0';
-		rc = exec(m, err, stmt(m, err, "INSERT INTO objects VALUES"
-					       "(?,?,?,?,?,?,NULL,?)",
-				      "ititiit", a, repo, (int64_t)kind, name,
-				      (int64_t)size, now, blob));
+		rc = exec(m, err,
+		    stmt(m, err,
+		        "INSERT INTO objects VALUES"
+		        "(?,?,?,?,?,?,NULL,?)",
+		        "ititiit", a, repo, (int64_t)kind, name, (int64_t)size,
+		        now, blob));
 		if (rc == 0)
-			rc = exec(m, err, stmt(m, err, "UPDATE accounts SET "
-						       "used_bytes=used_bytes+?, used_objects=used_objects+1"
-						       " WHERE id=?",
-					      "ii", (int64_t)size, a));
+			rc = exec(m, err,
+			    stmt(m, err,
+			        "UPDATE accounts SET "
+			        "used_bytes=used_bytes+?, "
+			        "used_objects=used_objects+1"
+			        " WHERE id=?",
+			        "ii", (int64_t)size, a));
 	}
 	return end(m, rc, err);
 }
@@ -395,9 +418,10 @@ s_object_list(struct cf_meta *mm, int64_t a, const char *repo, int kind,
 
 	*n = 0;
 	pthread_mutex_lock(&m->mu);
-	st = stmt(m, err, "SELECT name, size FROM objects WHERE account=? AND"
-			  " repo=? AND kind=? AND name>? AND deleted IS NULL"
-			  " ORDER BY name LIMIT ?",
+	st = stmt(m, err,
+	    "SELECT name, size FROM objects WHERE account=? AND"
+	    " repo=? AND kind=? AND name>? AND deleted IS NULL"
+	    " ORDER BY name LIMIT ?",
 	    "ititi", a, repo, (int64_t)kind, after, (int64_t)max);
 	while (st != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *nm = (const char *)sqlite3_column_text(st, 0);
@@ -421,9 +445,12 @@ s_object_delete(struct cf_meta *mm, int64_t a, const char *repo, int kind,
 
 	if (begin(m, err))
 		return -1;
-	rc = exec(m, err, stmt(m, err, "UPDATE objects SET deleted=? WHERE"
-				       " account=? AND repo=? AND kind=? AND name=? AND deleted IS NULL",
-			      "iitit", now, a, repo, (int64_t)kind, name));
+	rc = exec(m, err,
+	    stmt(m, err,
+	        "UPDATE objects SET deleted=? WHERE"
+	        " account=? AND repo=? AND kind=? AND name=? AND deleted IS "
+	        "NULL",
+	        "iitit", now, a, repo, (int64_t)kind, name));
 	if (rc == 0 && sqlite3_changes(m->db) == 0)
 		rc = 1;
 	return end(m, rc, err);
@@ -439,9 +466,10 @@ static int
 purge_batch(struct meta_sqlite *m, int64_t before, struct purgerow *rows,
     size_t *n, struct cf_err *err)
 {
-	sqlite3_stmt *st = stmt(m, err, "SELECT account, repo, kind, name, size,"
-					" blob FROM objects WHERE deleted IS NOT NULL AND deleted<?"
-					" LIMIT 256",
+	sqlite3_stmt *st = stmt(m, err,
+	    "SELECT account, repo, kind, name, size,"
+	    " blob FROM objects WHERE deleted IS NOT NULL AND deleted<?"
+	    " LIMIT 256",
 	    "i", before);
 	int rc;
 
@@ -470,17 +498,21 @@ static int
 purge_row(struct meta_sqlite *m, const struct purgerow *r, int64_t before,
     int *gone, struct cf_err *err)
 {
-	int rc = exec(m, err, stmt(m, err, "DELETE FROM objects WHERE account=?"
-					   " AND repo=? AND kind=? AND name=? AND blob=? AND"
-					   " deleted IS NOT NULL AND deleted<?",
-				  "ititti", r->account, r->repo, r->kind, r->name, r->blob,
-				  before));
+	int rc = exec(m, err,
+	    stmt(m, err,
+	        "DELETE FROM objects WHERE account=?"
+	        " AND repo=? AND kind=? AND name=? AND blob=? AND"
+	        " deleted IS NOT NULL AND deleted<?",
+	        "ititti", r->account, r->repo, r->kind, r->name, r->blob,
+	        before));
 
 	*gone = rc == 0 && sqlite3_changes(m->db) == 1;
 	if (rc == 0 && *gone)
-		rc = exec(m, err, stmt(m, err, "UPDATE accounts SET used_bytes="
-					       "used_bytes-?, used_objects=used_objects-1 WHERE id=?",
-				      "ii", (int64_t)r->size, r->account));
+		rc = exec(m, err,
+		    stmt(m, err,
+		        "UPDATE accounts SET used_bytes="
+		        "used_bytes-?, used_objects=used_objects-1 WHERE id=?",
+		        "ii", (int64_t)r->size, r->account));
 	return rc;
 }
 
@@ -531,8 +563,10 @@ s_ref_get(struct cf_meta *mm, int64_t a, const char *repo, const char *name,
 	int rc;
 
 	pthread_mutex_lock(&m->mu);
-	st = stmt(m, err, "SELECT value, version FROM refs WHERE account=? AND"
-			  " repo=? AND name=?", "itt", a, repo, name);
+	st = stmt(m, err,
+	    "SELECT value, version FROM refs WHERE account=? AND"
+	    " repo=? AND name=?",
+	    "itt", a, repo, name);
 	rc = st ? sqlite3_step(st) : SQLITE_ERROR;
 	if (rc == SQLITE_ROW) {
 		size_t len = (size_t)sqlite3_column_bytes(st, 0);
@@ -561,12 +595,18 @@ s_ref_cas(struct cf_meta *mm, int64_t a, const char *repo, const char *name,
 	if (begin(m, err))
 		return -1;
 	if (expect == 0)
-		rc = exec(m, err, stmt(m, err, "INSERT OR IGNORE INTO refs VALUES"
-					       "(?,?,?,?,1)", "ittB", a, repo, name, value, n));
+		rc = exec(m, err,
+		    stmt(m, err,
+		        "INSERT OR IGNORE INTO refs VALUES"
+		        "(?,?,?,?,1)",
+		        "ittB", a, repo, name, value, n));
 	else
-		rc = exec(m, err, stmt(m, err, "UPDATE refs SET value=?, version="
-					       "version+1 WHERE account=? AND repo=? AND name=? AND version=?",
-				      "Bitti", value, n, a, repo, name, (int64_t)expect));
+		rc = exec(m, err,
+		    stmt(m, err,
+		        "UPDATE refs SET value=?, version="
+		        "version+1 WHERE account=? AND repo=? AND name=? AND "
+		        "version=?",
+		        "Bitti", value, n, a, repo, name, (int64_t)expect));
 	if (rc == 0 && sqlite3_changes(m->db) == 0)
 		rc = 1;
 	*version = expect + 1;
@@ -583,9 +623,11 @@ s_accounts(struct cf_meta *mm, int (*fn)(void *, const struct cf_account_row *),
 	int rc, stop = 0;
 
 	pthread_mutex_lock(&m->mu);
-	st = stmt(m, err, "SELECT id, created, disabled, quota_bytes,"
-			  " quota_objects, used_bytes, used_objects, (SELECT count(*) FROM"
-			  " devices d WHERE d.account=a.id) FROM accounts a ORDER BY id", "");
+	st = stmt(m, err,
+	    "SELECT id, created, disabled, quota_bytes,"
+	    " quota_objects, used_bytes, used_objects, (SELECT count(*) FROM"
+	    " devices d WHERE d.account=a.id) FROM accounts a ORDER BY id",
+	    "");
 	while (st != NULL && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r.id = sqlite3_column_int64(st, 0);
 		r.created = sqlite3_column_int64(st, 1);
@@ -597,7 +639,9 @@ s_accounts(struct cf_meta *mm, int (*fn)(void *, const struct cf_account_row *),
 		r.devices = (uint64_t)sqlite3_column_int64(st, 7);
 		stop = fn(arg, &r);
 	}
-	rc = st == NULL ? -1 : (stop || rc == SQLITE_DONE) ? 0 : dberr(m, err, "accounts");
+	rc = st == NULL                    ? -1
+	     : (stop || rc == SQLITE_DONE) ? 0
+	                                   : dberr(m, err, "accounts");
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&m->mu);
 	return rc;
@@ -612,13 +656,15 @@ s_account_set(struct cf_meta *mm, int64_t a, int disabled, int64_t qb,
 
 	if (begin(m, err))
 		return -1;
-	rc = exec(m, err, stmt(m, err, "UPDATE accounts SET"
-				       " disabled=CASE WHEN ?<0 THEN disabled ELSE ? END,"
-				       " quota_bytes=CASE WHEN ?<0 THEN quota_bytes ELSE ? END,"
-				       " quota_objects=CASE WHEN ?<0 THEN quota_objects ELSE ? END"
-				       " WHERE id=?",
-			      "iiiiiii", (int64_t)disabled, (int64_t)disabled, qb, qb,
-			      qo, qo, a));
+	rc = exec(m, err,
+	    stmt(m, err,
+	        "UPDATE accounts SET"
+	        " disabled=CASE WHEN ?<0 THEN disabled ELSE ? END,"
+	        " quota_bytes=CASE WHEN ?<0 THEN quota_bytes ELSE ? END,"
+	        " quota_objects=CASE WHEN ?<0 THEN quota_objects ELSE ? END"
+	        " WHERE id=?",
+	        "iiiiiii", (int64_t)disabled, (int64_t)disabled, qb, qb, qo, qo,
+	        a));
 	if (rc == 0 && sqlite3_changes(m->db) == 0)
 		rc = 1;
 	return end(m, rc, err);
@@ -643,16 +689,21 @@ s_device_add(struct cf_meta *mm, int64_t a, const uint8_t pk[32],
 
 	if (begin(m, err))
 		return -1;
-	rc = exec(m, err, stmt(m, err, "INSERT OR IGNORE INTO devices VALUES"
-				       "(?,?,?,?)", "biii", pk, a, (int64_t)scope, now));
+	rc = exec(m, err,
+	    stmt(m, err,
+	        "INSERT OR IGNORE INTO devices VALUES"
+	        "(?,?,?,?)",
+	        "biii", pk, a, (int64_t)scope, now));
 	if (rc == 0 && sqlite3_changes(m->db) == 0) {
-		sqlite3_stmt *st = stmt(m, err, "SELECT account FROM devices "
-						"WHERE pk=?", "b", pk);
+		sqlite3_stmt *st = stmt(m, err,
+		    "SELECT account FROM devices "
+		    "WHERE pk=?",
+		    "b", pk);
 
 		rc = st && sqlite3_step(st) == SQLITE_ROW &&
-			sqlite3_column_int64(st, 0) == a
-		    ? 0
-		    : 1;
+		             sqlite3_column_int64(st, 0) == a
+		         ? 0
+		         : 1;
 		sqlite3_finalize(st);
 	}
 	return end(m, rc, err);
@@ -667,8 +718,11 @@ s_device_remove(struct cf_meta *mm, int64_t a, const uint8_t pk[32],
 
 	if (begin(m, err))
 		return -1;
-	rc = exec(m, err, stmt(m, err, "DELETE FROM devices WHERE pk=? AND "
-				       "account=?", "bi", pk, a));
+	rc = exec(m, err,
+	    stmt(m, err,
+	        "DELETE FROM devices WHERE pk=? AND "
+	        "account=?",
+	        "bi", pk, a));
 	if (rc == 0 && sqlite3_changes(m->db) == 0)
 		rc = 1;
 	return end(m, rc, err);
@@ -683,11 +737,15 @@ s_repo_list(struct cf_meta *mm, int64_t a, int (*fn)(void *, const char *),
 	int rc, stop = 0;
 
 	pthread_mutex_lock(&m->mu);
-	st = stmt(m, err, "SELECT repo FROM objects WHERE account=? AND kind=0"
-			  " AND deleted IS NULL ORDER BY repo", "i", a);
+	st = stmt(m, err,
+	    "SELECT repo FROM objects WHERE account=? AND kind=0"
+	    " AND deleted IS NULL ORDER BY repo",
+	    "i", a);
 	while (st != NULL && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		stop = fn(arg, (const char *)sqlite3_column_text(st, 0));
-	rc = st == NULL ? -1 : (stop || rc == SQLITE_DONE) ? 0 : dberr(m, err, "repos");
+	rc = st == NULL                    ? -1
+	     : (stop || rc == SQLITE_DONE) ? 0
+	                                   : dberr(m, err, "repos");
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&m->mu);
 	return rc;
@@ -702,10 +760,11 @@ static int
 attach_nonces(struct meta_sqlite *m, const char *path)
 {
 	char *sql = sqlite3_mprintf("ATTACH %Q AS nn;"
-				    "PRAGMA nn.journal_mode=WAL;"
-				    "PRAGMA nn.synchronous=OFF;",
+	                            "PRAGMA nn.journal_mode=WAL;"
+	                            "PRAGMA nn.synchronous=OFF;",
 	    path);
-	int rc = sql ? sqlite3_exec(m->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+	int rc =
+	    sql ? sqlite3_exec(m->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
 
 	sqlite3_free(sql);
 	return rc;
@@ -725,8 +784,10 @@ cf_meta_sqlite_open(const char *path, struct cf_err *err)
 	m->base.ops = &sqlite_ops;
 	pthread_mutex_init(&m->mu, NULL);
 	snprintf(npath, sizeof(npath), "%s-nonces", path);
-	if (sqlite3_open_v2(path, &m->db, SQLITE_OPEN_READWRITE |
-		    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	if (sqlite3_open_v2(path, &m->db,
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	            SQLITE_OPEN_NOMUTEX,
+	        NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(m->db, 30000) != SQLITE_OK ||
 	    attach_nonces(m, npath) != SQLITE_OK ||
 	    sqlite3_exec(m->db, schema, NULL, NULL, NULL) != SQLITE_OK) {

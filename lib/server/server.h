@@ -19,10 +19,10 @@ struct cf_server_config {
 	uint16_t port;    /* 0: any free port (see cf_server_port) */
 	const char *tls_cert, *tls_key; /* PEM contents, or NULL */
 	int open_registration;
-	int64_t retention_s;  /* soft-deleted objects kept this long */
-	uint64_t quota_bytes, quota_objects; /* for new accounts */
-	uint64_t max_object;  /* largest upload accepted */
-	unsigned threads;     /* 0: thread per connection */
+	int64_t retention_s; /* soft-deleted objects kept this long */
+	uint64_t quota_bytes, quota_objects;      /* for new accounts */
+	uint64_t max_object;                      /* largest upload accepted */
+	unsigned threads;                         /* 0: thread per connection */
 	void (*log)(void *arg, const char *line); /* access log; may be NULL */
 	void *log_arg;
 };

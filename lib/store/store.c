@@ -3,8 +3,8 @@
 
 #include "store/store.h"
 
-static const char *const kind_names[CF_KIND_COUNT] = {"config", "keys",
-    "data", "index", "snapshots", "meta"};
+static const char *const kind_names[CF_KIND_COUNT] = {
+    "config", "keys", "data", "index", "snapshots", "meta"};
 
 /** cf_store_kind_name(kind): folder name of ${kind}. */
 const char *

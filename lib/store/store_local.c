@@ -8,11 +8,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
@@ -92,7 +92,8 @@ write_tmp(struct local *l, char *tmp, size_t tn, const uint8_t *p, size_t n,
 	fd = openat(l->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600);
 	if (fd < 0)
-		return cf_err_sys(err, "cannot create %s/%s", l->base.where, tmp);
+		return cf_err_sys(err, "cannot create %s/%s", l->base.where,
+		    tmp);
 	if (write_all(fd, p, n) || fsync(fd) != 0) {
 		cf_err_sys(err, "cannot write %s/%s", l->base.where, tmp);
 		close(fd);
@@ -124,8 +125,8 @@ local_put(struct cf_store *s, enum cf_kind kind, const char *name,
 		(void)unlinkat(l->dirfd, tmp, 0);
 		errno = e;
 		if (e == EEXIST)
-			return cf_err_set(err, CF_EEXIST, "%s/%s already exists",
-			    s->where, dst);
+			return cf_err_set(err, CF_EEXIST,
+			    "%s/%s already exists", s->where, dst);
 		return cf_err_sys(err, "cannot store %s/%s", s->where, dst);
 	}
 	snprintf(dir, sizeof(dir), "%s", dst);
@@ -142,17 +143,20 @@ read_range(int fd, uint64_t off, uint64_t len, struct cf_buf *out,
     const char *what, struct cf_err *err)
 {
 	if (len > SIZE_MAX || cf_buf_reserve(out, (size_t)len))
-		return cf_err_set(err, CF_ENOMEM, "cannot buffer %llu bytes of %s",
-		    (unsigned long long)len, what);
+		return cf_err_set(err, CF_ENOMEM,
+		    "cannot buffer %llu bytes of %s", (unsigned long long)len,
+		    what);
 	while (len > 0) {
-		ssize_t r = pread(fd, out->p + out->len, (size_t)len, (off_t)off);
+		ssize_t r =
+		    pread(fd, out->p + out->len, (size_t)len, (off_t)off);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return cf_err_sys(err, "cannot read %s", what);
 		if (r == 0)
-			return cf_err_set(err, CF_EFORMAT, "%s is truncated", what);
+			return cf_err_set(err, CF_EFORMAT, "%s is truncated",
+			    what);
 		out->len += (size_t)r;
 		off += (uint64_t)r;
 		len -= (uint64_t)r;
@@ -242,8 +246,8 @@ pack_get(struct local *l, const char *name, const char *rel, uint64_t off,
 }
 
 static int
-local_get(struct cf_store *s, enum cf_kind kind, const char *name,
-    uint64_t off, uint64_t len, struct cf_buf *out, struct cf_err *err)
+local_get(struct cf_store *s, enum cf_kind kind, const char *name, uint64_t off,
+    uint64_t len, struct cf_buf *out, struct cf_err *err)
 {
 	struct local *l = (struct local *)s;
 	char rel[128], what[256];
@@ -325,7 +329,8 @@ local_list(struct cf_store *s, enum cf_kind kind, cf_list_fn fn, void *arg,
 	int rc;
 
 	if (kind != CF_KIND_PACK)
-		return list_dir(l, kind, cf_store_kind_name(kind), fn, arg, err);
+		return list_dir(l, kind, cf_store_kind_name(kind), fn, arg,
+		    err);
 	for (int i = 0; i < 256; i++) {
 		snprintf(rel, sizeof(rel), "data/%02x", i);
 		if ((rc = list_dir(l, kind, rel, fn, arg, err)) != 0)
@@ -371,15 +376,14 @@ local_free(struct cf_store *s)
 	free(l);
 }
 
-static const struct cf_store_ops local_ops = {local_put, local_get,
-    local_size, local_list, local_del, local_free};
+static const struct cf_store_ops local_ops = {
+    local_put, local_get, local_size, local_list, local_del, local_free};
 
 static int
 make_layout(int dirfd, const char *where, struct cf_err *err)
 {
-	static const char *const dirs[] = {"keys", "data", "index", "snapshots",
-	    "meta",
-	    "tmp"};
+	static const char *const dirs[] = {
+	    "keys", "data", "index", "snapshots", "meta", "tmp"};
 	char rel[16];
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)

@@ -175,7 +175,7 @@ cf_tree_decode(const uint8_t *p, size_t n, struct cf_node **nodes,
 	for (size_t i = 0; i < cnt; i++) {
 		if (decode_node(&r, &v[i]) ||
 		    (i > 0 && cf_tree_name_cmp(v[i - 1].name, v[i - 1].namelen,
-				  v[i].name, v[i].namelen) >= 0)) {
+		                  v[i].name, v[i].namelen) >= 0)) {
 			free(v);
 			return cf_err_set(err, CF_EFORMAT,
 			    "tree entry %zu invalid", i);

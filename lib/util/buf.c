@@ -129,8 +129,7 @@ cf_buf_check(const struct cf_buf *b, struct cf_err *err, const char *what)
 {
 	if (!b->failed)
 		return 0;
-	return cf_err_set(err, CF_ELIMIT, "%s exceeds %zu bytes", what,
-	    b->max);
+	return cf_err_set(err, CF_ELIMIT, "%s exceeds %zu bytes", what, b->max);
 }
 
 /** cf_buf_take(b, len): hand the bytes to the caller. */

@@ -41,8 +41,8 @@ void cf_buf_add_svar(struct cf_buf *b, int64_t v);
 void cf_buf_add_bytes(struct cf_buf *b, const void *p, size_t n);
 void cf_buf_add_str(struct cf_buf *b, const char *s);
 /** cf_buf_check(b, err, what): -1 with CF_ELIMIT/ENOMEM if an add failed. */
-int cf_buf_check(const struct cf_buf *b, struct cf_err *err, const char *what)
-    CF_WUR;
+int cf_buf_check(const struct cf_buf *b, struct cf_err *err,
+    const char *what) CF_WUR;
 /** cf_buf_take(b, len): hand out the bytes; caller frees with free(). */
 uint8_t *cf_buf_take(struct cf_buf *b, size_t *len);
 
@@ -61,8 +61,8 @@ int cf_rd_svar(struct cf_rd *r, int64_t *v) CF_WUR;
 /** cf_rd_fixed(r, out, n): copy ${n} bytes. */
 int cf_rd_fixed(struct cf_rd *r, void *out, size_t n) CF_WUR;
 /** cf_rd_bytes(r, p, n, max): borrow a varint-prefixed run of <= ${max}. */
-int cf_rd_bytes(struct cf_rd *r, const uint8_t **p, size_t *n, size_t max)
-    CF_WUR;
+int cf_rd_bytes(struct cf_rd *r, const uint8_t **p, size_t *n,
+    size_t max) CF_WUR;
 static inline size_t
 cf_rd_left(const struct cf_rd *r)
 {

@@ -82,10 +82,13 @@ cf_idset_del(struct cf_idset *s, const uint8_t id[static 32])
 		return;
 	s->used[i] = 0;
 	s->n--;
-	for (j = (i + 1) & (s->cap - 1); s->used[j]; j = (j + 1) & (s->cap - 1)) {
+	for (j = (i + 1) & (s->cap - 1); s->used[j];
+	     j = (j + 1) & (s->cap - 1)) {
 		k = id_hash(s->v[j], s->cap);
-		/* Move j back to i unless its home lies cyclically in (i, j]. */
-		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+		/* Move j back to i unless its home lies cyclically in (i, j].
+		 */
+		if ((j > i && (k <= i || k > j)) ||
+		    (j < i && k <= i && k > j)) {
 			memcpy(s->v[i], s->v[j], 32);
 			s->used[i] = 1;
 			s->used[j] = 0;
@@ -93,7 +96,6 @@ cf_idset_del(struct cf_idset *s, const uint8_t id[static 32])
 		}
 	}
 }
-
 
 /** cf_idset_has(s, id): membership. */
 int

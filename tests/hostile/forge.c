@@ -178,7 +178,8 @@ cmd_append(int argc, char **argv)
 			return 2;
 		i++;
 		if (!strcmp(o, "--type"))
-			r->type = !strcmp(v, "remove") ? CF_REC_REMOVE : CF_REC_ADD;
+			r->type =
+			    !strcmp(v, "remove") ? CF_REC_REMOVE : CF_REC_ADD;
 		else if (!strcmp(o, "--epoch"))
 			r->epoch = (uint32_t)strtoul(v, NULL, 10);
 		else if (!strcmp(o, "--commit"))
@@ -189,7 +190,8 @@ cmd_append(int argc, char **argv)
 		} else if (!strcmp(o, "--subject-x"))
 			unhex32(r->subject.x, v, o);
 		else if (!strcmp(o, "--name"))
-			snprintf(r->subject.name, sizeof(r->subject.name), "%s", v);
+			snprintf(r->subject.name, sizeof(r->subject.name), "%s",
+			    v);
 		else if (!strcmp(o, "--wrap")) {
 			char ed[65], obj[65];
 
@@ -281,7 +283,8 @@ cmd_genesis(int argc, char **argv)
 static int
 cmd_seal(int argc, char **argv)
 {
-	uint8_t x[32], plain[WRAP_PLAIN], sealed[WRAP_PLAIN + crypto_box_SEALBYTES];
+	uint8_t x[32], plain[WRAP_PLAIN],
+	    sealed[WRAP_PLAIN + crypto_box_SEALBYTES];
 	uint8_t name[32], commit[32];
 	char h1[65], h2[65], h3[65];
 
@@ -369,8 +372,8 @@ try_slot(void *arg, const char *path, const char *name)
 	struct cf_err err = {0};
 	size_t n, count = 0;
 	uint8_t *p = slurp(path, &n);
-	uint8_t (*sec)[CF_KEY_BYTES] = sodium_malloc((CF_MAX_VERSIONS + 1) *
-	    CF_KEY_BYTES);
+	uint8_t(*sec)[CF_KEY_BYTES] =
+	    sodium_malloc((CF_MAX_VERSIONS + 1) * CF_KEY_BYTES);
 
 	if (sec == NULL)
 		die("out of memory", NULL);
@@ -378,9 +381,9 @@ try_slot(void *arg, const char *path, const char *name)
 	    info.type != CF_SLOT_ACCOUNT) {
 		printf("slot %s other\n", name);
 	} else if (cf_keyslot_open_account(p, n, z->id, z->ak, sec, &count,
-		       &err) == 0) {
-		printf("slot %s opened epoch %u versions %zu\n", name, info.epoch,
-		    count);
+	               &err) == 0) {
+		printf("slot %s opened epoch %u versions %zu\n", name,
+		    info.epoch, count);
 		if (count > z->count) { /* the largest ring this key opens */
 			memcpy(z->secrets, sec, count * CF_KEY_BYTES);
 			z->count = count;
@@ -406,14 +409,14 @@ try_object(struct zonectx *z, const char *kind, const char *path,
 	p = slurp(path, &n);
 	if (!strcmp(kind, "snapshot"))
 		ok = cf_env_open(z->keys, CF_OBJ_SNAPSHOT, p, n, &plain, &pn,
-			 &err) == 0;
+		         &err) == 0;
 	else if (!strcmp(kind, "index"))
 		ok = cf_keys_sym_open(z->keys, CF_OBJ_INDEX, p, n, &plain, &pn,
-			 &err) == 0;
+		         &err) == 0;
 	else
 		ok = n >= CF_PACK_FOOTER_BYTES &&
-		    cf_pack_footer_open(z->keys, p + n - CF_PACK_FOOTER_BYTES, n,
-			key, &hoff, &hlen, &err) == 0;
+		     cf_pack_footer_open(z->keys, p + n - CF_PACK_FOOTER_BYTES,
+		         n, key, &hoff, &hlen, &err) == 0;
 	printf("%s %s %s\n", kind, name, ok ? "opened" : "refused");
 	sodium_memzero(key, sizeof(key));
 	free(plain);
@@ -465,8 +468,9 @@ cmd_tryzone(int argc, char **argv)
 		return 0;
 	}
 	printf("ring %zu\n", z.count);
-	if ((z.keys = cf_keys_new_ring((const uint8_t(*)[CF_KEY_BYTES])z.secrets,
-		 z.count, &err)) == NULL)
+	if ((z.keys =
+	            cf_keys_new_ring((const uint8_t(*)[CF_KEY_BYTES])z.secrets,
+	                z.count, &err)) == NULL)
 		die(err.msg, NULL);
 	each_file(argv[4], "snapshots", try_snapshot, &z);
 	each_file(argv[4], "data", try_pack, &z);
@@ -497,7 +501,8 @@ main(int argc, char **argv)
 	else if (argc >= 2 && !strcmp(argv[1], "tryzone"))
 		rc = cmd_tryzone(argc, argv);
 	if (rc == 2)
-		fprintf(stderr, "usage: forge show|append|genesis|seal|unwrap|tryzone "
-				"... (see forge.c)\n");
+		fprintf(stderr,
+		    "usage: forge show|append|genesis|seal|unwrap|tryzone "
+		    "... (see forge.c)\n");
 	return rc;
 }

@@ -54,8 +54,7 @@ h_reset(struct hist *h)
 
 /* Append a snapshot (callers add them oldest first). */
 static struct cf_snapshot *
-h_add(struct hist *h, int64_t t, const char *host, char **paths,
-    size_t npaths)
+h_add(struct hist *h, int64_t t, const char *host, char **paths, size_t npaths)
 {
 	struct cf_snapshot *s;
 
@@ -63,8 +62,8 @@ h_add(struct hist *h, int64_t t, const char *host, char **paths,
 	s = &h->s[h->n];
 	s->time_ns = t * 1000000000 + (int64_t)(h->n % 1000) * 1000;
 	s->host = (char *)(uintptr_t)host;
-	s->user = (char *)(uintptr_t)"u";
-	s->version = (char *)(uintptr_t)"t";
+	s->user = (char *)(uintptr_t) "u";
+	s->version = (char *)(uintptr_t) "t";
 	s->paths = paths;
 	s->npaths = npaths;
 	snprintf(s->name, sizeof(s->name), "%064zx", h->n);
@@ -202,13 +201,13 @@ test_hourly(struct hist *h)
 
 	h_reset(h);
 	/* 09:10 09:50 | 10:05 10:59 | (no 11:xx) | 12:00 12:30 | 13:01 */
-	h_add(h, utc(2026, 3, 1, 9, 10, 0), "a", paths_a, 1);  /* 0 */
-	h_add(h, utc(2026, 3, 1, 9, 50, 0), "a", paths_a, 1);  /* 1 */
-	h_add(h, utc(2026, 3, 1, 10, 5, 0), "a", paths_a, 1);  /* 2 */
+	h_add(h, utc(2026, 3, 1, 9, 10, 0), "a", paths_a, 1);   /* 0 */
+	h_add(h, utc(2026, 3, 1, 9, 50, 0), "a", paths_a, 1);   /* 1 */
+	h_add(h, utc(2026, 3, 1, 10, 5, 0), "a", paths_a, 1);   /* 2 */
 	h_add(h, utc(2026, 3, 1, 10, 59, 59), "a", paths_a, 1); /* 3 */
-	h_add(h, utc(2026, 3, 1, 12, 0, 0), "a", paths_a, 1);  /* 4 */
-	h_add(h, utc(2026, 3, 1, 12, 30, 0), "a", paths_a, 1); /* 5 */
-	h_add(h, utc(2026, 3, 1, 13, 1, 0), "a", paths_a, 1);  /* 6 */
+	h_add(h, utc(2026, 3, 1, 12, 0, 0), "a", paths_a, 1);   /* 4 */
+	h_add(h, utc(2026, 3, 1, 12, 30, 0), "a", paths_a, 1);  /* 5 */
+	h_add(h, utc(2026, 3, 1, 13, 1, 0), "a", paths_a, 1);   /* 6 */
 	p.hourly = 3;
 	h_decide(h, &p);
 	/* newest of 13h, 12h and 10h (11h has none: it does not count) */
@@ -326,7 +325,7 @@ test_monthly_yearly(struct hist *h)
 	h_decide(h, &p);
 	CHECK(h->d[107].keep);
 	CHECK(reason_has(h, 107, "daily") && reason_has(h, 107, "weekly") &&
-	    reason_has(h, 107, "monthly") && reason_has(h, 107, "yearly"));
+	      reason_has(h, 107, "monthly") && reason_has(h, 107, "yearly"));
 	/* daily: 7 newest days = 7 newest snapshots (2 per month): i.e.
 	 * back to 2026-03-15; weekly: 5 of them (each in its own week);
 	 * monthly: the 15ths of 12 months; yearly: 2026-06-15, 2025-12-15 */
@@ -336,9 +335,9 @@ test_monthly_yearly(struct hist *h)
 		CHECK(h->d[i].keep == want);
 	}
 	CHECK(reason_has(h, 101, "daily") && reason_has(h, 101, "monthly") &&
-	    !reason_has(h, 101, "yearly") && !reason_has(h, 101, "weekly"));
+	      !reason_has(h, 101, "yearly") && !reason_has(h, 101, "weekly"));
 	CHECK(reason_has(h, 95, "monthly") && reason_has(h, 95, "yearly") &&
-	    !reason_has(h, 95, "daily"));
+	      !reason_has(h, 95, "daily"));
 	CHECK(strcmp(h->d[93].reason, "monthly") == 0);
 	CHECK(!h->d[100].keep && !h->d[94].keep);
 }
@@ -537,7 +536,7 @@ test_random(struct hist *h)
 				continue;
 			CHECK(h->d[newest].keep);
 			CHECK(k <= (size_t)(p.last + p.hourly + p.daily +
-					       p.weekly + p.monthly + p.yearly));
+			                    p.weekly + p.monthly + p.yearly));
 			if (p.last > 0)
 				CHECK(reason_has(h, newest, "last"));
 		}

@@ -24,7 +24,8 @@
 static int
 die(const char *msg, const char *arg)
 {
-	fprintf(stderr, "signreq: %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
+	fprintf(stderr, "signreq: %s%s%s\n", msg, arg ? " " : "",
+	    arg ? arg : "");
 	return 1;
 }
 
@@ -70,7 +71,8 @@ main(int argc, char **argv)
 	}
 	if (npos != 3)
 		return die("usage: signreq [--create] [--ts UNIX] [--hash HEX] "
-			   "[--body FILE] CONFIGDIR METHOD URI", NULL);
+		           "[--body FILE] CONFIGDIR METHOD URI",
+		    NULL);
 	if (cf_crypto_init(&err) != 0)
 		return die(err.msg, NULL);
 	if ((dev = cf_device_load(pos[0], create, &err)) == NULL)
@@ -88,7 +90,7 @@ main(int argc, char **argv)
 		cf_proto_body_hash(NULL, 0, bh);
 	}
 	if (cf_proto_sign(dev->sk, pos[1], pos[2], ts, bh, auth,
-		sizeof(auth)) != 0)
+	        sizeof(auth)) != 0)
 		return die("cannot sign (URI too long?)", NULL);
 	cf_hex(pk, dev->pk, 32);
 	printf("%s\n%s\n%s\n", auth, bh, pk);

@@ -415,7 +415,8 @@ test_cache(void)
 
 	/* Persistent; then the sync logic. */
 	REQUIRE((x = cf_index_open(path, &err)) != NULL);
-	test_cache_queries(x, l, 4); /* aa, bb, dd, and ee (a second location) */
+	test_cache_queries(x, l,
+	    4); /* aa, bb, dd, and ee (a second location) */
 	CHECK(cf_index_has_file(x, "f3", &err) == 1);
 	CHECK(cf_index_sync_files(x, present, &nm, &dropped, &err) == 0);
 	CHECK(dropped == 0);
