@@ -150,7 +150,7 @@ add_seen(void *arg, const char *name, uint64_t size)
 		v->names = np;
 		v->cap = nc;
 	}
-	snprintf(v->names[v->n++], 65, "%s", name);
+	snprintf(v->names[v->n++], 65, "%.64s", name);
 	return 0;
 }
 

@@ -741,7 +741,7 @@ complete(struct cf_blobw *w, struct cf_err *err)
 	char query[UPLOAD_ID_MAX * 3 + 64];
 	struct cf_buf x, ans;
 	struct rs r;
-	uint64_t size;
+	uint64_t size = 0;
 	int rc = -1;
 
 	cf_buf_init(&x, (size_t)w->nparts * (ETAG_MAX + 80) + 128);

@@ -701,7 +701,7 @@ pair_msg(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 	uint8_t *val;
 	char name[96], hex[65];
 	uint64_t ver;
-	int64_t owner;
+	int64_t owner = 0;
 	size_t n;
 	int rc = mailbox(s, q->route.name, &owner, &ver, &err);
 
@@ -750,7 +750,7 @@ pair_void(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 {
 	struct cf_err err = {0};
 	uint64_t ver, nv;
-	int64_t owner;
+	int64_t owner = 0;
 	int rc = mailbox(s, q->route.name, &owner, &ver, &err);
 
 	if (rc == 0 && (q->joiner || owner != q->dev.account))

@@ -1474,7 +1474,7 @@ op_device_add(struct meta_pg *m, struct pgconn *pc, void *arg, int again,
 	struct devadd_args *a = arg;
 	long n = q_changes(m, pc, err, ST_DEVICE_ADD, "biii", a->pk, a->account,
 	    (int64_t)a->scope, a->now);
-	int64_t owner;
+	int64_t owner = 0;
 	int rc;
 
 	(void)again; /* a retry finds the key in this account: 0 */

@@ -316,8 +316,8 @@ put_state(struct meta_sqlite *m, int64_t a, const char *repo, int kind,
     const char *name, uint64_t size, enum cf_put_state *state, int *exists,
     char *blob, struct cf_err *err)
 {
-	uint64_t old;
-	int deleted,
+	uint64_t old = 0;
+	int deleted = 0,
 	    rc = obj_row(m, a, repo, kind, name, &old, &deleted, blob, err);
 
 	*exists = rc == 0;
