@@ -93,6 +93,13 @@ as_owner() {
 # Is the postmaster of DATA running?  pg_ctl status checks postmaster.pid + the pid.
 running() { [ -f "$DATA/postmaster.pid" ] && as_owner "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; }
 
+# bindable: PORT can be bound as postgres binds it (SO_REUSEADDR)
+bindable() {
+    command -v python3 >/dev/null 2>&1 && python3 -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$PORT" 2>/dev/null
+}
 # wait_port: fail if another server listens on PORT; if PORT is only held as the
 # local end of client connections (it lies in the kernel's ephemeral range, e.g.
 # a curl -> radosgw connection in TIME_WAIT, which lasts 60s), wait for it to clear.
@@ -101,6 +108,9 @@ wait_port() {
     while :; do
         ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q . && die "port $PORT already in use by another server; set PG_PORT"
         ss -Htan "sport = :$PORT" 2>/dev/null | grep -q . || return 0
+        # TIME-WAIT sockets of our own earlier postmaster's connections (a
+        # restart) do not stop a bind with SO_REUSEADDR, as postgres does
+        bindable && return 0
         [ $t -eq 0 ] && log "port $PORT is the local end of client connections (ephemeral range" \
             "$(tr '\t' - </proc/sys/net/ipv4/ip_local_port_range)); waiting up to 90s for them to close"
         t=$((t + 1))
