@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit, end-to-end (cli, server, hostile, maintenance,
-# mount), metadata-store conformance, S3 and fuzz-corpus replays, built with
+# mount), metadata-store conformance, S3, scale-out (two cofferd on
+# PostgreSQL + S3) and fuzz-corpus replays, built with
 # gcc; a clang build (warnings are errors); the suites again under
 # AddressSanitizer + UndefinedBehaviorSanitizer (clang); then each fuzzer
 # briefly.  It starts what the tests need on loopback (a PostgreSQL and a
@@ -62,7 +63,7 @@ else
 	failed=$((failed + 1))
 fi
 CC=clang suite "clang + AddressSanitizer + UBSan" build-asan \
-	"${ASAN_TEST_ARGS:---no-suite s3 --no-suite mount}" \
+	"${ASAN_TEST_ARGS:---no-suite s3 --no-suite mount --no-suite scaleout}" \
 	--buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 if [ -f fuzz/run.sh ]; then
 	say "fuzzers (${FUZZ_SECONDS:-20} s each)"

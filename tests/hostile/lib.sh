@@ -166,7 +166,8 @@ stop_server() {
 	wait "$SRV_PID" 2>/dev/null || true
 }
 
-srv() { python3 "$HERE/srv.py" "$DATA" "$@"; }
+# COFFER_TEST_SRV_PY: another srv.py (tests/scaleout: PostgreSQL and S3)
+srv() { python3 "${COFFER_TEST_SRV_PY:-$HERE/srv.py}" "$DATA" "$@"; }
 forge() { "$FORGE" "$@"; }
 
 snap_server() { SNAP=$(srv digest); }
