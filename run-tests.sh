@@ -55,6 +55,13 @@ suite() { # name, build dir, "meson test args", meson setup args...
 }
 
 suite "gcc: every suite" build-test "" --buildtype=debugoptimized
+say "gcc release build (what demo.sh builds), warnings as errors"
+if { [ -d build-release ] || meson setup build-release --buildtype=release \
+	>/dev/null; } && ninja -C build-release >/dev/null; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+fi
 say "clang: build, warnings as errors"
 if { [ -d build-clang ] || CC=clang meson setup build-clang \
 	--buildtype=debugoptimized >/dev/null; } && ninja -C build-clang >/dev/null; then
