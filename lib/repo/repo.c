@@ -444,10 +444,10 @@ cf_repo_open(const char *where, const char *pass, size_t passlen,
 	return cf_repo_open_store(s, pass, passlen, cache_root, err);
 }
 
-/** cf_repo_open_store(s, pass, passlen, cache_root, err): unlock. */
-struct cf_repo *
-cf_repo_open_store(struct cf_store *s, const char *pass, size_t passlen,
-    const char *cache_root, struct cf_err *err)
+/* A repository object around store ${s}, not yet unlocked; on failure
+ * ${s} is closed. */
+static struct cf_repo *
+repo_new(struct cf_store *s, struct cf_err *err)
 {
 	struct cf_repo *r;
 
@@ -462,6 +462,18 @@ cf_repo_open_store(struct cf_store *s, const char *pass, size_t passlen,
 	}
 	r->zstd_level = 3;
 	r->store = s;
+	return r;
+}
+
+/** cf_repo_open_store(s, pass, passlen, cache_root, err): unlock. */
+struct cf_repo *
+cf_repo_open_store(struct cf_store *s, const char *pass, size_t passlen,
+    const char *cache_root, struct cf_err *err)
+{
+	struct cf_repo *r = repo_new(s, err);
+
+	if (r == NULL)
+		return NULL;
 	if (load_config(r, err) || unlock(r, pass, passlen, err) ||
 	    open_cache(r, cache_root, err) || cf_repo_sync_index(r, err)) {
 		cf_repo_close(r);
@@ -1182,23 +1194,16 @@ cf_repo_open_zone(struct cf_store *s, const uint8_t ak[static 32],
     uint32_t epoch, const char *cache_root, struct cf_err *err)
 {
 	struct ringfind f = {0};
-	struct cf_repo *r;
+	struct cf_repo *r = repo_new(s, err);
 
-	if ((r = calloc(1, sizeof(*r))) == NULL || (r->kc = kc_new()) == NULL ||
-	    (r->rc = rc_new()) == NULL ||
-	    (f.secrets = sodium_malloc((CF_MAX_VERSIONS + 1) * CF_KEY_BYTES)) ==
-	        NULL) {
-		if (r != NULL) {
-			kc_free(r->kc);
-			rc_free(r->rc);
-		}
-		free(r);
-		cf_store_free(s);
+	if (r == NULL)
+		return NULL;
+	if ((f.secrets = sodium_malloc((CF_MAX_VERSIONS + 1) * CF_KEY_BYTES)) ==
+	    NULL) {
+		cf_repo_close(r);
 		cf_err_set(err, CF_ENOMEM, "out of memory");
 		return NULL;
 	}
-	r->zstd_level = 3;
-	r->store = s;
 	f.s = s;
 	f.ak = ak;
 	f.epoch = epoch;
@@ -1307,20 +1312,12 @@ cf_repo_open_writeonly(struct cf_store *s, struct cf_keys *keys,
     const uint8_t id[static CF_REPO_ID_BYTES], const char *cache_root,
     struct cf_err *err)
 {
-	struct cf_repo *r;
+	struct cf_repo *r = repo_new(s, err);
 
-	if ((r = calloc(1, sizeof(*r))) == NULL || (r->kc = kc_new()) == NULL ||
-	    (r->rc = rc_new()) == NULL) {
-		if (r != NULL)
-			kc_free(r->kc);
-		free(r);
-		cf_store_free(s);
+	if (r == NULL) {
 		cf_keys_free(keys);
-		cf_err_set(err, CF_ENOMEM, "out of memory");
 		return NULL;
 	}
-	r->zstd_level = 3;
-	r->store = s;
 	r->keys = keys;
 	if (load_config(r, err) != 0 ||
 	    (sodium_memcmp(r->id, id, CF_REPO_ID_BYTES) != 0 &&
