@@ -205,6 +205,12 @@ pid file = $DIR/run/\$name.pid
 # waits 40 ms for the client's delayed ACK
 rgw frontends = beast endpoint=127.0.0.1:$PORT tcp_nodelay=1
 rgw thread pool size = 32
+# the data of deleted objects (multipart parts, tails past 4 MiB) is
+# garbage-collected within seconds, not after 2 hours: the tests delete
+# what they write, and memstore holds it all in RAM until then (a full OSD
+# blocks every write)
+rgw gc obj min wait = 0
+rgw gc processor period = 10
 # virtual-host style (http://BUCKET.localhost:PORT/KEY; curl resolves
 # *.localhost to 127.0.0.1 by itself); path style keeps working
 rgw dns name = localhost
