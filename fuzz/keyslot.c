@@ -5,6 +5,7 @@
  * To keep the fuzzer fast, a slot that parses is opened only when it cannot
  * cost more than the cheapest KDF (8 MiB, 1 pass) the library accepts, or
  * when its repository id differs from ours (open stops before Argon2).
+ * Account slots (type 2) are opened under a key that never sealed one.
  * Seeds are slots of fuzz_zone for fuzz_repo_id under FUZZ_PASSWORD.
  */
 #include <stdlib.h>
@@ -41,6 +42,21 @@ open_slot(const uint8_t *p, size_t n)
 	    "slot opened to a key nobody sealed");
 }
 
+/* An account slot costs one BLAKE2b: always try it, under a fixed account
+ * key, which never sealed one, so it must never open. */
+static void
+open_account(const uint8_t *p, size_t n)
+{
+	static const uint8_t ak[CF_KEY_BYTES] = {1};
+	uint8_t secrets[CF_MAX_VERSIONS + 1][CF_KEY_BYTES];
+	size_t count = 0;
+	struct cf_err err;
+
+	fuzz_check(cf_keyslot_open_account(p, n, fuzz_repo_id, ak, secrets,
+	               &count, &err) != 0,
+	    "account slot opened under a key that never sealed it");
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -48,7 +64,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cf_slotinfo info;
 	struct cf_err err;
 
-	if (cf_keyslot_parse(p, size, &info, &err) == 0) {
+	if (cf_keyslot_parse(p, size, &info, &err) == 0 &&
+	    info.type == CF_SLOT_ACCOUNT) {
+		open_account(p, size);
+	} else if (cf_keyslot_parse(p, size, &info, &err) == 0) {
 		fuzz_check(info.ops >= 1 && info.ops <= CF_KDF_MAX_OPS &&
 		               info.mem >= CF_KDF_MIN_MEM &&
 		               info.mem <= CF_KDF_MAX_MEM,
