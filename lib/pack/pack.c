@@ -41,6 +41,12 @@ cf_packw_new_reuse(const struct cf_keys *keys, uint8_t *mem, size_t cap,
 	}
 	w->keys = keys;
 	cf_buf_init(&w->body, CF_PACK_MAX_BYTES);
+	/* A fresh buffer is page-aligned and large enough for a typical
+	 * pack, so that a local store can write it with O_DIRECT; only its
+	 * touched pages cost memory. */
+	if (mem == NULL && posix_memalign((void **)&mem, CF_PACK_ALIGN,
+	                       CF_PACK_PREALLOC) == 0)
+		cap = CF_PACK_PREALLOC;
 	w->body.p = mem;
 	w->body.cap = mem != NULL ? cap : 0;
 	cf_crypto_random(w->key, sizeof(w->key));

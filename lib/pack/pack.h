@@ -28,6 +28,10 @@
 
 #define CF_PACK_FOOTER_BYTES (CF_WRAP_BYTES + 12 + CF_TAG_BYTES)
 #define CF_PACK_MAX_BYTES (1ull << 30)
+/* A new pack's buffer: aligned for O_DIRECT, room for a 32 MiB target plus
+ * the blob that crosses it (it grows, unaligned, beyond). */
+#define CF_PACK_ALIGN 4096
+#define CF_PACK_PREALLOC (48u << 20)
 #define CF_PACK_MAX_BLOBS 1000000u
 #define CF_BLOB_MAX_RAW (64u << 20) /* > CF_CHUNK_MAX; big trees */
 #define CF_BLOB_OVERHEAD CF_TAG_BYTES

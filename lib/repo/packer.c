@@ -12,6 +12,7 @@
 #define TARGET_MIN (16u << 20)
 #define TARGET_SPAN (16u << 20)
 #define INDEX_EVERY 8 /* packs per index file */
+#define MAX_WRITERS 2
 
 struct slot {
 	pthread_mutex_t mu;
@@ -30,7 +31,23 @@ struct cf_packer {
 	pthread_mutex_t flush_mu; /* one index write at a time */
 	uint8_t *spare[NSLOTS];   /* pack buffers to reuse (under mu) */
 	size_t spare_cap[NSLOTS];
+	/* Full packs wait here for a writer thread, which seals, hashes and
+	 * stores them while the callers go on encrypting: a bounded queue,
+	 * so memory stays bounded and a slow store slows the backup. */
+	pthread_mutex_t wmu;
+	pthread_cond_t wq_ne, wq_nf, w_idle;
+	struct {
+		struct cf_packw *w;
+		int trees;
+	} wq[MAX_WRITERS];
+	size_t wn;
+	int nwriters, busy, closing, wfailed;
+	struct cf_err werr;
+	pthread_t writers[MAX_WRITERS];
 };
+
+static void *writer_main(void *arg);
+static void stop_writers(struct cf_packer *pk);
 
 static uint64_t
 random_target(void)
@@ -53,6 +70,18 @@ cf_packer_new(struct cf_repo *r, struct cf_err *err)
 	pthread_mutex_init(&pk->flush_mu, NULL);
 	for (int i = 0; i < NSLOTS; i++)
 		pthread_mutex_init(&pk->slots[i].mu, NULL);
+	pthread_mutex_init(&pk->wmu, NULL);
+	pthread_cond_init(&pk->wq_ne, NULL);
+	pthread_cond_init(&pk->wq_nf, NULL);
+	pthread_cond_init(&pk->w_idle, NULL);
+	/* One writer keeps a local disk busy; a remote store gets two
+	 * uploads in flight. */
+	for (int i = 0; i < (r->store->remote ? 2 : 1); i++) {
+		if (pthread_create(&pk->writers[i], NULL, writer_main, pk) !=
+		    0)
+			break;
+		pk->nwriters++;
+	}
 	return pk;
 }
 
@@ -62,6 +91,13 @@ cf_packer_free(struct cf_packer *pk)
 {
 	if (pk == NULL)
 		return;
+	stop_writers(pk);
+	for (size_t i = 0; i < pk->wn; i++)
+		cf_packw_free(pk->wq[i].w);
+	pthread_mutex_destroy(&pk->wmu);
+	pthread_cond_destroy(&pk->wq_ne);
+	pthread_cond_destroy(&pk->wq_nf);
+	pthread_cond_destroy(&pk->w_idle);
 	for (int i = 0; i < NSLOTS; i++) {
 		cf_packw_free(pk->slots[i].w);
 		pthread_mutex_destroy(&pk->slots[i].mu);
@@ -234,6 +270,100 @@ out:
 	return rc;
 }
 
+static void *
+writer_main(void *arg)
+{
+	struct cf_packer *pk = arg;
+
+	pthread_mutex_lock(&pk->wmu);
+	for (;;) {
+		struct cf_packw *w;
+		struct cf_err err = {0};
+		int trees, rc, skip;
+
+		while (pk->wn == 0 && !pk->closing)
+			pthread_cond_wait(&pk->wq_ne, &pk->wmu);
+		if (pk->wn == 0)
+			break;
+		w = pk->wq[0].w;
+		trees = pk->wq[0].trees;
+		memmove(&pk->wq[0], &pk->wq[1], --pk->wn * sizeof(pk->wq[0]));
+		pk->busy++;
+		skip = pk->wfailed;
+		pthread_cond_signal(&pk->wq_nf);
+		pthread_mutex_unlock(&pk->wmu);
+		if (skip)
+			cf_packw_free(w);
+		rc = skip ? -1 : finish_pack(pk, w, trees, &err);
+		pthread_mutex_lock(&pk->wmu);
+		if (rc != 0 && !pk->wfailed) {
+			pk->wfailed = 1;
+			pk->werr = err;
+		}
+		if (--pk->busy == 0 && pk->wn == 0)
+			pthread_cond_broadcast(&pk->w_idle);
+	}
+	pthread_mutex_unlock(&pk->wmu);
+	return NULL;
+}
+
+/* Hand a full pack to a writer (the caller's own thread if none could
+ * start); waits while the queue is full. */
+static int
+submit_pack(struct cf_packer *pk, struct cf_packw *w, int trees,
+    struct cf_err *err)
+{
+	pthread_mutex_lock(&pk->wmu);
+	if (pk->nwriters == 0) {
+		pthread_mutex_unlock(&pk->wmu);
+		return finish_pack(pk, w, trees, err);
+	}
+	while (pk->wn == (size_t)pk->nwriters && !pk->wfailed)
+		pthread_cond_wait(&pk->wq_nf, &pk->wmu);
+	if (pk->wfailed) {
+		*err = pk->werr;
+		pthread_mutex_unlock(&pk->wmu);
+		cf_packw_free(w);
+		return -1;
+	}
+	pk->wq[pk->wn].w = w;
+	pk->wq[pk->wn++].trees = trees;
+	pthread_cond_signal(&pk->wq_ne);
+	pthread_mutex_unlock(&pk->wmu);
+	return 0;
+}
+
+/* Wait until every submitted pack is stored; its first failure, if any. */
+static int
+drain_writers(struct cf_packer *pk, struct cf_err *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&pk->wmu);
+	while (pk->wn > 0 || pk->busy > 0)
+		pthread_cond_wait(&pk->w_idle, &pk->wmu);
+	if (pk->wfailed) {
+		*err = pk->werr;
+		rc = -1;
+	}
+	pthread_mutex_unlock(&pk->wmu);
+	return rc;
+}
+
+static void
+stop_writers(struct cf_packer *pk)
+{
+	pthread_mutex_lock(&pk->wmu);
+	pk->closing = 1;
+	pk->wfailed = 1; /* queued packs are dropped, not stored */
+	pthread_cond_broadcast(&pk->wq_ne);
+	pthread_cond_broadcast(&pk->wq_nf);
+	pthread_mutex_unlock(&pk->wmu);
+	for (int i = 0; i < pk->nwriters; i++)
+		pthread_join(pk->writers[i], NULL);
+	pk->nwriters = 0;
+}
+
 static int
 add_to_slot(struct cf_packer *pk, struct slot *s, uint8_t type,
     const uint8_t *id, uint8_t flags, uint32_t rawlen, const uint8_t *p,
@@ -257,7 +387,7 @@ add_to_slot(struct cf_packer *pk, struct slot *s, uint8_t type,
 	}
 	pthread_mutex_unlock(&s->mu);
 	if (full != NULL)
-		rc = finish_pack(pk, full, s == &pk->slots[NDATA], err);
+		rc = submit_pack(pk, full, s == &pk->slots[NDATA], err);
 	return rc;
 }
 
@@ -325,9 +455,11 @@ cf_packer_flush(struct cf_packer *pk, struct cf_err *err)
 			cf_packw_free(w);
 			continue;
 		}
-		if (w != NULL && finish_pack(pk, w, i == NDATA, err))
+		if (w != NULL && submit_pack(pk, w, i == NDATA, err))
 			return -1;
 	}
+	if (drain_writers(pk, err))
+		return -1;
 	return maybe_write_index(pk, 1, err);
 }
 
