@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "engine/prune.h"
 #include "repo/packer.h"
 
@@ -495,7 +497,7 @@ finish_plans(struct prunectx *c, struct packlist *l, struct names *old)
 struct repackctx {
 	struct prunectx *c;
 	struct cf_packer *pk;
-	struct cf_buf plain, scratch, ct;
+	struct cf_buf plain, ct;
 	struct cf_loc *locs;
 	size_t n, cap;
 };
@@ -527,35 +529,66 @@ gather(void *arg, const struct cf_loc *loc)
 }
 
 /* Copy the used blobs of one pack into new packs (not under the index's
- * lock: the blobs are gathered first). */
+ * lock: the blobs are gathered first).  One read spans them all; each blob
+ * is decrypted, which authenticates it, and sealed again as it was stored,
+ * still compressed: a repack costs two passes of the cipher, no zstd and
+ * no hashing.  (A blob whose content never matched its id, stored so by a
+ * faulty or hostile writer, is copied as it is; check --read-data and
+ * every restore still find it.) */
 static int
 repack(struct repackctx *x, const uint8_t id[32])
 {
 	struct prunectx *c = x->c;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	uint8_t key[CF_KEY_BYTES];
 	char name[65];
-	int rc;
+	int rc = 0;
 
 	x->n = 0;
 	if (cf_index_each_blob(c->r->index, id, gather, x, c->err) != 0)
 		return c->err->code ? -1 : cf_err_set(c->err, CF_ENOMEM, "oom");
-	cf_hex(name, id, 32);
+	if (x->n == 0)
+		return 0;
 	for (size_t i = 0; i < x->n; i++) {
-		const struct cf_loc *loc = &x->locs[i];
+		const struct cf_blobent *e = &x->locs[i].e;
 
-		x->ct.len = 0;
-		rc = cf_store_get(c->r->store, CF_KIND_PACK, name, loc->e.off,
-		    loc->e.len, &x->ct, c->err);
-		if (rc == 0)
-			rc = cf_repo_open_blob(c->r, loc, x->ct.p, c->zc,
-			    &x->plain, c->err);
-		if (rc == 0 &&
-		    cf_packer_add(x->pk, loc->e.type, loc->e.id, x->plain.p,
-		        x->plain.len, c->zc, &x->scratch, c->err) < 0)
-			rc = -1;
-		if (rc != 0)
-			return -1;
+		if (e->len < CF_TAG_BYTES)
+			return cf_err_set(c->err, CF_EFORMAT,
+			    "index entry inconsistent");
+		lo = e->off < lo ? e->off : lo;
+		hi = e->off + e->len > hi ? e->off + e->len : hi;
 	}
-	return 0;
+	cf_hex(name, id, 32);
+	x->ct.len = 0;
+	if (cf_store_get(c->r->store, CF_KIND_PACK, name, lo, hi - lo, &x->ct,
+	        c->err) ||
+	    cf_repo_pack_key(c->r, id, key, c->err))
+		return -1;
+	for (size_t i = 0; i < x->n && rc == 0; i++) {
+		const struct cf_loc *loc = &x->locs[i];
+		size_t n = loc->e.len - CF_TAG_BYTES;
+
+		x->plain.len = 0;
+		if (cf_buf_reserve(&x->plain, n)) {
+			rc = cf_err_set(c->err, CF_ENOMEM, "out of memory");
+			break;
+		}
+		if (cf_pack_blob_open(key, &loc->e, x->ct.p + (loc->e.off - lo),
+		        x->plain.p, c->err) != 0) {
+			char b[17], m[sizeof(c->err->msg)];
+
+			cf_hex(b, loc->e.id, 8);
+			memcpy(m, c->err->msg, sizeof(m));
+			rc = cf_err_set(c->err, c->err->code,
+			    "blob %s in pack %.16s: %s", b, name, m);
+			break;
+		}
+		if (cf_packer_add_stored(x->pk, loc->e.type, loc->e.id,
+		        loc->e.flags, loc->e.rawlen, x->plain.p, n, c->err) < 0)
+			rc = -1;
+	}
+	sodium_memzero(key, sizeof(key));
+	return rc;
 }
 
 static int
@@ -575,33 +608,80 @@ index_plans(struct prunectx *c)
 	return 0;
 }
 
+static double
+unused_share(const struct packuse *u)
+{
+	return u->bytes ? 1.0 - (double)u->used_bytes / (double)u->bytes : 1.0;
+}
+
+static int
+emptiest_first(const void *a, const void *b)
+{
+	const struct packuse *x = *(struct packuse *const *)a;
+	const struct packuse *y = *(struct packuse *const *)b;
+	double ux = unused_share(x), uy = unused_share(y);
+
+	if (ux != uy)
+		return ux > uy ? -1 : 1;
+	return memcmp(x->id, y->id, 32);
+}
+
+static void
+doom_pack(struct prunectx *c, const struct packuse *u, uint8_t (*doom)[32],
+    size_t *nd)
+{
+	memcpy(doom[(*nd)++], u->id, 32);
+	c->res->planned++;
+	c->res->planned_bytes += u->bytes;
+}
+
+/* Packs that hold no used blob go.  Of the partly used ones, the emptiest
+ * are repacked until the unused bytes left are at most max_unused of the
+ * bytes left (restic's rule, for the whole repository: a per-pack rule
+ * would copy most of a repository whose packs are each a little used). */
 static int
 choose(struct prunectx *c, struct packlist *l, uint8_t (*doom)[32], size_t *nd,
     struct repackctx *x)
 {
+	struct packuse **part;
+	uint64_t total = 0, unused = 0;
+	size_t np = 0;
 	int rc = 0;
 
 	*nd = 0;
-	for (size_t i = 0; i < l->n && rc == 0; i++) {
+	if ((part = cf_alloc_array(l->n + 1, sizeof(*part))) == NULL)
+		return cf_err_set(c->err, CF_ENOMEM, "out of memory");
+	for (size_t i = 0; i < l->n; i++) {
 		struct packuse *u = &l->v[i];
-		double unused =
-		    u->bytes ? 1.0 - (double)u->used_bytes / (double)u->bytes
-		             : 1.0;
 
-		if (planned(c, u->id) ||
-		    (u->used_blobs > 0 && unused <= c->o->max_unused))
+		if (planned(c, u->id))
 			continue;
-		if (u->used_blobs > 0) {
-			c->res->repacked++;
-			c->res->repacked_bytes +=
-			    u->used_bytes; /* dry run too */
-			if (!c->o->dry_run)
-				rc = repack(x, u->id);
+		if (u->used_blobs == 0) {
+			doom_pack(c, u, doom, nd);
+			continue;
 		}
-		memcpy(doom[(*nd)++], u->id, 32);
-		c->res->planned++;
-		c->res->planned_bytes += u->bytes;
+		total += u->bytes;
+		unused += u->bytes - u->used_bytes;
+		if (u->used_bytes < u->bytes)
+			part[np++] = u;
 	}
+	if (np > 0)
+		qsort(part, np, sizeof(*part), emptiest_first);
+	for (size_t i = 0; i < np && rc == 0; i++) {
+		struct packuse *u = part[i];
+		uint64_t gone = u->bytes - u->used_bytes;
+
+		if ((double)unused <= c->o->max_unused * (double)total)
+			break;
+		c->res->repacked++;
+		c->res->repacked_bytes += u->used_bytes; /* dry run too */
+		if (!c->o->dry_run)
+			rc = repack(x, u->id);
+		doom_pack(c, u, doom, nd);
+		unused -= gone;
+		total -= gone;
+	}
+	free(part);
 	return rc;
 }
 
@@ -646,14 +726,13 @@ static int
 mark(struct prunectx *c, struct packlist *l)
 {
 	struct orphans orph = {c, NULL, 0, 0};
-	struct repackctx x = {c, NULL, {0}, {0}, {0}, NULL, 0, 0};
+	struct repackctx x = {c, NULL, {0}, {0}, NULL, 0, 0};
 	uint8_t(*doom)[32] = cf_alloc_array(l->n + 1, 32);
-	size_t nd;
+	size_t nd = 0;
 	int rc;
 
 	cf_buf_init(&x.plain, 2 * CF_BLOB_MAX_RAW + 4096);
-	cf_buf_init(&x.scratch, 2 * CF_BLOB_MAX_RAW);
-	cf_buf_init(&x.ct, CF_BLOB_MAX_RAW + 4096);
+	cf_buf_init(&x.ct, CF_PACK_MAX_BYTES);
 	if (doom == NULL || (x.pk = cf_packer_new(c->r, c->err)) == NULL) {
 		free(doom);
 		return cf_err_set(c->err, CF_ENOMEM, "out of memory");
@@ -684,7 +763,6 @@ mark(struct prunectx *c, struct packlist *l)
 	}
 	cf_packer_free(x.pk);
 	cf_buf_release(&x.plain);
-	cf_buf_release(&x.scratch);
 	cf_buf_release(&x.ct);
 	free(x.locs);
 	free(orph.v);

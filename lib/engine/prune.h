@@ -6,9 +6,10 @@
  *     packs that still hold no blob any snapshot uses are dropped from the
  *     index (the index is rewritten into fresh files, then the old files
  *     the rewrite covered are deleted), then deleted, then the plan;
- *  2. mark: packs that hold no used blob, and packs whose unused share is
- *     above max_unused (after their used blobs are copied into new packs),
- *     go into a new plan (an object of kind "meta", sealed with the index
+ *  2. mark: packs that hold no used blob, and the partly used packs with
+ *     the largest unused share until the repository's unused bytes are at
+ *     most max_unused of its bytes (after their used blobs are copied,
+ *     still compressed, into new packs), go into a new plan (an object of kind "meta", sealed with the index
  *     key so write-only hosts read it too).
  * Backups read the plans when they start and never reuse a blob that lives
  * in a planned pack, so a pack can only be referenced again by a backup
@@ -26,7 +27,7 @@
 
 struct cf_prune_opts {
 	int64_t grace_s;
-	double max_unused; /* repack packs with more unused bytes than this */
+	double max_unused; /* unused share of the repository tolerated */
 	int dry_run;
 	cf_warn_fn info; /* progress lines; may be NULL */
 	void *arg;

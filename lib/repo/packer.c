@@ -391,6 +391,32 @@ add_to_slot(struct cf_packer *pk, struct slot *s, uint8_t type,
 	return rc;
 }
 
+/* Claim ${id} for this session: 1 if it was new, 0 if already pending. */
+static int
+claim(struct cf_packer *pk, const uint8_t id[static 32], size_t rawlen,
+    struct cf_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&pk->mu);
+	rc = cf_idset_add(&pk->pending, id);
+	if (rc == 1) {
+		pk->st.blobs++;
+		pk->st.raw_bytes += rawlen;
+	}
+	pthread_mutex_unlock(&pk->mu);
+	if (rc < 0)
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	return rc;
+}
+
+static struct slot *
+pick_slot(struct cf_packer *pk, uint8_t type)
+{
+	return type == CF_BLOB_TREE ? &pk->slots[NDATA]
+	                            : &pk->slots[randombytes_uniform(NDATA)];
+}
+
 /** cf_packer_add(pk, type, id, p, n, zc, scratch, err): add one blob. */
 int
 cf_packer_add(struct cf_packer *pk, uint8_t type, const uint8_t id[static 32],
@@ -398,31 +424,36 @@ cf_packer_add(struct cf_packer *pk, uint8_t type, const uint8_t id[static 32],
     struct cf_err *err)
 {
 	struct slot *s;
-	uint8_t flags = 0;
 	int rc;
 
 	if (n > CF_BLOB_MAX_RAW)
 		return cf_err_set(err, CF_ELIMIT, "blob of %zu bytes too large",
 		    n);
-	pthread_mutex_lock(&pk->mu);
-	rc = cf_idset_add(&pk->pending, id);
-	if (rc == 1) {
-		pk->st.blobs++;
-		pk->st.raw_bytes += n;
-	}
-	pthread_mutex_unlock(&pk->mu);
-	if (rc < 0)
-		return cf_err_set(err, CF_ENOMEM, "out of memory");
-	if (rc == 0)
-		return 1;
+	if ((rc = claim(pk, id, n, err)) <= 0)
+		return rc < 0 ? -1 : 1;
+	s = pick_slot(pk, type);
 	if (cf_zc_compress(zc, p, n, scratch))
-		flags = CF_BLOB_ZSTD;
-	s = type == CF_BLOB_TREE ? &pk->slots[NDATA]
-	                         : &pk->slots[randombytes_uniform(NDATA)];
-	if (flags)
-		return add_to_slot(pk, s, type, id, flags, (uint32_t)n,
+		return add_to_slot(pk, s, type, id, CF_BLOB_ZSTD, (uint32_t)n,
 		    scratch->p, scratch->len, err);
 	return add_to_slot(pk, s, type, id, 0, (uint32_t)n, p, n, err);
+}
+
+/** cf_packer_add_stored(pk, type, id, flags, rawlen, p, n, err): add a blob
+ * as it was stored (compressed already if ${flags} say so). */
+int
+cf_packer_add_stored(struct cf_packer *pk, uint8_t type,
+    const uint8_t id[static 32], uint8_t flags, uint32_t rawlen,
+    const uint8_t *p, size_t n, struct cf_err *err)
+{
+	int rc;
+
+	if (rawlen > CF_BLOB_MAX_RAW || n > CF_BLOB_MAX_RAW + 1024)
+		return cf_err_set(err, CF_ELIMIT, "blob of %u bytes too large",
+		    rawlen);
+	if ((rc = claim(pk, id, rawlen, err)) <= 0)
+		return rc < 0 ? -1 : 1;
+	return add_to_slot(pk, pick_slot(pk, type), type, id, flags, rawlen,
+	    p, n, err);
 }
 
 /** cf_packer_adopt(pk, pack, ents, n, err): index an orphaned pack. */

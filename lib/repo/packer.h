@@ -36,6 +36,12 @@ int cf_packer_has(struct cf_packer *pk, const uint8_t id[static 32]);
 int cf_packer_add(struct cf_packer *pk, uint8_t type,
     const uint8_t id[static 32], const uint8_t *p, size_t n, struct cf_zc *zc,
     struct cf_buf *scratch, struct cf_err *err) CF_WUR;
+/** cf_packer_add_stored(pk, type, id, flags, rawlen, p, n, err): add a
+ * blob as it is stored (${flags}: CF_BLOB_ZSTD if ${p} is compressed), as
+ * a repack does; 1 if ${id} is already pending. */
+int cf_packer_add_stored(struct cf_packer *pk, uint8_t type,
+    const uint8_t id[static 32], uint8_t flags, uint32_t rawlen,
+    const uint8_t *p, size_t n, struct cf_err *err) CF_WUR;
 /** cf_packer_adopt(pk, pack, ents, n, err): queue the entries of a pack
  * that is stored but in no index file (left by an interrupted backup). */
 int cf_packer_adopt(struct cf_packer *pk, const uint8_t pack[static 32],
