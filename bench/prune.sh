@@ -19,8 +19,8 @@
 # Measured with /usr/bin/time -f '%e %M'.  After run 1 both repositories
 # are checked (coffer check, restic check), outside the timings.  Also
 # reported: the repository sizes before and after, and how much each tool
-# copied by repacking (coffer's --max-unused is per pack, restic's for the
-# whole repository: the same number asks for different amounts of work).
+# copied by repacking (both tools read --max-unused the same way: repack
+# the emptiest packs until at most that share of the repository is unused).
 #
 # Environment (all optional):
 #   BENCH_SRC        a directory or a tarball (default
@@ -254,9 +254,8 @@ print("|---|---:|---:|---:|")
 print("| coffer | %s | %s | %s |" % (G(cb), G(ca), G(crep)))
 print("| restic | %s | %s | %s |" % (G(rb), G(ra), G(rrep) if rrep >= 0 else "?"))
 print()
-print("(coffer's --max-unused is per pack: every pack with more unused bytes "
-      "than that is repacked; restic's is for the whole repository: it "
-      "repacks the emptiest packs until the unused share is below it)")
+print("(both read --max-unused for the whole repository: the emptiest packs "
+      "are repacked until the unused share is below it)")
 if b:
     cbt = [float(x[1].split()[0]) for x in b]; rbt = [float(x[2].split()[0]) for x in b]
     print()
