@@ -18,6 +18,7 @@
 
 #include "crypto/crypto.h"
 #include "store/store.h"
+#include "util/dio.h"
 
 #define FD_CACHE 64
 
@@ -64,60 +65,6 @@ fsync_dir(int dirfd, const char *rel, struct cf_err *err)
 }
 
 static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Large page-aligned objects (packs) bypass the page cache: written with
- * O_DIRECT they cost the kernel no copy and no reclaim, about a twentieth
- * of the CPU of a buffered write on these machines, and a backup does not
- * evict the files it reads.  The unaligned tail, and any filesystem that
- * refuses O_DIRECT (tmpfs), take the buffered path. */
-#define DIRECT_MIN (1u << 20)
-#define DIRECT_ALIGN 4096u
-
-static int
-write_direct(int fd, const uint8_t *p, size_t n, size_t *done)
-{
-	size_t head = n & ~(size_t)(DIRECT_ALIGN - 1);
-	int fl;
-
-	*done = 0;
-	if (n < DIRECT_MIN || ((uintptr_t)p & (DIRECT_ALIGN - 1)) != 0 ||
-	    (fl = fcntl(fd, F_GETFL)) < 0 ||
-	    fcntl(fd, F_SETFL, fl | O_DIRECT) != 0)
-		return 0;
-	while (*done < head) {
-		ssize_t w = write(fd, p + *done, head - *done);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno != EINVAL)
-			return -1;
-		/* EINVAL: no O_DIRECT on this filesystem; a short write
-		 * leaves an unaligned offset.  Either way, the rest goes
-		 * the buffered way. */
-		if (w <= 0)
-			break;
-		*done += (size_t)w;
-		if (((size_t)w & (DIRECT_ALIGN - 1)) != 0)
-			break;
-	}
-	return fcntl(fd, F_SETFL, fl);
-}
-
-static int
 write_tmp(struct local *l, char *tmp, size_t tn, const uint8_t *p, size_t n,
     struct cf_err *err)
 {
@@ -134,8 +81,9 @@ write_tmp(struct local *l, char *tmp, size_t tn, const uint8_t *p, size_t n,
 	if (fd < 0)
 		return cf_err_sys(err, "cannot create %s/%s", l->base.where,
 		    tmp);
-	if (write_direct(fd, p, n, &done) ||
-	    write_all(fd, p + done, n - done) || fsync(fd) != 0) {
+	/* Packs bypass the page cache (see util/dio.h). */
+	if (cf_dio_write(fd, p, n, &done) ||
+	    cf_write_all(fd, p + done, n - done) || fsync(fd) != 0) {
 		cf_err_sys(err, "cannot write %s/%s", l->base.where, tmp);
 		close(fd);
 		(void)unlinkat(l->dirfd, tmp, 0);
