@@ -544,9 +544,20 @@ walk_subdir(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 		cf_tree_release(cpt);
 }
 
+/* Extended attributes of an entry whose inode and ctime are those of its
+ * entry in the parent snapshot: unchanged, since setting or removing one
+ * updates the ctime.  Copied, not read: an unchanged re-backup then costs
+ * one fstatat per entry and no llistxattr. */
+static int
+same_xattrs(const struct cf_node *n, const struct cf_node *pn)
+{
+	return pn != NULL && pn->type == n->type && pn->ino == n->ino &&
+	       pn->ctime_s == n->ctime_s && pn->ctime_ns == n->ctime_ns;
+}
+
 static int
 fill_entry(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
-    const struct stat *st)
+    const struct stat *st, const struct cf_node *pn)
 {
 	struct bent *e = &d->ents[i];
 	char *full, buf[CF_TARGET_MAX], fdpath[40];
@@ -556,6 +567,15 @@ fill_entry(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 	if (cf_fs_node_stat(&e->n, st) != 0)
 		return -1;
 	e->n.name = e->name;
+	if (same_xattrs(&e->n, pn)) {
+		if (pn->xattrslen > 0 &&
+		    (e->xattrs = malloc(pn->xattrslen)) != NULL) {
+			memcpy(e->xattrs, pn->xattrs, pn->xattrslen);
+			e->n.xattrs = e->xattrs;
+			e->n.xattrslen = pn->xattrslen;
+		}
+		goto link;
+	}
 	/* Through the folder's descriptor first: the full path may be longer
 	 * than PATH_MAX, and the xattrs were then lost without a word. */
 	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", d->fd);
@@ -573,6 +593,7 @@ fill_entry(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 		e->n.xattrslen = w->scratch.len;
 	}
 	free(full);
+link:
 	if (e->n.type != CF_NT_SYMLINK)
 		return 0;
 	len = readlinkat(d->fd, (char *)e->name, buf, sizeof(buf));
@@ -652,7 +673,7 @@ walk_entry(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 		b->unreadable++;
 		return;
 	}
-	if (fill_entry(b, w, d, i, &st) != 0) {
+	if (fill_entry(b, w, d, i, &st, b->o->force ? NULL : pn) != 0) {
 		warn(b, d->path, e->name, e->n.namelen,
 		    "cannot read metadata or link target");
 		e->skip = 1;

@@ -24,31 +24,23 @@ struct cf_packw {
 struct cf_packw *
 cf_packw_new(const struct cf_keys *keys, struct cf_err *err)
 {
-	return cf_packw_new_reuse(keys, NULL, 0, err);
-}
-
-/** cf_packw_new_reuse(keys, mem, cap, err): a fresh pack in ${mem}. */
-struct cf_packw *
-cf_packw_new_reuse(const struct cf_keys *keys, uint8_t *mem, size_t cap,
-    struct cf_err *err)
-{
 	struct cf_packw *w;
+	uint8_t *mem = NULL;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		free(mem);
 		cf_err_set(err, CF_ENOMEM, "out of memory");
 		return NULL;
 	}
 	w->keys = keys;
 	cf_buf_init(&w->body, CF_PACK_MAX_BYTES);
-	/* A fresh buffer is page-aligned and large enough for a typical
-	 * pack, so that a local store can write it with O_DIRECT; only its
-	 * touched pages cost memory. */
-	if (mem == NULL && posix_memalign((void **)&mem, CF_PACK_ALIGN,
-	                       CF_PACK_PREALLOC) == 0)
-		cap = CF_PACK_PREALLOC;
-	w->body.p = mem;
-	w->body.cap = mem != NULL ? cap : 0;
+	/* Page-aligned and large enough for a typical pack, so that a local
+	 * store can write it with O_DIRECT; only its touched pages cost
+	 * memory.  (Without it the buffer grows, unaligned, on demand.) */
+	if (posix_memalign((void **)&mem, CF_PACK_ALIGN, CF_PACK_PREALLOC) ==
+	    0) {
+		w->body.p = mem;
+		w->body.cap = CF_PACK_PREALLOC;
+	}
 	cf_crypto_random(w->key, sizeof(w->key));
 	if (cf_crypto_wrap_key(keys, CF_OBJ_PACK, w->key, w->wrap, err)) {
 		cf_packw_free(w);
@@ -67,12 +59,6 @@ cf_packw_free(struct cf_packw *w)
 	free(w->body.p); /* ciphertext only: no need to wipe */
 	free(w->ents);
 	free(w);
-}
-
-size_t
-cf_packw_capacity(const struct cf_packw *w)
-{
-	return w->body.cap;
 }
 
 static void

@@ -53,13 +53,6 @@ struct cf_packw;
 
 /** cf_packw_new(keys, err): an empty pack with a fresh key. */
 struct cf_packw *cf_packw_new(const struct cf_keys *keys, struct cf_err *err);
-/** cf_packw_new_reuse(keys, mem, cap, err): like cf_packw_new, writing
- * into ${mem} (${cap} bytes, from malloc; ownership moves to the pack) so
- * that a busy writer does not fault in fresh pages for every pack. */
-struct cf_packw *cf_packw_new_reuse(const struct cf_keys *keys, uint8_t *mem,
-    size_t cap, struct cf_err *err);
-/** cf_packw_capacity(w): bytes allocated for the pack so far. */
-size_t cf_packw_capacity(const struct cf_packw *w);
 /** cf_packw_free(w): wipe the key and free; NULL is a no-op. */
 void cf_packw_free(struct cf_packw *w);
 /** cf_packw_add(w, type, id, flags, rawlen, p, n, err): encrypt ${n} stored

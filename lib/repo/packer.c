@@ -29,8 +29,6 @@ struct cf_packer {
 	size_t nlocs, caplocs, npacks;
 	struct cf_packer_stats st;
 	pthread_mutex_t flush_mu; /* one index write at a time */
-	uint8_t *spare[NSLOTS];   /* pack buffers to reuse (under mu) */
-	size_t spare_cap[NSLOTS];
 	/* Full packs wait here for a writer thread, which seals, hashes and
 	 * stores them while the callers go on encrypting: a bounded queue,
 	 * so memory stays bounded and a slow store slows the backup. */
@@ -103,8 +101,6 @@ cf_packer_free(struct cf_packer *pk)
 		pthread_mutex_destroy(&pk->slots[i].mu);
 	}
 	cf_idset_release(&pk->pending);
-	for (int i = 0; i < NSLOTS; i++)
-		free(pk->spare[i]);
 	free(pk->locs);
 	pthread_mutex_destroy(&pk->mu);
 	pthread_mutex_destroy(&pk->flush_mu);
@@ -203,35 +199,13 @@ maybe_write_index(struct cf_packer *pk, int force, struct cf_err *err)
 	return rc;
 }
 
-static void
-give_spare(struct cf_packer *pk, uint8_t *mem, size_t cap)
-{
-	pthread_mutex_lock(&pk->mu);
-	for (int i = 0; mem != NULL && i < NSLOTS; i++)
-		if (pk->spare[i] == NULL) {
-			pk->spare[i] = mem;
-			pk->spare_cap[i] = cap;
-			mem = NULL;
-		}
-	pthread_mutex_unlock(&pk->mu);
-	free(mem);
-}
-
+/* A new pack gets a fresh buffer, and a stored pack's buffer is freed at
+ * once: keeping spares saved a few page faults per pack but held up to
+ * 4 x 32 MiB of memory that no pack used. */
 static struct cf_packw *
 new_pack(struct cf_packer *pk, struct cf_err *err)
 {
-	uint8_t *mem = NULL;
-	size_t cap = 0;
-
-	pthread_mutex_lock(&pk->mu);
-	for (int i = 0; i < NSLOTS && mem == NULL; i++)
-		if (pk->spare[i] != NULL) {
-			mem = pk->spare[i];
-			cap = pk->spare_cap[i];
-			pk->spare[i] = NULL;
-		}
-	pthread_mutex_unlock(&pk->mu);
-	return cf_packw_new_reuse(pk->r->keys, mem, cap, err);
+	return cf_packw_new(pk->r->keys, err);
 }
 
 /* Seal a detached pack, store it, queue its entries. */
@@ -241,7 +215,7 @@ finish_pack(struct cf_packer *pk, struct cf_packw *w, int trees,
 {
 	struct cf_blobent *ents = NULL;
 	uint8_t *bytes = NULL, id[32];
-	size_t n, nents, cap = cf_packw_capacity(w);
+	size_t n, nents;
 	char name[65];
 	int rc = -1;
 
@@ -264,7 +238,7 @@ finish_pack(struct cf_packer *pk, struct cf_packw *w, int trees,
 	else
 		rc = maybe_write_index(pk, 0, err);
 out:
-	give_spare(pk, bytes, cap);
+	free(bytes);
 	free(ents);
 	cf_packw_free(w);
 	return rc;
