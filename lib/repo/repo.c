@@ -698,21 +698,20 @@ cf_repo_open_blob(struct cf_repo *r, const struct cf_loc *loc,
 		return cf_err_set(err, CF_EFORMAT, "blob entry inconsistent");
 	if (cf_repo_pack_key(r, loc->pack, key, err))
 		return blob_error(loc, err);
+	/* ${ct} may lie in ${out} already, where the plaintext goes (see
+	 * cf_repo_load_blob): the reserve below then has room and does not
+	 * move it, and decryption is in place (libsodium allows it). */
 	out->len = 0;
 	if (cf_buf_reserve(out, plen + loc->e.rawlen))
 		return cf_err_set(err, CF_ENOMEM, "out of memory");
-	plain = out->p + loc->e.rawlen;
+	plain = (loc->e.flags & CF_BLOB_ZSTD) ? out->p + loc->e.rawlen : out->p;
 	rc = cf_pack_blob_open(key, &loc->e, ct, plain, err);
 	sodium_memzero(key, sizeof(key));
 	if (rc != 0)
 		return blob_error(loc, err);
-	if (loc->e.flags & CF_BLOB_ZSTD) {
-		if (cf_zc_decompress(zc, plain, plen, out->p, loc->e.rawlen,
-		        err))
-			return blob_error(loc, err);
-	} else {
-		memmove(out->p, plain, plen);
-	}
+	if ((loc->e.flags & CF_BLOB_ZSTD) &&
+	    cf_zc_decompress(zc, plain, plen, out->p, loc->e.rawlen, err))
+		return blob_error(loc, err);
 	out->len = loc->e.rawlen;
 	cf_crypto_chunk_id(r->keys, out->p, out->len, id);
 	if (sodium_memcmp(id, loc->e.id, 32) != 0) {
@@ -810,6 +809,7 @@ cf_repo_load_blob(struct cf_repo *r, const uint8_t id[static 32], uint8_t type,
 	struct cf_loc loc;
 	struct cf_buf ct;
 	char name[65];
+	size_t off;
 	int rc;
 
 	rc = cf_index_lookup(r->index, id, &loc, err);
@@ -824,7 +824,21 @@ cf_repo_load_blob(struct cf_repo *r, const uint8_t id[static 32], uint8_t type,
 	if (rc != 0)
 		return -1;
 	cf_hex(name, loc.pack, 32);
-	cf_buf_init(&ct, CF_BLOB_MAX_RAW + 4096);
+	/* The stored bytes are read into ${out} itself, where
+	 * cf_repo_open_blob() decrypts them in place: at the start for a
+	 * blob stored plain, after room for the plaintext for a compressed
+	 * one.  No allocation and no copy per blob.  ${ct} is a view that
+	 * cannot grow (max = its capacity), so it never reallocates. */
+	off = (loc.e.flags & CF_BLOB_ZSTD) ? loc.e.rawlen : 0;
+	out->len = 0;
+	if (loc.e.len < CF_TAG_BYTES || loc.e.rawlen > CF_BLOB_MAX_RAW ||
+	    loc.e.len > CF_BLOB_MAX_RAW + 4096)
+		return cf_err_set(err, CF_EFORMAT, "blob entry inconsistent");
+	/* room for what cf_repo_open_blob() reserves too */
+	if (cf_buf_reserve(out, (size_t)loc.e.len + loc.e.rawlen))
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	ct = (struct cf_buf){.p = out->p + off, .cap = loc.e.len,
+	    .max = loc.e.len};
 	if (type == CF_BLOB_TREE && r->store->remote)
 		rc = read_cached(r, &loc, name, &ct, err);
 	else if (r->store->remote)
@@ -832,12 +846,11 @@ cf_repo_load_blob(struct cf_repo *r, const uint8_t id[static 32], uint8_t type,
 	else
 		rc = cf_store_get(r->store, CF_KIND_PACK, name, loc.e.off,
 		    loc.e.len, &ct, err);
+	if (rc == 0 && (ct.p != out->p + off || ct.len != loc.e.len))
+		rc = cf_err_set(err, CF_EFORMAT, "blob read short");
 	if (rc != 0)
-		rc = blob_error(&loc, err);
-	else
-		rc = cf_repo_open_blob(r, &loc, ct.p, zc, out, err);
-	cf_buf_release(&ct);
-	return rc;
+		return blob_error(&loc, err);
+	return cf_repo_open_blob(r, &loc, ct.p, zc, out, err);
 }
 
 /** cf_repo_load_tree(r, id, zc, t, err): load and decode a tree. */
