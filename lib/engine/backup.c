@@ -41,19 +41,26 @@ struct bdir {
 	struct bdir *parent;
 	size_t pidx;
 	int fd;
+	int have_old;       /* its tree in the parent snapshot was read: */
+	uint8_t old_id[32]; /* that tree's id */
 	char *path;
 	struct bent *ents;
 	size_t n;
 	atomic_long pending;
 };
 
+/* A file to read, or (dir) a subfolder to walk: ${subtree} is its tree in
+ * the parent snapshot if has_pt.  A job holds one reference to ${d}. */
 struct job {
 	struct bdir *d;
 	size_t i;
+	int dir, has_pt;
+	uint8_t subtree[32];
 };
 
 /* Per-thread scratch. */
 struct wctx {
+	int worker; /* a worker thread: never waits for room in the queue */
 	struct cf_zc *zc;
 	struct cf_buf scratch, tree;
 	uint8_t *rbuf;
@@ -79,7 +86,7 @@ struct bctx {
 	size_t qh, qn;
 	int qclosed;
 	pthread_mutex_t emu;
-	int failed;
+	atomic_int failed; /* set once, under emu, with err */
 	struct cf_err err;
 	pthread_mutex_t dmu;
 	pthread_cond_t dcv;
@@ -87,28 +94,29 @@ struct bctx {
 	uint8_t root_id[32];
 	atomic_ullong unreadable, changed, unchanged, new_blobs;
 	struct cf_idset doomed; /* packs a prune plans to delete */
+	int nworkers;
 };
+
+static void run_job(struct bctx *b, struct wctx *w, const struct job *j);
+static void descend(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
+    const uint8_t *subtree, const struct vnode *kid);
 
 static void
 fail(struct bctx *b, const struct cf_err *e)
 {
 	pthread_mutex_lock(&b->emu);
-	if (!b->failed) {
-		b->failed = 1;
+	if (!atomic_load(&b->failed)) {
 		b->err = *e;
+		atomic_store_explicit(&b->failed, 1, memory_order_release);
 	}
 	pthread_mutex_unlock(&b->emu);
 }
 
+/* Asked for every entry by every thread: a plain atomic load. */
 static int
 failed(struct bctx *b)
 {
-	int f;
-
-	pthread_mutex_lock(&b->emu);
-	f = b->failed;
-	pthread_mutex_unlock(&b->emu);
-	return f;
+	return atomic_load_explicit(&b->failed, memory_order_acquire);
 }
 
 static void
@@ -198,6 +206,12 @@ finish_dir(struct bctx *b, struct wctx *w, struct bdir *d, uint8_t id[32],
 		return cf_err_set(err, CF_ELIMIT, "%s: folder too large",
 		    d->path);
 	cf_crypto_chunk_id(b->r->keys, w->tree.p, w->tree.len, id);
+	/* An unchanged folder encodes to the tree it had in the parent
+	 * snapshot, which was just read from the repository: no lookup (the
+	 * usual case of a re-backup).  Unless a prune plans to delete packs:
+	 * then the tree's pack must be checked. */
+	if (d->have_old && b->doomed.n == 0 && memcmp(id, d->old_id, 32) == 0)
+		return 0;
 	return put_blob(b, w, CF_BLOB_TREE, id, w->tree.p, w->tree.len, err) < 0
 	           ? -1
 	           : 0;
@@ -333,7 +347,7 @@ same_version(const struct cf_node *n, const struct stat *st)
 }
 
 static void
-do_job(struct bctx *b, struct wctx *w, struct job *j)
+do_job(struct bctx *b, struct wctx *w, const struct job *j)
 {
 	struct bent *e = &j->d->ents[j->i];
 	struct cf_err err = {0};
@@ -380,6 +394,17 @@ out:
 	dir_release(b, w, j->d);
 }
 
+static void
+run_job(struct bctx *b, struct wctx *w, const struct job *j)
+{
+	if (w->zc == NULL || failed(b))
+		dir_release(b, w, j->d); /* drain */
+	else if (j->dir)
+		descend(b, w, j->d, j->i, j->has_pt ? j->subtree : NULL, NULL);
+	else
+		do_job(b, w, j);
+}
+
 static void *
 worker(void *arg)
 {
@@ -393,6 +418,7 @@ worker(void *arg)
 		cf_err_set(&e, CF_ENOMEM, "out of memory");
 		fail(b, &e);
 	}
+	w.worker = 1;
 	for (;;) {
 		pthread_mutex_lock(&b->qmu);
 		while (b->qn == 0 && !b->qclosed)
@@ -406,22 +432,27 @@ worker(void *arg)
 		b->qn--;
 		pthread_cond_signal(&b->qnf);
 		pthread_mutex_unlock(&b->qmu);
-		if (w.zc == NULL || failed(b))
-			dir_release(b, &w, j.d); /* drain */
-		else
-			do_job(b, &w, &j);
+		run_job(b, &w, &j);
 	}
 	wctx_release(&w);
 	return NULL;
 }
 
+/* Queue a job.  The walker waits for room; a worker that finds the queue
+ * full does the job itself, so that workers walking folders never all
+ * wait for a queue that only they empty. */
 static void
-enqueue(struct bctx *b, struct bdir *d, size_t i)
+enqueue(struct bctx *b, struct wctx *w, const struct job *j)
 {
 	pthread_mutex_lock(&b->qmu);
+	if (w->worker && b->qn == QCAP) {
+		pthread_mutex_unlock(&b->qmu);
+		run_job(b, w, j);
+		return;
+	}
 	while (b->qn == QCAP)
 		pthread_cond_wait(&b->qnf, &b->qmu);
-	b->q[(b->qh + b->qn) % QCAP] = (struct job){d, i};
+	b->q[(b->qh + b->qn) % QCAP] = *j;
 	b->qn++;
 	pthread_cond_signal(&b->qne);
 	pthread_mutex_unlock(&b->qmu);
@@ -504,9 +535,11 @@ fail:
 static void walk_dir(struct bctx *b, struct wctx *w, struct bdir *d,
     const struct cf_tree *pt, const struct vnode *v);
 
+/* Walk subfolder ${i} of ${d}, whose tree in the parent snapshot is
+ * ${subtree} (or NULL); the caller holds a reference to ${d} for it. */
 static void
-walk_subdir(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
-    const struct cf_node *pn, const struct vnode *kid)
+descend(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
+    const uint8_t *subtree, const struct vnode *kid)
 {
 	struct bent *e = &d->ents[i];
 	struct cf_tree ct, *cpt = NULL;
@@ -522,6 +555,7 @@ walk_subdir(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 		free(c);
 		cf_err_set(&err, CF_ENOMEM, "out of memory");
 		fail(b, &err);
+		dir_release(b, w, d);
 		return;
 	}
 	if ((c->fd = open_dir(d->fd, (char *)e->name, flags)) < 0) {
@@ -530,18 +564,42 @@ walk_subdir(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 		b->unreadable++;
 		free(c->path);
 		free(c);
+		dir_release(b, w, d);
 		return;
 	}
 	c->parent = d;
 	c->pidx = i;
 	atomic_store(&c->pending, 1);
-	atomic_fetch_add(&d->pending, 1);
-	if (pn != NULL && pn->type == CF_NT_DIR &&
-	    cf_repo_load_tree(b->r, pn->subtree, w->zc, &ct, &err) == 0)
+	if (subtree != NULL &&
+	    cf_repo_load_tree(b->r, subtree, w->zc, &ct, &err) == 0) {
 		cpt = &ct;
+		c->have_old = 1;
+		memcpy(c->old_id, subtree, 32);
+	}
 	walk_dir(b, w, c, cpt, kid != NULL && !kid->leaf ? kid : NULL);
 	if (cpt != NULL)
 		cf_tree_release(cpt);
+}
+
+/* A subfolder is walked by whichever thread is free: the walker lists the
+ * top, the workers take folders as they take files, so a re-backup that
+ * reads nothing still stats on every core.  (A folder named on the command
+ * line, or above one, is walked in place: its vnode must stay in order.) */
+static void
+walk_subdir(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
+    const struct cf_node *pn, const struct vnode *kid)
+{
+	struct job j = {.d = d, .i = i, .dir = 1};
+
+	atomic_fetch_add(&d->pending, 1);
+	if (pn != NULL && pn->type == CF_NT_DIR) {
+		memcpy(j.subtree, pn->subtree, 32);
+		j.has_pt = 1;
+	}
+	if (kid != NULL || b->nworkers == 0)
+		descend(b, w, d, i, j.has_pt ? j.subtree : NULL, kid);
+	else
+		enqueue(b, w, &j);
 }
 
 /* Extended attributes of an entry whose inode and ctime are those of its
@@ -628,7 +686,8 @@ needs_doomed(struct bctx *b, const struct cf_node *pn)
 }
 
 static void
-walk_file(struct bctx *b, struct bdir *d, size_t i, const struct cf_node *pn)
+walk_file(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
+    const struct cf_node *pn)
 {
 	struct bent *e = &d->ents[i];
 
@@ -652,7 +711,7 @@ walk_file(struct bctx *b, struct bdir *d, size_t i, const struct cf_node *pn)
 		return;
 	}
 	atomic_fetch_add(&d->pending, 1);
-	enqueue(b, d, i);
+	enqueue(b, w, &(struct job){.d = d, .i = i});
 }
 
 static void
@@ -683,7 +742,7 @@ walk_entry(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 	if (e->n.type == CF_NT_DIR)
 		walk_subdir(b, w, d, i, pn, kid);
 	else if (e->n.type == CF_NT_FILE)
-		walk_file(b, d, i, pn);
+		walk_file(b, w, d, i, pn);
 }
 
 static void
@@ -1098,8 +1157,11 @@ run_walk(struct bctx *b, const struct vnode *root,
 	}
 	atomic_store(&d->pending, 1);
 	if (parent != NULL &&
-	    cf_repo_load_tree(b->r, parent->tree, w.zc, &pt, &err) == 0)
+	    cf_repo_load_tree(b->r, parent->tree, w.zc, &pt, &err) == 0) {
 		ppt = &pt;
+		d->have_old = 1;
+		memcpy(d->old_id, parent->tree, 32);
+	}
 	walk_dir(b, &w, d, ppt, root->leaf ? NULL : root);
 	if (ppt != NULL)
 		cf_tree_release(ppt);
@@ -1126,6 +1188,7 @@ run_threads(struct bctx *b, const struct vnode *root,
 	for (; started < nth; started++)
 		if (pthread_create(&th[started], NULL, worker, b) != 0)
 			break;
+	b->nworkers = started;
 	if (started == 0) {
 		struct cf_err e;
 
