@@ -1,14 +1,18 @@
 /*
  * backup.c: folder -> snapshot.
  *
- * One walker thread (the caller's) lists folders depth-first, stats every
- * entry and decides what must be read: a file whose size, mtime, ctime and
- * inode match its entry in the parent snapshot keeps its chunk list without
- * being opened.  Files to read go to a bounded queue served by worker
- * threads, which read, chunk, hash, compress, encrypt and pack.  A folder
- * is finished (its tree encoded and stored) by whichever thread completes
- * its last pending entry, then it releases its own parent: no thread ever
- * waits for a folder, so all cores stay busy on trees of tiny files too.
+ * The caller's thread lists the top folders; every subfolder and every
+ * file to read becomes a job in one bounded queue served by worker
+ * threads.  Walking a folder stats every entry and decides what must be
+ * read: a file whose size, mtime, ctime and inode match its entry in the
+ * parent snapshot keeps its chunk list (and, with the same ctime, its
+ * xattrs) without being opened.  Reading a file chunks, hashes,
+ * compresses, encrypts and packs it.  A worker that finds the queue full
+ * does its job itself, so workers never wait on each other.  A folder is
+ * finished (its tree encoded and stored) by whichever thread completes its
+ * last pending entry, then it releases its own parent: no thread ever
+ * waits for a folder, so all cores stay busy on trees of tiny files and
+ * on re-backups that read nothing.
  */
 #include <dirent.h>
 #include <errno.h>
