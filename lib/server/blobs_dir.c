@@ -119,8 +119,8 @@ flush_stage(struct cf_blobw *w, struct cf_err *err)
 {
 	size_t done = 0;
 
-	if (cf_dio_write(w->fd, w->stage, w->sn, &done) != 0 ||
-	    cf_write_all(w->fd, w->stage + done, w->sn - done) != 0)
+	if (cf_dio_write(w->fd, w->stage, w->sn, -1, &done) != 0 ||
+	    cf_write_all(w->fd, w->stage + done, w->sn - done, -1) != 0)
 		return cf_err_sys(err, "cannot write object");
 	w->sn = 0;
 	return 0;

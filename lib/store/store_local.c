@@ -82,8 +82,8 @@ write_tmp(struct local *l, char *tmp, size_t tn, const uint8_t *p, size_t n,
 		return cf_err_sys(err, "cannot create %s/%s", l->base.where,
 		    tmp);
 	/* Packs bypass the page cache (see util/dio.h). */
-	if (cf_dio_write(fd, p, n, &done) ||
-	    cf_write_all(fd, p + done, n - done) || fsync(fd) != 0) {
+	if (cf_dio_write(fd, p, n, -1, &done) ||
+	    cf_write_all(fd, p + done, n - done, -1) || fsync(fd) != 0) {
 		cf_err_sys(err, "cannot write %s/%s", l->base.where, tmp);
 		close(fd);
 		(void)unlinkat(l->dirfd, tmp, 0);

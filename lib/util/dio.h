@@ -19,14 +19,17 @@
 #define CF_DIO_ALIGN 4096u
 #define CF_DIO_MIN (1u << 20) /* smaller writes are not worth it */
 
-/** cf_dio_write(fd, p, n, done): write the leading aligned part of ${p}
- * (if ${p} is CF_DIO_ALIGN-aligned and ${n} >= CF_DIO_MIN) with O_DIRECT at
- * the file's current (aligned) offset; *done says how much went.  The fd
- * is left without O_DIRECT.  -1 (errno set) on a write error; 0 otherwise,
- * also when nothing could go direct (then *done is 0). */
-int cf_dio_write(int fd, const uint8_t *p, size_t n, size_t *done);
+/** cf_dio_write(fd, p, n, off, done): write the leading aligned part of
+ * ${p} (if ${p} is CF_DIO_ALIGN-aligned and ${n} >= CF_DIO_MIN) with
+ * O_DIRECT at offset ${off} (aligned; -1: the file's current offset);
+ * *done says how much went.  The fd is left without O_DIRECT.  -1 (errno
+ * set) on a write error; 0 otherwise, also when nothing could go direct
+ * (then *done is 0). */
+int cf_dio_write(int fd, const uint8_t *p, size_t n, int64_t off,
+    size_t *done);
 
-/** cf_write_all(fd, p, n): write everything (EINTR-safe); -1 with errno. */
-int cf_write_all(int fd, const uint8_t *p, size_t n);
+/** cf_write_all(fd, p, n, off): write everything at ${off} (-1: at the
+ * current offset), EINTR-safe; -1 with errno. */
+int cf_write_all(int fd, const uint8_t *p, size_t n, int64_t off);
 
 #endif
