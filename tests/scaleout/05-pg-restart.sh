@@ -29,7 +29,7 @@ other() { url $(($1 + 1)); }
 for i in 1 2 3 4; do
 	expect 0 new_account "c$i" "$(url "$i")"
 	gen tree "$T/src$i" --seed $((200 + i)) --files 300 --dirs 20 \
-		--max 300000 --big 3:$((8000000 + i * 500000)) >/dev/null
+		--max 300000 --big 3:$((30000000 + i * 500000)) >/dev/null
 done
 
 log "four backups; PostgreSQL restarted in their middle"
@@ -39,9 +39,10 @@ for i in 1 2 3 4; do
 		>"$T/b$i.out" 2>"$T/b$i.err" &
 	pids+=($!)
 done
+# as soon as a pack is stored through either process (each backup has
+# ~130 MB to send: several packs, seconds of work, still to go)
 for _ in $(seq 1 400); do
-	grep -q ' PUT /v1/r/[^ ]*/o/data/.* 201 ' "$T/A.log" &&
-		grep -q ' PUT /v1/r/[^ ]*/o/data/.* 201 ' "$T/B.log" && break
+	grep -q ' PUT /v1/r/[^ ]*/o/data/.* 201 ' "$T/A.log" "$T/B.log" && break
 	sleep 0.05
 done
 for p in "${pids[@]}"; do
