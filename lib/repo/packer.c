@@ -220,7 +220,8 @@ finish_pack(struct cf_packer *pk, struct cf_packw *w, int trees,
 	int rc = -1;
 
 	if (cf_packw_finish(w, name, &bytes, &n, &ents, &nents, err) ||
-	    cf_store_put(pk->r->store, CF_KIND_PACK, name, bytes, n, 0, err))
+	    cf_store_put(pk->r->store, CF_KIND_PACK, name, bytes, n,
+	        trees ? CF_PUT_HOT : 0, err))
 		goto out;
 	if (cf_unhex(id, 32, name))
 		goto out;

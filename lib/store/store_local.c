@@ -66,11 +66,11 @@ fsync_dir(int dirfd, const char *rel, struct cf_err *err)
 
 static int
 write_tmp(struct local *l, char *tmp, size_t tn, const uint8_t *p, size_t n,
-    struct cf_err *err)
+    int direct, struct cf_err *err)
 {
 	uint8_t r[12];
 	char hex[25];
-	size_t done;
+	size_t done = 0;
 	int fd;
 
 	cf_crypto_random(r, sizeof(r));
@@ -82,7 +82,7 @@ write_tmp(struct local *l, char *tmp, size_t tn, const uint8_t *p, size_t n,
 		return cf_err_sys(err, "cannot create %s/%s", l->base.where,
 		    tmp);
 	/* Packs bypass the page cache (see util/dio.h). */
-	if (cf_dio_write(fd, p, n, -1, &done) ||
+	if ((direct && cf_dio_write(fd, p, n, -1, &done)) ||
 	    cf_write_all(fd, p + done, n - done, -1) || fsync(fd) != 0) {
 		cf_err_sys(err, "cannot write %s/%s", l->base.where, tmp);
 		close(fd);
@@ -102,7 +102,7 @@ local_put(struct cf_store *s, enum cf_kind kind, const char *name,
 	int rc;
 
 	rel_path(dst, sizeof(dst), kind, name);
-	if (write_tmp(l, tmp, sizeof(tmp), p, n, err))
+	if (write_tmp(l, tmp, sizeof(tmp), p, n, !(flags & CF_PUT_HOT), err))
 		return -1;
 	if (flags & CF_PUT_EXCL)
 		rc = renameat2(l->dirfd, tmp, l->dirfd, dst, RENAME_NOREPLACE);
