@@ -9,8 +9,9 @@
  *  2. mark: packs that hold no used blob, and the partly used packs with
  *     the largest unused share until the repository's unused bytes are at
  *     most max_unused of its bytes (after their used blobs are copied,
- *     still compressed, into new packs), go into a new plan (an object of kind "meta", sealed with the index
- *     key so write-only hosts read it too).
+ *     still compressed, into new packs), go into a new plan (an object
+ *     of kind "meta", sealed with the index key so write-only hosts read
+ *     it too).
  * Backups read the plans when they start and never reuse a blob that lives
  * in a planned pack, so a pack can only be referenced again by a backup
  * that was already running when the plan was made; such a backup finishes

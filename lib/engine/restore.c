@@ -170,7 +170,8 @@ write_content(struct rctx *x, struct cf_zc *zc, struct stage *st,
 		}
 		/* a view of the stage's free part that cannot reallocate */
 		view = (struct cf_buf){.p = st->p + st->n,
-		    .cap = STAGE_BYTES - st->n, .max = STAGE_BYTES - st->n};
+		    .cap = STAGE_BYTES - st->n,
+		    .max = STAGE_BYTES - st->n};
 		if (cf_repo_load_blob(x->r, id, CF_BLOB_DATA, zc, &view, err))
 			return -1;
 		atomic_fetch_add(&x->ctr->bytes, view.len);

@@ -532,8 +532,8 @@ int
 cf_http_register(struct cf_store *s, const char *invite, struct cf_err *err)
 {
 	struct http *h = (struct http *)s;
-	struct call k = {
-	    "POST", "/v1/register", (const uint8_t *)"", 0, NULL, NULL, 0, NULL};
+	struct call k = {"POST", "/v1/register", (const uint8_t *)"", 0, NULL,
+	    NULL, 0, NULL};
 
 	if (invite != NULL) {
 		k.body = (const uint8_t *)invite;
@@ -613,8 +613,8 @@ cf_http_device_add(struct cf_store *s, const uint8_t pk[static 32],
 {
 	struct http *h = (struct http *)s;
 	char body[80], hex[65];
-	struct call k = {
-	    "POST", "/v1/devices", (const uint8_t *)body, 0, NULL, NULL, 0, NULL};
+	struct call k = {"POST", "/v1/devices", (const uint8_t *)body, 0, NULL,
+	    NULL, 0, NULL};
 
 	cf_hex(hex, pk, 32);
 	k.n = (size_t)snprintf(body, sizeof(body), "%s %u", hex, scope);

@@ -75,8 +75,7 @@ cf_packer_new(struct cf_repo *r, struct cf_err *err)
 	/* One writer keeps a local disk busy; a remote store gets two
 	 * uploads in flight. */
 	for (int i = 0; i < (r->store->remote ? 2 : 1); i++) {
-		if (pthread_create(&pk->writers[i], NULL, writer_main, pk) !=
-		    0)
+		if (pthread_create(&pk->writers[i], NULL, writer_main, pk) != 0)
 			break;
 		pk->nwriters++;
 	}
@@ -427,8 +426,8 @@ cf_packer_add_stored(struct cf_packer *pk, uint8_t type,
 		    rawlen);
 	if ((rc = claim(pk, id, rawlen, err)) <= 0)
 		return rc < 0 ? -1 : 1;
-	return add_to_slot(pk, pick_slot(pk, type), type, id, flags, rawlen,
-	    p, n, err);
+	return add_to_slot(pk, pick_slot(pk, type), type, id, flags, rawlen, p,
+	    n, err);
 }
 
 /** cf_packer_adopt(pk, pack, ents, n, err): index an orphaned pack. */

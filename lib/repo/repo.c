@@ -837,8 +837,8 @@ cf_repo_load_blob(struct cf_repo *r, const uint8_t id[static 32], uint8_t type,
 	/* room for what cf_repo_open_blob() reserves too */
 	if (cf_buf_reserve(out, (size_t)loc.e.len + loc.e.rawlen))
 		return cf_err_set(err, CF_ENOMEM, "out of memory");
-	ct = (struct cf_buf){.p = out->p + off, .cap = loc.e.len,
-	    .max = loc.e.len};
+	ct = (struct cf_buf){
+	    .p = out->p + off, .cap = loc.e.len, .max = loc.e.len};
 	if (type == CF_BLOB_TREE && r->store->remote)
 		rc = read_cached(r, &loc, name, &ct, err);
 	else if (r->store->remote)

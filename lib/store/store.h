@@ -34,8 +34,9 @@ enum cf_kind {
 
 /* Put flags. */
 #define CF_PUT_EXCL 1 /* fail with CF_EEXIST if the name exists */
-#define CF_PUT_HOT 2  /* read again soon (a pack of trees): a local store
-                         keeps it in the page cache, not O_DIRECT */
+/* read again soon (a pack of trees): a local store keeps it in the page
+ * cache instead of writing it with O_DIRECT */
+#define CF_PUT_HOT 2
 
 typedef int (*cf_list_fn)(void *arg, const char *name, uint64_t size);
 

@@ -25,8 +25,7 @@
  * *done says how much went.  The fd is left without O_DIRECT.  -1 (errno
  * set) on a write error; 0 otherwise, also when nothing could go direct
  * (then *done is 0). */
-int cf_dio_write(int fd, const uint8_t *p, size_t n, int64_t off,
-    size_t *done);
+int cf_dio_write(int fd, const uint8_t *p, size_t n, int64_t off, size_t *done);
 
 /** cf_write_all(fd, p, n, off): write everything at ${off} (-1: at the
  * current offset), EINTR-safe; -1 with errno. */

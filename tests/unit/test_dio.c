@@ -98,8 +98,8 @@ main(int argc, char **argv)
 	memcpy(want + BIG, a, 777);
 	/* a hole up to 2*BIG (aligned), then direct again */
 	CHECK(cf_dio_write(fd, a, BIG, 2 * BIG, &done) == 0);
-	CHECK(cf_write_all(fd, a + done, BIG - done,
-	          2 * BIG + (int64_t)done) == 0);
+	CHECK(cf_write_all(fd, a + done, BIG - done, 2 * BIG + (int64_t)done) ==
+	      0);
 	memcpy(want + 2 * BIG, a, BIG);
 	CHECK(ftruncate(fd, 3 * BIG) == 0);
 	close(fd);
