@@ -89,27 +89,35 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_cofferd NAME [options]
+# launch_cofferd NAME PORT [options]: start it on PORT and wait until it
+# listens; PID_NAME is its pid.  Non-zero if it did not come up.
+launch_cofferd() {
+	local name=$1 port=$2 pid
+	shift 2
+	: >"$T/$name.out"
+	"$COFFERD" --data "$T/$name.data" --meta "$META" \
+		--blobs "s3://$BUCKET" --listen "127.0.0.1:$port" \
+		--log "$T/$name.log" "$@" \
+		>>"$T/$name.out" 2>"$T/$name.stderr" &
+	pid=$!
+	SO_PIDS+=("$pid")
+	printf -v "PID_$name" '%s' "$pid"
+	for _ in $(seq 1 400); do
+		grep -q '^cofferd listening on ' "$T/$name.out" && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# start_cofferd NAME [options]: on a free port (tried up to five times)
 start_cofferd() {
-	local name=$1 port pid
+	local name=$1 port
 	shift
 	for _ in 1 2 3 4 5; do
 		port=$(free_port)
-		: >"$T/$name.out"
-		"$COFFERD" --data "$T/$name.data" --meta "$META" \
-			--blobs "s3://$BUCKET" --listen "127.0.0.1:$port" \
-			--log "$T/$name.log" "$@" \
-			>>"$T/$name.out" 2>"$T/$name.stderr" &
-		pid=$!
-		SO_PIDS+=("$pid")
-		for _ in $(seq 1 400); do
-			grep -q '^cofferd listening on ' "$T/$name.out" && break
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.05
-		done
-		if grep -q '^cofferd listening on ' "$T/$name.out"; then
+		if launch_cofferd "$name" "$port" "$@"; then
 			printf -v "URL_$name" '%s' "http://127.0.0.1:$port"
-			printf -v "PID_$name" '%s' "$pid"
 			printf -v "PORT_$name" '%s' "$port"
 			return 0
 		fi
@@ -119,25 +127,9 @@ start_cofferd() {
 
 # restart_cofferd NAME [options]: on its port again
 restart_cofferd() {
-	local name=$1 port pid
-	shift
-	port=PORT_$name
-	port=${!port}
-	: >"$T/$name.out"
-	"$COFFERD" --data "$T/$name.data" --meta "$META" \
-		--blobs "s3://$BUCKET" --listen "127.0.0.1:$port" \
-		--log "$T/$name.log" "$@" \
-		>>"$T/$name.out" 2>"$T/$name.stderr" &
-	pid=$!
-	SO_PIDS+=("$pid")
-	for _ in $(seq 1 400); do
-		grep -q '^cofferd listening on ' "$T/$name.out" && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	grep -q '^cofferd listening on ' "$T/$name.out" ||
-		fail "cannot restart cofferd $name: $(cat "$T/$name.stderr")"
-	printf -v "PID_$name" '%s' "$pid"
+	local port=PORT_$1
+	launch_cofferd "$1" "${!port}" "${@:2}" ||
+		fail "cannot restart cofferd $1: $(cat "$T/$1.stderr")"
 }
 
 stop_cofferd() {
