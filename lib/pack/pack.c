@@ -18,7 +18,24 @@ struct cf_packw {
 	struct cf_buf body;
 	struct cf_blobent *ents;
 	size_t n, cap;
+	uint64_t hents; /* encoded bytes of the header's blob entries */
 };
+
+static unsigned
+uvar_len(uint64_t v)
+{
+	unsigned n = 1;
+
+	while (v >>= 7)
+		n++;
+	return n;
+}
+
+static uint64_t
+entry_len(uint64_t len, uint64_t rawlen)
+{
+	return 2 + CF_ID_BYTES + uvar_len(len) + uvar_len(rawlen);
+}
 
 /** cf_packw_new(keys, err): a fresh pack. */
 struct cf_packw *
@@ -107,8 +124,27 @@ cf_packw_add(struct cf_packw *w, uint8_t type,
 	cf_aead_seal(w->body.p + w->body.len, p, n, ad, sizeof(ad), nonce,
 	    w->key);
 	w->body.len += e->len;
+	w->hents += entry_len(e->len, rawlen);
 	w->n++;
 	return 0;
+}
+
+/** cf_packw_sealed_size(w, more, n, rawlen): the unpadded length of the
+ * pack if it were sealed now (${more} == 0) or after one more blob of ${n}
+ * stored and ${rawlen} plain bytes (${more} == 1). */
+uint64_t
+cf_packw_sealed_size(const struct cf_packw *w, int more, size_t n,
+    uint32_t rawlen)
+{
+	uint64_t body = w->body.len, hents = w->hents, count = w->n;
+
+	if (more) {
+		body += n + CF_TAG_BYTES;
+		hents += entry_len(n + CF_TAG_BYTES, rawlen);
+		count++;
+	}
+	return body + 3 + uvar_len(count) + hents + CF_TAG_BYTES +
+	       CF_PACK_FOOTER_BYTES;
 }
 
 uint64_t

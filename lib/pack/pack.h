@@ -62,6 +62,11 @@ int cf_packw_add(struct cf_packw *w, uint8_t type,
     const uint8_t *p, size_t n, struct cf_err *err) CF_WUR;
 /** cf_packw_size(w): bytes appended so far. */
 uint64_t cf_packw_size(const struct cf_packw *w);
+/** cf_packw_sealed_size(w, more, n, rawlen): the length of the pack,
+ * before padding, if sealed now (${more} == 0) or after one more blob of
+ * ${n} stored and ${rawlen} plain bytes (${more} == 1). */
+uint64_t cf_packw_sealed_size(const struct cf_packw *w, int more, size_t n,
+    uint32_t rawlen);
 /** cf_packw_count(w): blobs appended so far. */
 size_t cf_packw_count(const struct cf_packw *w);
 /** cf_packw_finish(w, name, bytes, n, ents, nents, err): seal the header,

@@ -338,30 +338,118 @@ stop_writers(struct cf_packer *pk)
 	pk->nwriters = 0;
 }
 
-static int
-add_to_slot(struct cf_packer *pk, struct slot *s, uint8_t type,
-    const uint8_t *id, uint8_t flags, uint32_t rawlen, const uint8_t *p,
-    size_t n, struct cf_err *err)
-{
-	struct cf_packw *full = NULL;
-	int rc;
+/* A pack past its target stays open while blobs still fit below its
+ * padded (Padme) length, and is sealed once less than this is left: the
+ * padding then costs next to nothing, where sealing at the target wasted
+ * half a padding step (~1% of every pack) on average. */
+#define MIN_ROOM 4096u
 
-	pthread_mutex_lock(&s->mu);
+static uint64_t
+waste(uint64_t len)
+{
+	return cf_padme(len) - len;
+}
+
+/* Add the blob to slot ${s}'s pack (a new one if it has none); detach the
+ * pack into *full when it is done. Under s->mu. */
+static int
+put_locked(struct cf_packer *pk, struct slot *s, uint8_t type,
+    const uint8_t *id, uint8_t flags, uint32_t rawlen, const uint8_t *p,
+    size_t n, struct cf_packw **full, struct cf_err *err)
+{
+	uint64_t len;
+
 	if (s->w == NULL) {
-		if ((s->w = new_pack(pk, err)) == NULL) {
-			pthread_mutex_unlock(&s->mu);
+		if ((s->w = new_pack(pk, err)) == NULL)
 			return -1;
-		}
 		s->target = random_target();
 	}
-	rc = cf_packw_add(s->w, type, id, flags, rawlen, p, n, err);
-	if (rc == 0 && cf_packw_size(s->w) >= s->target) {
+	if (cf_packw_add(s->w, type, id, flags, rawlen, p, n, err))
+		return -1;
+	len = cf_packw_sealed_size(s->w, 0, 0, 0);
+	if (cf_packw_size(s->w) >= s->target && waste(len) < MIN_ROOM) {
+		*full = s->w;
+		s->w = NULL;
+	}
+	return 0;
+}
+
+/* Does the blob belong in slot ${s} as it is: no pack yet, a pack under
+ * its target, or one with room for it below its padded length?  If not,
+ * the padding that sealing it now (*now) or after this blob (*after) would
+ * cost.  Under s->mu. */
+static int
+takes(const struct slot *s, size_t n, uint32_t rawlen, uint64_t *now,
+    uint64_t *after)
+{
+	uint64_t t0, t1;
+
+	if (s->w == NULL || cf_packw_size(s->w) < s->target)
+		return 1;
+	t0 = cf_packw_sealed_size(s->w, 0, 0, 0);
+	t1 = cf_packw_sealed_size(s->w, 1, n, rawlen);
+	if (cf_padme(t1) == cf_padme(t0))
+		return 1;
+	*now = waste(t0);
+	*after = waste(t1);
+	return 0;
+}
+
+/* Place one blob: trees in their own slot, data in one of NDATA slots,
+ * tried from a random one, so that a file's chunks scatter over packs.
+ * When every candidate is past its target and the blob fits none, the
+ * choice that wastes the least padding is made: seal a pack and start a
+ * new one with the blob, or add the blob and seal. */
+static int
+place(struct cf_packer *pk, uint8_t type, const uint8_t *id, uint8_t flags,
+    uint32_t rawlen, const uint8_t *p, size_t n, struct cf_err *err)
+{
+	struct cf_packw *full = NULL, *old = NULL;
+	uint64_t now, after, best_waste = UINT64_MAX;
+	int trees = type == CF_BLOB_TREE, cand = trees ? 1 : NDATA;
+	int first = trees ? NDATA : (int)randombytes_uniform(NDATA);
+	int best = first, best_after = 0, took, rc;
+	struct slot *s;
+
+	for (int k = 0; k < cand; k++) {
+		s = &pk->slots[trees ? NDATA : (first + k) % NDATA];
+		pthread_mutex_lock(&s->mu);
+		if (takes(s, n, rawlen, &now, &after)) {
+			rc = put_locked(pk, s, type, id, flags, rawlen, p, n,
+			    &full, err);
+			pthread_mutex_unlock(&s->mu);
+			goto submit;
+		}
+		pthread_mutex_unlock(&s->mu);
+		if (now < best_waste || after < best_waste) {
+			best = (int)(s - pk->slots);
+			best_after = after < now;
+			best_waste = best_after ? after : now;
+		}
+	}
+	s = &pk->slots[best];
+	pthread_mutex_lock(&s->mu);
+	/* Another thread may have sealed it meanwhile: then it takes it. */
+	took = takes(s, n, rawlen, &now, &after);
+	if (!took && !best_after) {
+		old = s->w;
+		s->w = NULL;
+	}
+	rc = put_locked(pk, s, type, id, flags, rawlen, p, n, &full, err);
+	if (rc == 0 && !took && best_after && full == NULL) {
 		full = s->w;
 		s->w = NULL;
 	}
 	pthread_mutex_unlock(&s->mu);
-	if (full != NULL)
-		rc = submit_pack(pk, full, s == &pk->slots[NDATA], err);
+	if (old != NULL && submit_pack(pk, old, trees, err) && rc == 0)
+		rc = -1;
+submit:
+	if (full != NULL) {
+		if (rc != 0)
+			cf_packw_free(full);
+		else
+			rc = submit_pack(pk, full, trees, err);
+	}
 	return rc;
 }
 
@@ -384,20 +472,12 @@ claim(struct cf_packer *pk, const uint8_t id[static 32], size_t rawlen,
 	return rc;
 }
 
-static struct slot *
-pick_slot(struct cf_packer *pk, uint8_t type)
-{
-	return type == CF_BLOB_TREE ? &pk->slots[NDATA]
-	                            : &pk->slots[randombytes_uniform(NDATA)];
-}
-
 /** cf_packer_add(pk, type, id, p, n, zc, scratch, err): add one blob. */
 int
 cf_packer_add(struct cf_packer *pk, uint8_t type, const uint8_t id[static 32],
     const uint8_t *p, size_t n, struct cf_zc *zc, struct cf_buf *scratch,
     struct cf_err *err)
 {
-	struct slot *s;
 	int rc;
 
 	if (n > CF_BLOB_MAX_RAW)
@@ -405,11 +485,10 @@ cf_packer_add(struct cf_packer *pk, uint8_t type, const uint8_t id[static 32],
 		    n);
 	if ((rc = claim(pk, id, n, err)) <= 0)
 		return rc < 0 ? -1 : 1;
-	s = pick_slot(pk, type);
 	if (cf_zc_compress(zc, p, n, scratch))
-		return add_to_slot(pk, s, type, id, CF_BLOB_ZSTD, (uint32_t)n,
+		return place(pk, type, id, CF_BLOB_ZSTD, (uint32_t)n,
 		    scratch->p, scratch->len, err);
-	return add_to_slot(pk, s, type, id, 0, (uint32_t)n, p, n, err);
+	return place(pk, type, id, 0, (uint32_t)n, p, n, err);
 }
 
 /** cf_packer_add_stored(pk, type, id, flags, rawlen, p, n, err): add a blob
@@ -426,8 +505,7 @@ cf_packer_add_stored(struct cf_packer *pk, uint8_t type,
 		    rawlen);
 	if ((rc = claim(pk, id, rawlen, err)) <= 0)
 		return rc < 0 ? -1 : 1;
-	return add_to_slot(pk, pick_slot(pk, type), type, id, flags, rawlen, p,
-	    n, err);
+	return place(pk, type, id, flags, rawlen, p, n, err);
 }
 
 /** cf_packer_adopt(pk, pack, ents, n, err): index an orphaned pack. */

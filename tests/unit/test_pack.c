@@ -87,16 +87,30 @@ build(const struct cf_keys *k, const struct blob *b, size_t nb, struct pack *pk)
 {
 	struct cf_packw *w;
 	struct cf_err err;
+	uint64_t sealed, hoff;
+	uint32_t hlen;
+	uint8_t key[CF_KEY_BYTES];
 
 	REQUIRE((w = cf_packw_new(k, &err)) != NULL);
 	for (size_t i = 0; i < nb; i++) {
+		/* The packer seals packs by this prediction. */
+		sealed = cf_packw_sealed_size(w, 1, b[i].storedlen,
+		    (uint32_t)b[i].plainlen);
 		REQUIRE(cf_packw_add(w, b[i].type, b[i].id, b[i].flags,
 		            (uint32_t)b[i].plainlen, b[i].stored,
 		            b[i].storedlen, &err) == 0);
 		CHECK(cf_packw_count(w) == i + 1);
+		CHECK(cf_packw_sealed_size(w, 0, 0, 0) == sealed);
 	}
+	sealed = cf_packw_sealed_size(w, 0, 0, 0);
 	REQUIRE(cf_packw_finish(w, pk->name, &pk->bytes, &pk->n, &pk->ents,
 	            &pk->nents, &err) == 0);
+	CHECK(pk->n == cf_padme(sealed));
+	/* ... exactly: header and footer end where the padding would start */
+	REQUIRE(pk->n >= CF_PACK_FOOTER_BYTES);
+	REQUIRE(cf_pack_footer_open(k, pk->bytes + pk->n - CF_PACK_FOOTER_BYTES,
+	            pk->n, key, &hoff, &hlen, &err) == 0);
+	CHECK(hoff + hlen + CF_PACK_FOOTER_BYTES == sealed);
 	cf_packw_free(w);
 }
 
