@@ -29,9 +29,11 @@
 #include "engine/engine_internal.h"
 #include "engine/prune.h"
 #include "repo/packer.h"
+#include "util/ring.h"
 
 #define QCAP 512
-#define READBUF (2 * CF_CHUNK_MAX)
+/* The read ring: the chunker's look-ahead, and room to read ahead 2 MiB. */
+#define READRING (CF_CHUNK_MAX + (2u << 20))
 
 struct bdir;
 
@@ -67,7 +69,7 @@ struct wctx {
 	int worker; /* a worker thread: never waits for room in the queue */
 	struct cf_zc *zc;
 	struct cf_buf scratch, tree;
-	uint8_t *rbuf;
+	struct cf_ring ring;
 	size_t zero_len;
 	uint8_t zero_id[32];
 };
@@ -141,8 +143,9 @@ wctx_init(struct wctx *w, struct cf_repo *r)
 	cf_buf_init(&w->scratch, 2 * CF_BLOB_MAX_RAW);
 	cf_buf_init(&w->tree, CF_BLOB_MAX_RAW);
 	w->zc = cf_zc_new(r->zstd_level);
-	w->rbuf = malloc(READBUF);
-	return w->zc == NULL || w->rbuf == NULL ? -1 : 0;
+	if (cf_ring_init(&w->ring, READRING) != 0)
+		return -1;
+	return w->zc == NULL ? -1 : 0;
 }
 
 static void
@@ -151,9 +154,7 @@ wctx_release(struct wctx *w)
 	cf_zc_free(w->zc);
 	cf_buf_release(&w->scratch);
 	cf_buf_release(&w->tree);
-	if (w->rbuf != NULL)
-		sodium_memzero(w->rbuf, READBUF);
-	free(w->rbuf);
+	cf_ring_free(&w->ring);
 }
 
 /* Store a blob unless the repository or this session already has it.
@@ -280,20 +281,17 @@ static int
 read_file(struct bctx *b, struct wctx *w, int fd, struct cf_buf *ids,
     uint64_t *total, struct cf_err *err)
 {
-	size_t pos = 0, have = 0, cut;
+	uint64_t pos = 0, have = 0; /* offsets in the file */
+	size_t cut;
 	int eof = 0;
 
 	*total = 0;
 	while (!eof || pos < have) {
-		/* Refill only when less than a maximal chunk is left: the
-		 * rest moves to the front once per refill, not per chunk. */
-		if (!eof && have - pos < CF_CHUNK_MAX) {
-			memmove(w->rbuf, w->rbuf + pos, have - pos);
-			have -= pos;
-			pos = 0;
-		}
-		while (!eof && have < CF_CHUNK_MAX) {
-			ssize_t r = read(fd, w->rbuf + have, READBUF - have);
+		/* Keep a maximal chunk ahead of the cut; what was read stays
+		 * where it is (util/ring.h). */
+		while (!eof && have - pos < CF_CHUNK_MAX) {
+			ssize_t r = read(fd, cf_ring_at(&w->ring, have),
+			    w->ring.size - (size_t)(have - pos));
 
 			if (r < 0 && errno == EINTR)
 				continue;
@@ -301,14 +299,15 @@ read_file(struct bctx *b, struct wctx *w, int fd, struct cf_buf *ids,
 				return cf_err_sys(err, "read");
 			if (r == 0)
 				eof = 1;
-			have += (size_t)r;
+			have += (uint64_t)r;
 			*total += (uint64_t)r;
 			atomic_fetch_add(&b->ctr->bytes, (uint64_t)r);
 		}
 		if (pos == have)
 			break;
-		cut = cf_chunker_cut(&b->r->chunker, w->rbuf + pos, have - pos);
-		if (chunk_one(b, w, w->rbuf + pos, cut, ids, err))
+		cut = cf_chunker_cut(&b->r->chunker, cf_ring_at(&w->ring, pos),
+		    (size_t)(have - pos));
+		if (chunk_one(b, w, cf_ring_at(&w->ring, pos), cut, ids, err))
 			return -1;
 		pos += cut;
 		if (failed(b))
