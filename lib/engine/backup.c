@@ -275,8 +275,9 @@ chunk_one(struct bctx *b, struct wctx *w, const uint8_t *p, size_t n,
 	return put_blob(b, w, CF_BLOB_DATA, id, p, n, err) < 0 ? -1 : 0;
 }
 
-/* Read and chunk an open file. -1 with errno set (err code CF_EIO) for a
- * read error, -1 with another code for a repository failure. */
+/* Read and chunk an open file. -2 for a read error (the file is then
+ * reported and skipped), -1 for a repository failure (the backup stops:
+ * a full disk under the repository is CF_EIO too, but no file's fault). */
 static int
 read_file(struct bctx *b, struct wctx *w, int fd, struct cf_buf *ids,
     uint64_t *total, struct cf_err *err)
@@ -295,8 +296,10 @@ read_file(struct bctx *b, struct wctx *w, int fd, struct cf_buf *ids,
 
 			if (r < 0 && errno == EINTR)
 				continue;
-			if (r < 0)
-				return cf_err_sys(err, "read");
+			if (r < 0) {
+				cf_err_sys(err, "read");
+				return -2;
+			}
 			if (r == 0)
 				eof = 1;
 			have += (uint64_t)r;
@@ -365,7 +368,7 @@ do_job(struct bctx *b, struct wctx *w, const struct job *j)
 		goto unreadable;
 	}
 	rc = read_file(b, w, fd, &ids, &total, &err);
-	if (rc != 0 && err.code != CF_EIO) {
+	if (rc == -1) {
 		close(fd);
 		fail(b, &err);
 		goto out;
@@ -1179,7 +1182,9 @@ static int
 run_threads(struct bctx *b, const struct vnode *root,
     const struct cf_snapshot *parent, char **paths, size_t npaths)
 {
-	int nth = b->o->threads > 0 ? b->o->threads : cf_fs_ncpu();
+	/* One more worker than cores: a worker writing a streamed pack's bytes
+	 * (packer.c) waits on the disk meanwhile. */
+	int nth = b->o->threads > 0 ? b->o->threads : cf_fs_ncpu() + 1;
 	struct scanarg sa = {b, paths, npaths};
 	pthread_t th[64], scan;
 	int started = 0, scanning = 0;

@@ -461,8 +461,14 @@ h_free(struct cf_store *s)
 	free(h);
 }
 
-static const struct cf_store_ops http_ops = {
-    h_put, h_get, h_size, h_list, h_del, h_free};
+/* No streamed puts: a pack's name (its hash) signs its upload, so it is
+ * uploaded whole. */
+static const struct cf_store_ops http_ops = {.put = h_put,
+    .get = h_get,
+    .size = h_size,
+    .list = h_list,
+    .del = h_del,
+    .free = h_free};
 
 static int
 parse_url(struct http *h, const char *url, struct cf_err *err)

@@ -19,6 +19,13 @@ struct cf_packw {
 	struct cf_blobent *ents;
 	size_t n, cap;
 	uint64_t hents; /* encoded bytes of the header's blob entries */
+	/* Streamed (cf_packw_stream): body holds bytes from offset base on;
+	 * those before went to the sink, hashed on their way. */
+	uint64_t base;
+	cf_pack_sink_fn sink;
+	cf_pack_abort_fn sink_abort;
+	void *sink_arg;
+	crypto_generichash_state *hs;
 };
 
 static unsigned
@@ -66,12 +73,51 @@ cf_packw_new(const struct cf_keys *keys, struct cf_err *err)
 	return w;
 }
 
+/** cf_packw_stream(w, fn, abort_fn, arg): hand the bytes to ${fn}. */
+int
+cf_packw_stream(struct cf_packw *w, cf_pack_sink_fn fn,
+    cf_pack_abort_fn abort_fn, void *arg, struct cf_err *err)
+{
+	if (w->n != 0 || w->sink != NULL)
+		return cf_err_set(err, CF_EINTERNAL, "pack already begun");
+	if ((w->hs = aligned_alloc(64, sizeof(*w->hs))) == NULL)
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	crypto_generichash_init(w->hs, NULL, 0, 32);
+	w->sink = fn;
+	w->sink_abort = abort_fn;
+	w->sink_arg = arg;
+	return 0;
+}
+
+/** cf_packw_stream_arg(w): the sink's argument (NULL: not streamed). */
+void *
+cf_packw_stream_arg(const struct cf_packw *w)
+{
+	return w->sink_arg;
+}
+
+/* Hand the first ${n} bytes of the body to the sink. */
+static int
+spill(struct cf_packw *w, size_t n, struct cf_err *err)
+{
+	crypto_generichash_update(w->hs, w->body.p, n);
+	if (w->sink(w->sink_arg, w->body.p, n, err))
+		return -1;
+	memmove(w->body.p, w->body.p + n, w->body.len - n);
+	w->body.len -= n;
+	w->base += n;
+	return 0;
+}
+
 /** cf_packw_free(w): wipe and free. */
 void
 cf_packw_free(struct cf_packw *w)
 {
 	if (w == NULL)
 		return;
+	if (w->sink_abort != NULL)
+		w->sink_abort(w->sink_arg);
+	free(w->hs);
 	sodium_memzero(w->key, sizeof(w->key));
 	free(w->body.p); /* ciphertext only: no need to wipe */
 	free(w->ents);
@@ -117,7 +163,7 @@ cf_packw_add(struct cf_packw *w, uint8_t type,
 	e->flags = flags;
 	e->len = (uint32_t)(n + CF_TAG_BYTES);
 	e->rawlen = rawlen;
-	e->off = w->body.len;
+	e->off = w->base + w->body.len;
 	e->seq = w->n;
 	blob_ad(ad, id, type, flags, rawlen);
 	cf_crypto_nonce(nonce, e->seq);
@@ -126,6 +172,9 @@ cf_packw_add(struct cf_packw *w, uint8_t type,
 	w->body.len += e->len;
 	w->hents += entry_len(e->len, rawlen);
 	w->n++;
+	if (w->sink != NULL && w->body.len >= CF_PACK_SPILL)
+		return spill(w, w->body.len & ~(size_t)(CF_PACK_SPILL_UNIT - 1),
+		    err);
 	return 0;
 }
 
@@ -136,7 +185,7 @@ uint64_t
 cf_packw_sealed_size(const struct cf_packw *w, int more, size_t n,
     uint32_t rawlen)
 {
-	uint64_t body = w->body.len, hents = w->hents, count = w->n;
+	uint64_t body = w->base + w->body.len, hents = w->hents, count = w->n;
 
 	if (more) {
 		body += n + CF_TAG_BYTES;
@@ -150,7 +199,7 @@ cf_packw_sealed_size(const struct cf_packw *w, int more, size_t n,
 uint64_t
 cf_packw_size(const struct cf_packw *w)
 {
-	return w->body.len;
+	return w->base + w->body.len;
 }
 
 size_t
@@ -181,7 +230,7 @@ static int
 append_tail(struct cf_packw *w, const struct cf_buf *h, struct cf_err *err)
 {
 	uint8_t nonce[CF_NONCE_BYTES], loc[12];
-	uint64_t hoff = w->body.len, total, pad;
+	uint64_t hoff = w->base + w->body.len, total, pad;
 	struct cf_buf *b = &w->body;
 
 	total = hoff + h->len + CF_TAG_BYTES + CF_PACK_FOOTER_BYTES;
@@ -220,9 +269,19 @@ cf_packw_finish(struct cf_packw *w, char name[static 65], uint8_t **bytes,
 		return -1;
 	}
 	cf_buf_release(&h);
-	cf_crypto_hash(w->body.p, w->body.len, id);
+	if (w->sink != NULL) {
+		crypto_generichash_update(w->hs, w->body.p, w->body.len);
+		crypto_generichash_final(w->hs, id, sizeof(id));
+		if (w->sink(w->sink_arg, w->body.p, w->body.len, err))
+			return -1;
+		w->sink_abort = NULL; /* the caller commits it now */
+		*bytes = NULL;
+		*n = (size_t)(w->base + w->body.len);
+	} else {
+		cf_crypto_hash(w->body.p, w->body.len, id);
+		*bytes = cf_buf_take(&w->body, n);
+	}
 	cf_hex(name, id, sizeof(id));
-	*bytes = cf_buf_take(&w->body, n);
 	*ents = w->ents;
 	*nents = w->n;
 	w->ents = NULL;

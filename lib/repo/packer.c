@@ -198,13 +198,65 @@ maybe_write_index(struct cf_packer *pk, int force, struct cf_err *err)
 	return rc;
 }
 
-/* A new pack gets a fresh buffer, and a stored pack's buffer is freed at
- * once: keeping spares saved a few page faults per pack but held up to
- * 4 x 32 MiB of memory that no pack used. */
-static struct cf_packw *
-new_pack(struct cf_packer *pk, struct cf_err *err)
+/* A data pack is streamed to a store that takes it (a local folder): its
+ * bytes go to the store's temporary file as they are made, so an open pack
+ * holds at most CF_PACK_SPILL and a blob in memory, not up to 32 MiB: the
+ * backup's peak memory no longer grows with pack size or the number of
+ * open packs.  Packs of trees stay in memory: the session reads them back
+ * (cf_repo_cache_pack).  A store without streamed puts gets whole packs. */
+struct pstream {
+	struct cf_store *s;
+	struct cf_store_stream *st;
+};
+
+static int
+ps_write(void *arg, const uint8_t *p, size_t n, struct cf_err *err)
 {
-	return cf_packw_new(pk->r->keys, err);
+	struct pstream *ps = arg;
+
+	return cf_store_stream_write(ps->s, ps->st, p, n, err);
+}
+
+static void
+ps_abort(void *arg)
+{
+	struct pstream *ps = arg;
+
+	cf_store_stream_abort(ps->s, ps->st);
+	free(ps);
+}
+
+/* A new pack gets a fresh buffer, and a stored pack's buffer is freed at
+ * once: keeping spares saved a few page faults per pack but held memory
+ * that no pack used. */
+static struct cf_packw *
+new_pack(struct cf_packer *pk, int trees, struct cf_err *err)
+{
+	struct cf_store *s = pk->r->store;
+	struct cf_packw *w;
+	struct pstream *ps;
+
+	if ((w = cf_packw_new(pk->r->keys, err)) == NULL)
+		return NULL;
+	if (trees || !cf_store_can_stream(s))
+		return w;
+	if ((ps = calloc(1, sizeof(*ps))) == NULL) {
+		cf_err_set(err, CF_ENOMEM, "out of memory");
+		cf_packw_free(w);
+		return NULL;
+	}
+	ps->s = s;
+	if ((ps->st = cf_store_stream_open(s, CF_KIND_PACK, err)) == NULL) {
+		free(ps);
+		cf_packw_free(w);
+		return NULL;
+	}
+	if (cf_packw_stream(w, ps_write, ps_abort, ps, err)) {
+		ps_abort(ps);
+		cf_packw_free(w);
+		return NULL;
+	}
+	return w;
 }
 
 /* Seal a detached pack, store it, queue its entries. */
@@ -213,18 +265,27 @@ finish_pack(struct cf_packer *pk, struct cf_packw *w, int trees,
     struct cf_err *err)
 {
 	struct cf_blobent *ents = NULL;
+	struct pstream *ps = cf_packw_stream_arg(w);
 	uint8_t *bytes = NULL, id[32];
 	size_t n, nents;
 	char name[65];
 	int rc = -1;
 
-	if (cf_packw_finish(w, name, &bytes, &n, &ents, &nents, err) ||
-	    cf_store_put(pk->r->store, CF_KIND_PACK, name, bytes, n,
-	        trees ? CF_PUT_HOT : 0, err))
+	if (cf_packw_finish(w, name, &bytes, &n, &ents, &nents, err))
+		goto out;
+	if (ps != NULL) {
+		rc = cf_store_stream_commit(ps->s, ps->st, CF_KIND_PACK, name,
+		    0, err);
+		free(ps);
+		if (rc != 0)
+			goto out;
+		rc = -1;
+	} else if (cf_store_put(pk->r->store, CF_KIND_PACK, name, bytes, n,
+	               trees ? CF_PUT_HOT : 0, err))
 		goto out;
 	if (cf_unhex(id, 32, name))
 		goto out;
-	if (trees)
+	if (trees && bytes != NULL)
 		cf_repo_cache_pack(pk->r, name, bytes, n);
 	pthread_mutex_lock(&pk->mu);
 	rc = queue_locs(pk, id, ents, nents);
@@ -360,7 +421,7 @@ put_locked(struct cf_packer *pk, struct slot *s, uint8_t type,
 	uint64_t len;
 
 	if (s->w == NULL) {
-		if ((s->w = new_pack(pk, err)) == NULL)
+		if ((s->w = new_pack(pk, type == CF_BLOB_TREE, err)) == NULL)
 			return -1;
 		s->target = random_target();
 	}
@@ -409,11 +470,23 @@ place(struct cf_packer *pk, uint8_t type, const uint8_t *id, uint8_t flags,
 	int trees = type == CF_BLOB_TREE, cand = trees ? 1 : NDATA;
 	int first = trees ? NDATA : (int)randombytes_uniform(NDATA);
 	int best = first, best_after = 0, took, rc;
+	unsigned busy = 0;
 	struct slot *s;
 
-	for (int k = 0; k < cand; k++) {
+	/* A slot busy with another thread (writing a streamed pack's bytes)
+	 * is passed over, and waited for only if every slot was busy. */
+	for (int k = 0; k < 2 * cand; k++) {
+		int again = k >= cand, bit = 1 << (k % cand);
+
+		if (again && !(busy & (unsigned)bit))
+			continue;
 		s = &pk->slots[trees ? NDATA : (first + k) % NDATA];
-		pthread_mutex_lock(&s->mu);
+		if (!again && cand > 1 && pthread_mutex_trylock(&s->mu) != 0) {
+			busy |= (unsigned)bit;
+			continue;
+		}
+		if (again || cand == 1)
+			pthread_mutex_lock(&s->mu);
 		if (takes(s, n, rawlen, &now, &after)) {
 			rc = put_locked(pk, s, type, id, flags, rawlen, p, n,
 			    &full, err);

@@ -70,6 +70,47 @@ cf_store_put(struct cf_store *s, enum cf_kind kind, const char *name,
 }
 
 int
+cf_store_can_stream(const struct cf_store *s)
+{
+	return s->ops->stream_open != NULL;
+}
+
+struct cf_store_stream *
+cf_store_stream_open(struct cf_store *s, enum cf_kind kind, struct cf_err *err)
+{
+	if (s->ops->stream_open == NULL) {
+		cf_err_set(err, CF_EINTERNAL, "%s: no streamed puts", s->where);
+		return NULL;
+	}
+	return s->ops->stream_open(s, kind, err);
+}
+
+int
+cf_store_stream_write(struct cf_store *s, struct cf_store_stream *st,
+    const uint8_t *p, size_t n, struct cf_err *err)
+{
+	return s->ops->stream_write(st, p, n, err);
+}
+
+int
+cf_store_stream_commit(struct cf_store *s, struct cf_store_stream *st,
+    enum cf_kind kind, const char *name, int flags, struct cf_err *err)
+{
+	if (check_name(s, kind, name, err)) {
+		s->ops->stream_abort(st);
+		return -1;
+	}
+	return s->ops->stream_commit(st, name, flags, err);
+}
+
+void
+cf_store_stream_abort(struct cf_store *s, struct cf_store_stream *st)
+{
+	if (st != NULL)
+		s->ops->stream_abort(st);
+}
+
+int
 cf_store_get(struct cf_store *s, enum cf_kind kind, const char *name,
     uint64_t off, uint64_t len, struct cf_buf *out, struct cf_err *err)
 {

@@ -41,6 +41,7 @@ enum cf_kind {
 typedef int (*cf_list_fn)(void *arg, const char *name, uint64_t size);
 
 struct cf_store;
+struct cf_store_stream;
 
 struct cf_store_ops {
 	int (*put)(struct cf_store *, enum cf_kind, const char *,
@@ -54,6 +55,15 @@ struct cf_store_ops {
 	int (*del)(struct cf_store *, enum cf_kind, const char *,
 	    struct cf_err *);
 	void (*free)(struct cf_store *);
+	/* Optional: a put written in pieces as they are made, named at the
+	 * end (packs, so that they need not be held in memory whole). */
+	struct cf_store_stream *(*stream_open)(struct cf_store *, enum cf_kind,
+	    struct cf_err *);
+	int (*stream_write)(struct cf_store_stream *, const uint8_t *, size_t,
+	    struct cf_err *);
+	int (*stream_commit)(struct cf_store_stream *, const char *, int,
+	    struct cf_err *);
+	void (*stream_abort)(struct cf_store_stream *);
 };
 
 struct cf_store {
@@ -91,6 +101,24 @@ int cf_store_list(struct cf_store *s, enum cf_kind kind, cf_list_fn fn,
     void *arg, struct cf_err *err) CF_WUR;
 int cf_store_del(struct cf_store *s, enum cf_kind kind, const char *name,
     struct cf_err *err) CF_WUR;
+
+/** cf_store_can_stream(s): 1 if ${s} takes streamed puts. */
+int cf_store_can_stream(const struct cf_store *s);
+/** cf_store_stream_open(s, kind, err): begin a put of an object of ${kind}
+ * whose name is known only at the end; NULL with *err on failure. */
+struct cf_store_stream *cf_store_stream_open(struct cf_store *s,
+    enum cf_kind kind, struct cf_err *err);
+/** cf_store_stream_write(s, st, p, n, err): append ${n} bytes (written
+ * past the page cache when ${p} is page-aligned and ${n} whole MiB). */
+int cf_store_stream_write(struct cf_store *s, struct cf_store_stream *st,
+    const uint8_t *p, size_t n, struct cf_err *err) CF_WUR;
+/** cf_store_stream_commit(s, st, kind, name, flags, err): make the bytes
+ * written durable under ${name}, as cf_store_put would; frees ${st}, also
+ * on failure (the bytes are then dropped). */
+int cf_store_stream_commit(struct cf_store *s, struct cf_store_stream *st,
+    enum cf_kind kind, const char *name, int flags, struct cf_err *err) CF_WUR;
+/** cf_store_stream_abort(s, st): drop the bytes and free ${st}. */
+void cf_store_stream_abort(struct cf_store *s, struct cf_store_stream *st);
 
 /* Implementation constructors. */
 struct cf_store *cf_store_local_open(const char *dir, int create,

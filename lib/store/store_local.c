@@ -64,13 +64,12 @@ fsync_dir(int dirfd, const char *rel, struct cf_err *err)
 	return 0;
 }
 
+/* Create tmp/RANDOM for a write in flight; its fd, or -1 with *err. */
 static int
-write_tmp(struct local *l, char *tmp, size_t tn, const uint8_t *p, size_t n,
-    int direct, struct cf_err *err)
+open_tmp(struct local *l, char *tmp, size_t tn, struct cf_err *err)
 {
 	uint8_t r[12];
 	char hex[25];
-	size_t done = 0;
 	int fd;
 
 	cf_crypto_random(r, sizeof(r));
@@ -79,31 +78,39 @@ write_tmp(struct local *l, char *tmp, size_t tn, const uint8_t *p, size_t n,
 	fd = openat(l->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600);
 	if (fd < 0)
-		return cf_err_sys(err, "cannot create %s/%s", l->base.where,
-		    tmp);
-	/* Packs bypass the page cache (see util/dio.h). */
-	if ((direct && cf_dio_write(fd, p, n, -1, &done)) ||
-	    cf_write_all(fd, p + done, n - done, -1) || fsync(fd) != 0) {
-		cf_err_sys(err, "cannot write %s/%s", l->base.where, tmp);
+		cf_err_sys(err, "cannot create %s/%s", l->base.where, tmp);
+	return fd;
+}
+
+/* Write at ${off}; packs bypass the page cache (see util/dio.h). */
+static int
+write_at(int fd, const uint8_t *p, size_t n, uint64_t off, int direct)
+{
+	size_t done = 0;
+
+	if (direct && cf_dio_write(fd, p, n, (int64_t)off, &done))
+		return -1;
+	return cf_write_all(fd, p + done, n - done, (int64_t)(off + done));
+}
+
+/* fsync and close tmp/..., move it to its place, fsync the folder: the
+ * end of every put.  The tmp file is gone afterwards either way. */
+static int
+commit_tmp(struct local *l, int fd, const char *tmp, enum cf_kind kind,
+    const char *name, int flags, struct cf_err *err)
+{
+	struct cf_store *s = &l->base;
+	char dst[128], dir[128], *slash;
+	int rc;
+
+	if (fsync(fd) != 0) {
+		cf_err_sys(err, "cannot write %s/%s", s->where, tmp);
 		close(fd);
 		(void)unlinkat(l->dirfd, tmp, 0);
 		return -1;
 	}
 	close(fd);
-	return 0;
-}
-
-static int
-local_put(struct cf_store *s, enum cf_kind kind, const char *name,
-    const uint8_t *p, size_t n, int flags, struct cf_err *err)
-{
-	struct local *l = (struct local *)s;
-	char tmp[64], dst[128], dir[128], *slash;
-	int rc;
-
 	rel_path(dst, sizeof(dst), kind, name);
-	if (write_tmp(l, tmp, sizeof(tmp), p, n, !(flags & CF_PUT_HOT), err))
-		return -1;
 	if (flags & CF_PUT_EXCL)
 		rc = renameat2(l->dirfd, tmp, l->dirfd, dst, RENAME_NOREPLACE);
 	else
@@ -125,6 +132,81 @@ local_put(struct cf_store *s, enum cf_kind kind, const char *name,
 	else
 		snprintf(dir, sizeof(dir), ".");
 	return fsync_dir(l->dirfd, dir, err);
+}
+
+static int
+local_put(struct cf_store *s, enum cf_kind kind, const char *name,
+    const uint8_t *p, size_t n, int flags, struct cf_err *err)
+{
+	struct local *l = (struct local *)s;
+	char tmp[64];
+	int fd;
+
+	if ((fd = open_tmp(l, tmp, sizeof(tmp), err)) < 0)
+		return -1;
+	if (write_at(fd, p, n, 0, !(flags & CF_PUT_HOT)) != 0) {
+		cf_err_sys(err, "cannot write %s/%s", s->where, tmp);
+		close(fd);
+		(void)unlinkat(l->dirfd, tmp, 0);
+		return -1;
+	}
+	return commit_tmp(l, fd, tmp, kind, name, flags, err);
+}
+
+/* A streamed put: tmp/RANDOM, appended to, then committed like a put. */
+struct cf_store_stream {
+	struct local *l;
+	enum cf_kind kind;
+	int fd;
+	uint64_t off;
+	char tmp[64];
+};
+
+static struct cf_store_stream *
+local_stream_open(struct cf_store *s, enum cf_kind kind, struct cf_err *err)
+{
+	struct cf_store_stream *st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		cf_err_set(err, CF_ENOMEM, "out of memory");
+		return NULL;
+	}
+	st->l = (struct local *)s;
+	st->kind = kind;
+	if ((st->fd = open_tmp(st->l, st->tmp, sizeof(st->tmp), err)) < 0) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+static int
+local_stream_write(struct cf_store_stream *st, const uint8_t *p, size_t n,
+    struct cf_err *err)
+{
+	if (write_at(st->fd, p, n, st->off, 1) != 0)
+		return cf_err_sys(err, "cannot write %s/%s", st->l->base.where,
+		    st->tmp);
+	st->off += n;
+	return 0;
+}
+
+static int
+local_stream_commit(struct cf_store_stream *st, const char *name, int flags,
+    struct cf_err *err)
+{
+	int rc = commit_tmp(st->l, st->fd, st->tmp, st->kind, name, flags, err);
+
+	free(st);
+	return rc;
+}
+
+static void
+local_stream_abort(struct cf_store_stream *st)
+{
+	close(st->fd);
+	(void)unlinkat(st->l->dirfd, st->tmp, 0);
+	free(st);
 }
 
 static int
@@ -365,8 +447,9 @@ local_free(struct cf_store *s)
 	free(l);
 }
 
-static const struct cf_store_ops local_ops = {
-    local_put, local_get, local_size, local_list, local_del, local_free};
+static const struct cf_store_ops local_ops = {local_put, local_get, local_size,
+    local_list, local_del, local_free, local_stream_open, local_stream_write,
+    local_stream_commit, local_stream_abort};
 
 static int
 make_layout(int dirfd, const char *where, struct cf_err *err)
