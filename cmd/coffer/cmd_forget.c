@@ -176,7 +176,8 @@ run_prune(struct gopts *g, struct cf_repo *r, struct opt *opts)
 		       "\"deleted_bytes\":%llu,\"kept_alive\":%llu,\"planned_"
 		       "packs\":%llu,"
 		       "\"planned_bytes\":%llu,\"repacked_packs\":%llu,"
-		       "\"repacked_bytes\":%llu,\"plans_done\":%llu}\n",
+		       "\"repacked_bytes\":%llu,\"plans_done\":%llu,"
+		       "\"swept\":%llu,\"swept_bytes\":%llu}\n",
 		    (unsigned long long)res.snapshots,
 		    (unsigned long long)res.used_blobs,
 		    (unsigned long long)res.deleted,
@@ -186,7 +187,9 @@ run_prune(struct gopts *g, struct cf_repo *r, struct opt *opts)
 		    (unsigned long long)res.planned_bytes,
 		    (unsigned long long)res.repacked,
 		    (unsigned long long)res.repacked_bytes,
-		    (unsigned long long)res.plans_done);
+		    (unsigned long long)res.plans_done,
+		    (unsigned long long)res.swept,
+		    (unsigned long long)res.swept_bytes);
 	else if (!g->quiet)
 		printf("prune: deleted %llu packs (%s); %llu packs (%s, %llu "
 		       "repacked) planned for deletion after the grace "
@@ -195,6 +198,12 @@ run_prune(struct gopts *g, struct cf_repo *r, struct opt *opts)
 		    (unsigned long long)res.planned, b,
 		    (unsigned long long)res.repacked,
 		    po.dry_run ? " (dry run: nothing changed)" : "");
+	if (!g->json && !g->quiet && res.swept > 0) {
+		human_bytes(a, sizeof(a), res.swept_bytes);
+		printf("prune: removed %llu unfinished writes of dead "
+		       "processes (%s) from tmp/\n",
+		    (unsigned long long)res.swept, a);
+	}
 	return 0;
 }
 

@@ -789,6 +789,14 @@ cf_prune(struct cf_repo *r, const struct cf_prune_opts *o,
 		    "a write-only key cannot prune");
 	if ((c.zc = cf_zc_new(r->zstd_level)) == NULL)
 		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	/* Writes in flight older than the grace period belong to processes
+	 * that died: no backup runs that long. */
+	if (!o->dry_run &&
+	    cf_store_sweep(r->store, (int64_t)time(NULL) - o->grace_s,
+	        &res->swept, &res->swept_bytes, err) != 0) {
+		cf_zc_free(c.zc);
+		return -1;
+	}
 	/* The index files the rewrite may replace: all of them imported.
 	 * The snapshots are listed before the index is read: a backup writes
 	 * its index files before its snapshot, so the blobs of every snapshot

@@ -38,6 +38,7 @@ struct cf_prune_result {
 	uint64_t snapshots, used_blobs;
 	uint64_t planned, planned_bytes, repacked, repacked_bytes;
 	uint64_t deleted, deleted_bytes, kept_alive, plans_done;
+	uint64_t swept, swept_bytes; /* leftovers of killed writers */
 };
 
 /** cf_prune(r, o, res, err): one prune run. */

@@ -462,7 +462,7 @@ h_free(struct cf_store *s)
 }
 
 /* No streamed puts: a pack's name (its hash) signs its upload, so it is
- * uploaded whole. */
+ * uploaded whole (and cofferd cleans up its own uploads in flight). */
 static const struct cf_store_ops http_ops = {.put = h_put,
     .get = h_get,
     .size = h_size,

@@ -111,6 +111,16 @@ cf_store_stream_abort(struct cf_store *s, struct cf_store_stream *st)
 }
 
 int
+cf_store_sweep(struct cf_store *s, int64_t before, uint64_t *n, uint64_t *bytes,
+    struct cf_err *err)
+{
+	*n = *bytes = 0;
+	if (s->ops->sweep == NULL)
+		return 0;
+	return s->ops->sweep(s, before, n, bytes, err);
+}
+
+int
 cf_store_get(struct cf_store *s, enum cf_kind kind, const char *name,
     uint64_t off, uint64_t len, struct cf_buf *out, struct cf_err *err)
 {

@@ -64,6 +64,9 @@ struct cf_store_ops {
 	int (*stream_commit)(struct cf_store_stream *, const char *, int,
 	    struct cf_err *);
 	void (*stream_abort)(struct cf_store_stream *);
+	/* Optional: remove writes in flight older than a time (dead ones). */
+	int (*sweep)(struct cf_store *, int64_t, uint64_t *, uint64_t *,
+	    struct cf_err *);
 };
 
 struct cf_store {
@@ -119,6 +122,13 @@ int cf_store_stream_commit(struct cf_store *s, struct cf_store_stream *st,
     enum cf_kind kind, const char *name, int flags, struct cf_err *err) CF_WUR;
 /** cf_store_stream_abort(s, st): drop the bytes and free ${st}. */
 void cf_store_stream_abort(struct cf_store *s, struct cf_store_stream *st);
+
+/** cf_store_sweep(s, before, n, bytes, err): remove the leftovers of
+ * writes that began before the time ${before} (seconds since the epoch) and
+ * never finished (a killed process); count them in *n and *bytes.  A store
+ * without leftovers does nothing. */
+int cf_store_sweep(struct cf_store *s, int64_t before, uint64_t *n,
+    uint64_t *bytes, struct cf_err *err) CF_WUR;
 
 /* Implementation constructors. */
 struct cf_store *cf_store_local_open(const char *dir, int create,

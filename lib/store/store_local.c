@@ -447,9 +447,42 @@ local_free(struct cf_store *s)
 	free(l);
 }
 
+/* tmp/ holds writes in flight; one last changed before ${before} was left
+ * by a process that died (a live one writes its pieces every few seconds,
+ * and prune's grace period bounds how long a backup may run). */
+static int
+local_sweep(struct cf_store *s, int64_t before, uint64_t *n, uint64_t *bytes,
+    struct cf_err *err)
+{
+	struct local *l = (struct local *)s;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	fd = openat(l->dirfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return cf_err_sys(err, "cannot open %s/tmp", s->where);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) || st.st_mtim.tv_sec >= before)
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0) {
+			(*n)++;
+			*bytes += (uint64_t)st.st_size;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
 static const struct cf_store_ops local_ops = {local_put, local_get, local_size,
     local_list, local_del, local_free, local_stream_open, local_stream_write,
-    local_stream_commit, local_stream_abort};
+    local_stream_commit, local_stream_abort, local_sweep};
 
 static int
 make_layout(int dirfd, const char *where, struct cf_err *err)
