@@ -1182,9 +1182,7 @@ static int
 run_threads(struct bctx *b, const struct vnode *root,
     const struct cf_snapshot *parent, char **paths, size_t npaths)
 {
-	/* One more worker than cores: a worker writing a streamed pack's bytes
-	 * (packer.c) waits on the disk meanwhile. */
-	int nth = b->o->threads > 0 ? b->o->threads : cf_fs_ncpu() + 1;
+	int nth = b->o->threads > 0 ? b->o->threads : cf_fs_ncpu();
 	struct scanarg sa = {b, paths, npaths};
 	pthread_t th[64], scan;
 	int started = 0, scanning = 0;

@@ -23,9 +23,9 @@ struct cf_packw {
 	 * those before went to the sink, hashed on their way. */
 	uint64_t base;
 	cf_pack_sink_fn sink;
+	cf_pack_buf_fn getbuf;
 	cf_pack_abort_fn sink_abort;
 	void *sink_arg;
-	crypto_generichash_state *hs;
 };
 
 static unsigned
@@ -73,17 +73,15 @@ cf_packw_new(const struct cf_keys *keys, struct cf_err *err)
 	return w;
 }
 
-/** cf_packw_stream(w, fn, abort_fn, arg): hand the bytes to ${fn}. */
+/** cf_packw_stream(w, fn, getbuf, abort_fn, arg, err): stream the bytes. */
 int
-cf_packw_stream(struct cf_packw *w, cf_pack_sink_fn fn,
+cf_packw_stream(struct cf_packw *w, cf_pack_sink_fn fn, cf_pack_buf_fn getbuf,
     cf_pack_abort_fn abort_fn, void *arg, struct cf_err *err)
 {
 	if (w->n != 0 || w->sink != NULL)
 		return cf_err_set(err, CF_EINTERNAL, "pack already begun");
-	if ((w->hs = aligned_alloc(64, sizeof(*w->hs))) == NULL)
-		return cf_err_set(err, CF_ENOMEM, "out of memory");
-	crypto_generichash_init(w->hs, NULL, 0, 32);
 	w->sink = fn;
+	w->getbuf = getbuf;
 	w->sink_abort = abort_fn;
 	w->sink_arg = arg;
 	return 0;
@@ -96,17 +94,24 @@ cf_packw_stream_arg(const struct cf_packw *w)
 	return w->sink_arg;
 }
 
-/* Hand the first ${n} bytes of the body to the sink. */
+/* Hand the first ${n} bytes of the body to the sink, in its own buffer;
+ * the rest moves to a new one. */
 static int
 spill(struct cf_packw *w, size_t n, struct cf_err *err)
 {
-	crypto_generichash_update(w->hs, w->body.p, n);
-	if (w->sink(w->sink_arg, w->body.p, n, err))
-		return -1;
-	memmove(w->body.p, w->body.p + n, w->body.len - n);
-	w->body.len -= n;
+	size_t rest = w->body.len - n, cap = 0, oldcap = w->body.cap;
+	uint8_t *nb = w->getbuf(w->sink_arg, &cap), *old = w->body.p;
+
+	if (nb == NULL || cap < rest) {
+		free(nb);
+		return cf_err_set(err, CF_ENOMEM, "out of memory");
+	}
+	memcpy(nb, old + n, rest);
+	w->body.p = nb;
+	w->body.cap = cap;
+	w->body.len = rest;
 	w->base += n;
-	return 0;
+	return w->sink(w->sink_arg, old, n, oldcap, err);
 }
 
 /** cf_packw_free(w): wipe and free. */
@@ -117,7 +122,6 @@ cf_packw_free(struct cf_packw *w)
 		return;
 	if (w->sink_abort != NULL)
 		w->sink_abort(w->sink_arg);
-	free(w->hs);
 	sodium_memzero(w->key, sizeof(w->key));
 	free(w->body.p); /* ciphertext only: no need to wipe */
 	free(w->ents);
@@ -270,18 +274,22 @@ cf_packw_finish(struct cf_packw *w, char name[static 65], uint8_t **bytes,
 	}
 	cf_buf_release(&h);
 	if (w->sink != NULL) {
-		crypto_generichash_update(w->hs, w->body.p, w->body.len);
-		crypto_generichash_final(w->hs, id, sizeof(id));
-		if (w->sink(w->sink_arg, w->body.p, w->body.len, err))
+		uint8_t *last = w->body.p;
+		size_t len = w->body.len, cap = w->body.cap;
+
+		*n = (size_t)(w->base + len);
+		w->body.p = NULL;
+		w->body.len = w->body.cap = 0;
+		if (w->sink(w->sink_arg, last, len, cap, err))
 			return -1;
 		w->sink_abort = NULL; /* the caller commits it now */
 		*bytes = NULL;
-		*n = (size_t)(w->base + w->body.len);
+		name[0] = '\0';
 	} else {
 		cf_crypto_hash(w->body.p, w->body.len, id);
 		*bytes = cf_buf_take(&w->body, n);
+		cf_hex(name, id, sizeof(id));
 	}
-	cf_hex(name, id, sizeof(id));
 	*ents = w->ents;
 	*nents = w->n;
 	w->ents = NULL;

@@ -51,9 +51,12 @@ struct cf_blobent {
 
 struct cf_packw;
 
-/* A streamed pack's bytes go to a sink as they are made, in order. */
-typedef int (*cf_pack_sink_fn)(void *arg, const uint8_t *p, size_t n,
+/* A streamed pack's bytes go to a sink as they are made, in order, in
+ * buffers that the sink takes over (page-aligned, ${cap} bytes allocated);
+ * its buffers come from ${getbuf}. */
+typedef int (*cf_pack_sink_fn)(void *arg, uint8_t *buf, size_t n, size_t cap,
     struct cf_err *err);
+typedef uint8_t *(*cf_pack_buf_fn)(void *arg, size_t *cap);
 typedef void (*cf_pack_abort_fn)(void *arg);
 /* A streamed pack keeps less than CF_PACK_SPILL bytes (and one blob): past
  * it, the whole CF_PACK_SPILL_UNITs go to the sink (page-aligned, so that a
@@ -63,13 +66,16 @@ typedef void (*cf_pack_abort_fn)(void *arg);
 
 /** cf_packw_new(keys, err): an empty pack with a fresh key. */
 struct cf_packw *cf_packw_new(const struct cf_keys *keys, struct cf_err *err);
-/** cf_packw_stream(w, fn, abort_fn, arg, err): before the first blob: from
- * now on hand the pack's bytes to ${fn} as they are made instead of holding
- * them.  cf_packw_finish then gives the rest to ${fn} and no bytes (*bytes
- * NULL, *n the pack's size); the caller then owns ${arg} (it commits what
- * ${fn} wrote).  A pack freed unfinished calls ${abort_fn}(${arg}). */
+/** cf_packw_stream(w, fn, getbuf, abort_fn, arg, err): before the first
+ * blob: from now on hand the pack's bytes to ${fn} as they are made instead
+ * of holding them.  ${fn} takes over the buffer it is given, also when it
+ * fails.  cf_packw_finish then gives the rest to ${fn}, and no bytes (*bytes
+ * NULL, *n the pack's size) and no name (the sink saw every byte: it
+ * names the pack); the caller then owns ${arg}.  A pack freed unfinished
+ * calls ${abort_fn}(${arg}). */
 int cf_packw_stream(struct cf_packw *w, cf_pack_sink_fn fn,
-    cf_pack_abort_fn abort_fn, void *arg, struct cf_err *err) CF_WUR;
+    cf_pack_buf_fn getbuf, cf_pack_abort_fn abort_fn, void *arg,
+    struct cf_err *err) CF_WUR;
 /** cf_packw_stream_arg(w): the sink's ${arg}; NULL if not streamed. */
 void *cf_packw_stream_arg(const struct cf_packw *w);
 /** cf_packw_free(w): wipe the key and free; NULL is a no-op. */

@@ -13,6 +13,11 @@
 #define TARGET_SPAN (16u << 20)
 #define INDEX_EVERY 8 /* packs per index file */
 #define MAX_WRITERS 2
+/* Pieces of streamed packs queued for the writer at most, and spare piece
+ * buffers kept (a fresh buffer would cost its page faults every time). */
+#define MAX_PIECES 2
+#define POOL_MAX (MAX_PIECES + NDATA + 1)
+#define PIECE_CAP (CF_PACK_SPILL + CF_CHUNK_MAX + (64u << 10))
 
 struct slot {
 	pthread_mutex_t mu;
@@ -34,18 +39,31 @@ struct cf_packer {
 	 * so memory stays bounded and a slow store slows the backup. */
 	pthread_mutex_t wmu;
 	pthread_cond_t wq_ne, wq_nf, w_idle;
-	struct {
-		struct cf_packw *w;
+	struct wjob {
+		struct cf_packw *w; /* a full pack, or NULL: a piece */
 		int trees;
-	} wq[MAX_WRITERS];
-	size_t wn;
+		struct pstream *ps; /* the piece: its pack's stream */
+		uint8_t *buf;
+		size_t n, cap;
+	} wq[MAX_WRITERS + MAX_PIECES];
+	size_t wn, wpacks, wpieces; /* queued: all, packs, pieces */
+	uint8_t *pool[POOL_MAX];
+	size_t npool;
 	int nwriters, busy, closing, wfailed;
 	struct cf_err werr;
 	pthread_t writers[MAX_WRITERS];
 };
 
+struct pstream {
+	struct cf_packer *pk;
+	struct cf_store_stream *st;
+	crypto_generichash_state *hs; /* the pack's name, as its bytes go */
+	int direct;                   /* write pieces now, not via the queue */
+};
+
 static void *writer_main(void *arg);
 static void stop_writers(struct cf_packer *pk);
+static void pool_put(struct cf_packer *pk, uint8_t *buf, size_t cap);
 
 static uint64_t
 random_target(void)
@@ -89,8 +107,14 @@ cf_packer_free(struct cf_packer *pk)
 	if (pk == NULL)
 		return;
 	stop_writers(pk);
-	for (size_t i = 0; i < pk->wn; i++)
-		cf_packw_free(pk->wq[i].w);
+	for (size_t i = 0; i < pk->wn; i++) {
+		if (pk->wq[i].w != NULL)
+			cf_packw_free(pk->wq[i].w);
+		else
+			free(pk->wq[i].buf);
+	}
+	for (size_t i = 0; i < pk->npool; i++)
+		free(pk->pool[i]);
 	pthread_mutex_destroy(&pk->wmu);
 	pthread_cond_destroy(&pk->wq_ne);
 	pthread_cond_destroy(&pk->wq_nf);
@@ -199,22 +223,99 @@ maybe_write_index(struct cf_packer *pk, int force, struct cf_err *err)
 }
 
 /* A data pack is streamed to a store that takes it (a local folder): its
- * bytes go to the store's temporary file as they are made, so an open pack
- * holds at most CF_PACK_SPILL and a blob in memory, not up to 32 MiB: the
- * backup's peak memory no longer grows with pack size or the number of
- * open packs.  Packs of trees stay in memory: the session reads them back
- * (cf_repo_cache_pack).  A store without streamed puts gets whole packs. */
-struct pstream {
-	struct cf_store *s;
-	struct cf_store_stream *st;
-};
+ * bytes go to the store's temporary file in pieces as they are made, so an
+ * open pack holds at most CF_PACK_SPILL and a blob in memory, not up to
+ * 32 MiB: the backup's peak memory no longer grows with pack size or the
+ * number of open packs.  Pieces queue for the writer thread (at most
+ * MAX_PIECES), which hashes and writes them in order: the one writer takes
+ * every piece of a pack before the pack itself.  Packs of trees stay in
+ * memory: the session reads them back (cf_repo_cache_pack).  A store
+ * without streamed puts gets whole packs. */
+static uint8_t *
+pool_get(struct cf_packer *pk, size_t *cap)
+{
+	uint8_t *buf = NULL;
 
-static int
-ps_write(void *arg, const uint8_t *p, size_t n, struct cf_err *err)
+	pthread_mutex_lock(&pk->wmu);
+	if (pk->npool > 0)
+		buf = pk->pool[--pk->npool];
+	pthread_mutex_unlock(&pk->wmu);
+	if (buf == NULL &&
+	    posix_memalign((void **)&buf, CF_PACK_ALIGN, PIECE_CAP) != 0)
+		return NULL;
+	*cap = PIECE_CAP;
+	return buf;
+}
+
+static void
+pool_put(struct cf_packer *pk, uint8_t *buf, size_t cap)
+{
+	pthread_mutex_lock(&pk->wmu);
+	if (cap == PIECE_CAP && pk->npool < POOL_MAX) {
+		pk->pool[pk->npool++] = buf;
+		buf = NULL;
+	}
+	pthread_mutex_unlock(&pk->wmu);
+	free(buf); /* ciphertext: nothing to wipe */
+}
+
+static uint8_t *
+ps_getbuf(void *arg, size_t *cap)
 {
 	struct pstream *ps = arg;
 
-	return cf_store_stream_write(ps->s, ps->st, p, n, err);
+	return pool_get(ps->pk, cap);
+}
+
+/* Hash and write one piece; the buffer goes back to the pool. */
+static int
+write_piece(struct pstream *ps, uint8_t *buf, size_t n, size_t cap,
+    struct cf_err *err)
+{
+	struct cf_store *s = ps->pk->r->store;
+	int rc;
+
+	crypto_generichash_update(ps->hs, buf, n);
+	rc = cf_store_stream_write(s, ps->st, buf, n, err);
+	pool_put(ps->pk, buf, cap);
+	return rc;
+}
+
+static int
+ps_sink(void *arg, uint8_t *buf, size_t n, size_t cap, struct cf_err *err)
+{
+	struct pstream *ps = arg;
+	struct cf_packer *pk = ps->pk;
+	struct wjob *j;
+
+	if (ps->direct)
+		return write_piece(ps, buf, n, cap, err);
+	pthread_mutex_lock(&pk->wmu);
+	if (pk->nwriters != 1) {
+		pthread_mutex_unlock(&pk->wmu);
+		return write_piece(ps, buf, n, cap, err);
+	}
+	while (pk->wpieces == MAX_PIECES && !pk->wfailed)
+		pthread_cond_wait(&pk->wq_nf, &pk->wmu);
+	if (pk->wfailed) {
+		*err = pk->werr;
+		pthread_mutex_unlock(&pk->wmu);
+		pool_put(pk, buf, cap);
+		return -1;
+	}
+	j = &pk->wq[pk->wn++];
+	*j = (struct wjob){NULL, 0, ps, buf, n, cap};
+	pk->wpieces++;
+	pthread_cond_signal(&pk->wq_ne);
+	pthread_mutex_unlock(&pk->wmu);
+	return 0;
+}
+
+static void
+ps_free(struct pstream *ps)
+{
+	free(ps->hs);
+	free(ps);
 }
 
 static void
@@ -222,8 +323,8 @@ ps_abort(void *arg)
 {
 	struct pstream *ps = arg;
 
-	cf_store_stream_abort(ps->s, ps->st);
-	free(ps);
+	cf_store_stream_abort(ps->pk->r->store, ps->st);
+	ps_free(ps);
 }
 
 /* A new pack gets a fresh buffer, and a stored pack's buffer is freed at
@@ -240,18 +341,22 @@ new_pack(struct cf_packer *pk, int trees, struct cf_err *err)
 		return NULL;
 	if (trees || !cf_store_can_stream(s))
 		return w;
-	if ((ps = calloc(1, sizeof(*ps))) == NULL) {
+	if ((ps = calloc(1, sizeof(*ps))) == NULL ||
+	    (ps->hs = aligned_alloc(64, sizeof(*ps->hs))) == NULL) {
 		cf_err_set(err, CF_ENOMEM, "out of memory");
+		if (ps != NULL)
+			ps_free(ps);
 		cf_packw_free(w);
 		return NULL;
 	}
-	ps->s = s;
+	ps->pk = pk;
+	crypto_generichash_init(ps->hs, NULL, 0, 32);
 	if ((ps->st = cf_store_stream_open(s, CF_KIND_PACK, err)) == NULL) {
-		free(ps);
+		ps_free(ps);
 		cf_packw_free(w);
 		return NULL;
 	}
-	if (cf_packw_stream(w, ps_write, ps_abort, ps, err)) {
+	if (cf_packw_stream(w, ps_sink, ps_getbuf, ps_abort, ps, err)) {
 		ps_abort(ps);
 		cf_packw_free(w);
 		return NULL;
@@ -271,12 +376,16 @@ finish_pack(struct cf_packer *pk, struct cf_packw *w, int trees,
 	char name[65];
 	int rc = -1;
 
+	if (ps != NULL)
+		ps->direct = 1; /* this is the writer (or the only thread) */
 	if (cf_packw_finish(w, name, &bytes, &n, &ents, &nents, err))
 		goto out;
 	if (ps != NULL) {
-		rc = cf_store_stream_commit(ps->s, ps->st, CF_KIND_PACK, name,
-		    0, err);
-		free(ps);
+		crypto_generichash_final(ps->hs, id, sizeof(id));
+		cf_hex(name, id, sizeof(id));
+		rc = cf_store_stream_commit(pk->r->store, ps->st, CF_KIND_PACK,
+		    name, 0, err);
+		ps_free(ps);
 		if (rc != 0)
 			goto out;
 		rc = -1;
@@ -312,24 +421,34 @@ writer_main(void *arg)
 
 	pthread_mutex_lock(&pk->wmu);
 	for (;;) {
-		struct cf_packw *w;
+		struct wjob j;
 		struct cf_err err = {0};
-		int trees, rc, skip;
+		int rc, skip;
 
 		while (pk->wn == 0 && !pk->closing)
 			pthread_cond_wait(&pk->wq_ne, &pk->wmu);
 		if (pk->wn == 0)
 			break;
-		w = pk->wq[0].w;
-		trees = pk->wq[0].trees;
+		j = pk->wq[0];
 		memmove(&pk->wq[0], &pk->wq[1], --pk->wn * sizeof(pk->wq[0]));
+		if (j.w != NULL)
+			pk->wpacks--;
+		else
+			pk->wpieces--;
 		pk->busy++;
 		skip = pk->wfailed;
-		pthread_cond_signal(&pk->wq_nf);
+		pthread_cond_broadcast(&pk->wq_nf);
 		pthread_mutex_unlock(&pk->wmu);
+		if (skip && j.w != NULL)
+			cf_packw_free(j.w); /* aborts its stream */
+		else if (skip)
+			pool_put(pk, j.buf, j.cap); /* j.ps may be gone */
 		if (skip)
-			cf_packw_free(w);
-		rc = skip ? -1 : finish_pack(pk, w, trees, &err);
+			rc = -1;
+		else if (j.w != NULL)
+			rc = finish_pack(pk, j.w, j.trees, &err);
+		else
+			rc = write_piece(j.ps, j.buf, j.n, j.cap, &err);
 		pthread_mutex_lock(&pk->wmu);
 		if (rc != 0 && !pk->wfailed) {
 			pk->wfailed = 1;
@@ -353,7 +472,7 @@ submit_pack(struct cf_packer *pk, struct cf_packw *w, int trees,
 		pthread_mutex_unlock(&pk->wmu);
 		return finish_pack(pk, w, trees, err);
 	}
-	while (pk->wn == (size_t)pk->nwriters && !pk->wfailed)
+	while (pk->wpacks == (size_t)pk->nwriters && !pk->wfailed)
 		pthread_cond_wait(&pk->wq_nf, &pk->wmu);
 	if (pk->wfailed) {
 		*err = pk->werr;
@@ -361,8 +480,8 @@ submit_pack(struct cf_packer *pk, struct cf_packw *w, int trees,
 		cf_packw_free(w);
 		return -1;
 	}
-	pk->wq[pk->wn].w = w;
-	pk->wq[pk->wn++].trees = trees;
+	pk->wq[pk->wn++] = (struct wjob){w, trees, NULL, NULL, 0, 0};
+	pk->wpacks++;
 	pthread_cond_signal(&pk->wq_ne);
 	pthread_mutex_unlock(&pk->wmu);
 	return 0;
