@@ -84,6 +84,17 @@ cf_packw_stream(struct cf_packw *w, cf_pack_sink_fn fn, cf_pack_buf_fn getbuf,
 	w->getbuf = getbuf;
 	w->sink_abort = abort_fn;
 	w->sink_arg = arg;
+	/* Start in one of the sink's buffers (recycled: no page faults). */
+	if (w->body.len == 0) {
+		size_t cap = 0;
+		uint8_t *nb = getbuf(arg, &cap);
+
+		if (nb != NULL) {
+			free(w->body.p);
+			w->body.p = nb;
+			w->body.cap = cap;
+		}
+	}
 	return 0;
 }
 

@@ -509,6 +509,8 @@ stop_writers(struct cf_packer *pk)
 {
 	pthread_mutex_lock(&pk->wmu);
 	pk->closing = 1;
+	if (!pk->wfailed)
+		cf_err_set(&pk->werr, CF_EINTERNAL, "the packer was stopped");
 	pk->wfailed = 1; /* queued packs are dropped, not stored */
 	pthread_cond_broadcast(&pk->wq_ne);
 	pthread_cond_broadcast(&pk->wq_nf);
@@ -544,8 +546,15 @@ put_locked(struct cf_packer *pk, struct slot *s, uint8_t type,
 			return -1;
 		s->target = random_target();
 	}
-	if (cf_packw_add(s->w, type, id, flags, rawlen, p, n, err))
+	if (cf_packw_add(s->w, type, id, flags, rawlen, p, n, err)) {
+		/* A streamed pack whose piece could not go out is broken
+		 * (its bytes and entries disagree): drop it, and its file. */
+		if (cf_packw_stream_arg(s->w) != NULL) {
+			cf_packw_free(s->w);
+			s->w = NULL;
+		}
 		return -1;
+	}
 	len = cf_packw_sealed_size(s->w, 0, 0, 0);
 	if (cf_packw_size(s->w) >= s->target && waste(len) < MIN_ROOM) {
 		*full = s->w;
@@ -592,12 +601,14 @@ place(struct cf_packer *pk, uint8_t type, const uint8_t *id, uint8_t flags,
 	unsigned busy = 0;
 	struct slot *s;
 
-	/* A slot busy with another thread (writing a streamed pack's bytes)
-	 * is passed over, and waited for only if every slot was busy. */
+	/* A slot busy with another thread (handing a streamed pack's piece to
+	 * the writer) is passed over, and waited for only if no other slot
+	 * could be looked at. */
 	for (int k = 0; k < 2 * cand; k++) {
 		int again = k >= cand, bit = 1 << (k % cand);
 
-		if (again && !(busy & (unsigned)bit))
+		if (again &&
+		    (!(busy & (unsigned)bit) || best_waste != UINT64_MAX))
 			continue;
 		s = &pk->slots[trees ? NDATA : (first + k) % NDATA];
 		if (!again && cand > 1 && pthread_mutex_trylock(&s->mu) != 0) {

@@ -77,9 +77,31 @@ open_tmp(struct local *l, char *tmp, size_t tn, struct cf_err *err)
 	snprintf(tmp, tn, "tmp/%s", hex);
 	fd = openat(l->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600);
-	if (fd < 0)
+	if (fd < 0) {
 		cf_err_sys(err, "cannot create %s/%s", l->base.where, tmp);
+		return -1;
+	}
+	/* Locked while it is written: a prune's sweep leaves it alone,
+	 * however long it takes (a lock dies with its process).  Where the
+	 * filesystem has no locks, the sweep goes by age alone. */
+	(void)fcntl(fd, F_OFD_SETLK,
+	    &(struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET});
 	return fd;
+}
+
+/* Is tmp/${name} being written by a live process (locked)? */
+static int
+tmp_in_use(int dirfd, const char *name)
+{
+	struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int busy;
+
+	if (fd < 0)
+		return 0;
+	busy = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return busy;
 }
 
 /* Write at ${off}; packs bypass the page cache (see util/dio.h). */
@@ -447,9 +469,8 @@ local_free(struct cf_store *s)
 	free(l);
 }
 
-/* tmp/ holds writes in flight; one last changed before ${before} was left
- * by a process that died (a live one writes its pieces every few seconds,
- * and prune's grace period bounds how long a backup may run). */
+/* tmp/ holds writes in flight; one that no live process holds locked and
+ * last changed before ${before} was left by a process that died. */
 static int
 local_sweep(struct cf_store *s, int64_t before, uint64_t *n, uint64_t *bytes,
     struct cf_err *err)
@@ -469,7 +490,8 @@ local_sweep(struct cf_store *s, int64_t before, uint64_t *n, uint64_t *bytes,
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' ||
 		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISREG(st.st_mode) || st.st_mtim.tv_sec >= before)
+		    !S_ISREG(st.st_mode) || st.st_mtim.tv_sec >= before ||
+		    tmp_in_use(fd, de->d_name))
 			continue;
 		if (unlinkat(fd, de->d_name, 0) == 0) {
 			(*n)++;

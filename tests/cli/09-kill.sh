@@ -78,11 +78,28 @@ log "restore, compare bit for bit"
 expect 0 coffer restore latest --target "$T/r"
 treecmp "$SRC" "$T/r$SRC"
 
-log "prune removes what killed runs left in tmp/ once older than the grace period, and nothing younger"
+log "prune removes what killed runs left in tmp/ once older than the grace period, and nothing younger or still locked by its writer"
 find "$COFFER_REPO/tmp" -type f -exec touch -d '7 hours ago' {} +
 head -c 1000 /dev/urandom >"$COFFER_REPO/tmp/in-flight"
+head -c 1000 /dev/urandom >"$COFFER_REPO/tmp/locked"
+touch -d '7 hours ago' "$COFFER_REPO/tmp/locked"
+# a live writer holds its file locked (a POSIX record lock, as coffer's
+# open file description lock would be)
+python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "r+"); fcntl.lockf(f, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close(); time.sleep(120)' \
+	"$COFFER_REPO/tmp/locked" "$T/locked.ready" &
+LOCKER=$!
+CLEANUP+=("kill $LOCKER 2>/dev/null")
+for _ in $(seq 100); do [ -e "$T/locked.ready" ] && break; sleep 0.05; done
+[ -e "$T/locked.ready" ] || fail "the lock holder did not start"
 expect 0 coffer prune --json
 [ "$(jget "$T/out" 'd["swept"]')" = "$LEFT" ] || fail "prune swept $(jget "$T/out" 'd["swept"]') of $LEFT leftovers"
-[ "$(find "$COFFER_REPO/tmp" -type f)" = "$COFFER_REPO/tmp/in-flight" ] || fail "tmp/ after prune: $(ls "$COFFER_REPO/tmp")"
+[ "$(cd "$COFFER_REPO/tmp" && ls | sort | tr '\n' ' ')" = "in-flight locked " ] ||
+	fail "tmp/ after prune: $(ls "$COFFER_REPO/tmp")"
+kill $LOCKER
+wait $LOCKER 2>/dev/null || true
+expect 0 coffer prune --json
+[ "$(cd "$COFFER_REPO/tmp" && ls)" = "in-flight" ] || fail "the unlocked old file stayed: $(ls "$COFFER_REPO/tmp")"
 rm "$COFFER_REPO/tmp/in-flight"
 expect 0 coffer check --read-data
