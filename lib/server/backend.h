@@ -173,10 +173,6 @@ struct cf_blobs_ops {
 	/* 0 also when already absent. */
 	int (*del)(struct cf_blobs *, const char *key, struct cf_err *);
 	void (*close)(struct cf_blobs *);
-	/* Optional: hand over the open object's file descriptor (the caller
-	 * closes it), so that the HTTP layer can send it with sendfile; -1
-	 * when the object is no local file.  read_close still frees. */
-	int (*read_take_fd)(struct cf_blobr *);
 };
 
 struct cf_blobs {

@@ -228,18 +228,8 @@ d_read_close(struct cf_blobr *r)
 {
 	if (r == NULL)
 		return;
-	if (r->fd >= 0)
-		close(r->fd);
+	close(r->fd);
 	free(r);
-}
-
-static int
-d_read_take_fd(struct cf_blobr *r)
-{
-	int fd = r->fd;
-
-	r->fd = -1;
-	return fd;
 }
 
 static int
@@ -265,7 +255,7 @@ d_close(struct cf_blobs *bb)
 
 static const struct cf_blobs_ops dir_ops = {d_write_open, d_write,
     d_write_commit, d_write_abort, d_read_open, d_read, d_read_close, d_del,
-    d_close, d_read_take_fd};
+    d_close};
 
 /* Uploads cut off by a crash leave their file in tmp/ for good.  One
  * untouched for an hour is such a leftover: an upload in flight writes at

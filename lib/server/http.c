@@ -197,7 +197,7 @@ object_get(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	struct cf_err err = {0};
 	struct dl *d;
 	char cr[96];
-	int rc, fd, status = 200;
+	int rc, status = 200;
 
 	rc = s->meta->ops->object_get(s->meta, q->dev.account, r->repo,
 	    r->objkind, r->name, &size, q->blob, &err);
@@ -231,18 +231,9 @@ object_get(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 			return reply_err(c, q, 503, "blob store unavailable");
 		return reply_err(c, q, 500, "object bytes unavailable");
 	}
-	/* A file in the data folder goes out with sendfile (plain HTTP): no
-	 * copy through this process, which matters most on restores. */
-	if (s->blobs->ops->read_take_fd != NULL &&
-	    (fd = s->blobs->ops->read_take_fd(d->r)) >= 0) {
-		dl_free(d);
-		resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
-		if (resp == NULL) {
-			close(fd);
-			return MHD_NO;
-		}
-	} else if ((resp = MHD_create_response_from_callback(len, 256 * 1024,
-	                dl_read, d, dl_free)) == NULL) {
+	resp = MHD_create_response_from_callback(len, 256 * 1024, dl_read, d,
+	    dl_free);
+	if (resp == NULL) {
 		dl_free(d);
 		return MHD_NO;
 	}
