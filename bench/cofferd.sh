@@ -37,12 +37,18 @@ for i in $(seq "$runs"); do
 done
 sync; sleep 5
 # Packs are written past the page cache (O_DIRECT): read each repository
-# once before its restore, so both restores start warm and the difference
-# is cofferd's, not the disk's.
+# (for cofferd: the zone's folder of objects in its data folder) once before
+# its restore, so both restores start warm and the difference is cofferd's,
+# not the disk's.
 warm() { find "$1" -type f -exec cat {} + >/dev/null; }
+zone_dir() {
+	d=$(find "$w/srv/blobs/objects" -mindepth 2 -maxdepth 2 -type d -name "z$1" | head -n 1)
+	echo "${d:-$w/srv}"
+}
 for i in $(seq "$runs"); do
 	warm "$w/local$i"
 	t "$B/coffer" restore -q latest --repo "$w/local$i" --cache-dir "$w/lc$i" --target "$w/rl$i" >>"$w/lr"
+	warm "$(zone_dir "$i")"
 	t env COFFER_CONFIG_DIR=$w/c "$B/coffer" restore -q latest --repo http://127.0.0.1:$port/z$i \
 		--cache-dir "$w/cc$i" --target "$w/rc$i" >>"$w/cr"
 done
