@@ -593,11 +593,11 @@ static int
 place(struct cf_packer *pk, uint8_t type, const uint8_t *id, uint8_t flags,
     uint32_t rawlen, const uint8_t *p, size_t n, struct cf_err *err)
 {
-	struct cf_packw *full = NULL, *old = NULL;
+	struct cf_packw *full = NULL;
 	uint64_t now, after, best_waste = UINT64_MAX;
 	int trees = type == CF_BLOB_TREE, cand = trees ? 1 : NDATA;
 	int first = trees ? NDATA : (int)randombytes_uniform(NDATA);
-	int best = first, best_after = 0, took, rc;
+	int best = first, took, rc;
 	unsigned busy = 0;
 	struct slot *s;
 
@@ -624,28 +624,31 @@ place(struct cf_packer *pk, uint8_t type, const uint8_t *id, uint8_t flags,
 			goto submit;
 		}
 		pthread_mutex_unlock(&s->mu);
-		if (now < best_waste || after < best_waste) {
+		if (after < best_waste) {
 			best = (int)(s - pk->slots);
-			best_after = after < now;
-			best_waste = best_after ? after : now;
+			best_waste = after;
 		}
 	}
+	/* Every pack looked at is past its target and the blob fits none:
+	 * it goes where it leaves the least padding, and that pack is sealed
+	 * if the padding is small for how far the pack went past its target
+	 * (1/32 of the overshoot): the longer a pack waits for a good end,
+	 * the less it asks.  Packs end up to ~16 MiB past their target. */
 	s = &pk->slots[best];
 	pthread_mutex_lock(&s->mu);
-	/* Another thread may have sealed it meanwhile: then it takes it. */
-	took = takes(s, n, rawlen, &now, &after);
-	if (!took && !best_after) {
-		old = s->w;
-		s->w = NULL;
-	}
+	took =
+	    takes(s, n, rawlen, &now, &after); /* another thread sealed it? */
 	rc = put_locked(pk, s, type, id, flags, rawlen, p, n, &full, err);
-	if (rc == 0 && !took && best_after && full == NULL) {
-		full = s->w;
-		s->w = NULL;
+	if (rc == 0 && !took && full == NULL && s->w != NULL) {
+		uint64_t size = cf_packw_size(s->w);
+		uint64_t len = cf_packw_sealed_size(s->w, 0, 0, 0);
+
+		if (waste(len) <= (size - s->target) / 32 + MIN_ROOM) {
+			full = s->w;
+			s->w = NULL;
+		}
 	}
 	pthread_mutex_unlock(&s->mu);
-	if (old != NULL && submit_pack(pk, old, trees, err) && rc == 0)
-		rc = -1;
 submit:
 	if (full != NULL) {
 		if (rc != 0)
