@@ -143,9 +143,7 @@ wctx_init(struct wctx *w, struct cf_repo *r)
 	cf_buf_init(&w->scratch, 2 * CF_BLOB_MAX_RAW);
 	cf_buf_init(&w->tree, CF_BLOB_MAX_RAW);
 	w->zc = cf_zc_new(r->zstd_level);
-	if (cf_ring_init(&w->ring, READRING) != 0)
-		return -1;
-	return w->zc == NULL ? -1 : 0;
+	return w->zc == NULL ? -1 : 0; /* the ring: at the first file read */
 }
 
 static void
@@ -287,6 +285,9 @@ read_file(struct bctx *b, struct wctx *w, int fd, struct cf_buf *ids,
 	int eof = 0;
 
 	*total = 0;
+	/* Made on first use: a re-backup that reads no file maps none. */
+	if (w->ring.base == NULL && cf_ring_init(&w->ring, READRING) != 0)
+		return cf_err_sys(err, "cannot map a read buffer");
 	while (!eof || pos < have) {
 		/* Keep a maximal chunk ahead of the cut; what was read stays
 		 * where it is (util/ring.h). */
@@ -304,6 +305,10 @@ read_file(struct bctx *b, struct wctx *w, int fd, struct cf_buf *ids,
 				eof = 1;
 			have += (uint64_t)r;
 			*total += (uint64_t)r;
+			if (have > w->ring.dirty)
+				w->ring.dirty = have < w->ring.size
+				                    ? (size_t)have
+				                    : w->ring.size;
 			atomic_fetch_add(&b->ctr->bytes, (uint64_t)r);
 		}
 		if (pos == have)

@@ -15,7 +15,7 @@ cf_ring_init(struct cf_ring *r, size_t size)
 	int fd, e;
 
 	r->base = NULL;
-	r->size = 0;
+	r->size = r->dirty = 0;
 	if (size == 0 || size > SIZE_MAX / 4) {
 		errno = EINVAL;
 		return -1;
@@ -57,8 +57,8 @@ cf_ring_free(struct cf_ring *r)
 {
 	if (r->base == NULL)
 		return;
-	sodium_memzero(r->base, r->size);
+	sodium_memzero(r->base, r->dirty < r->size ? r->dirty : r->size);
 	munmap(r->base, 2 * r->size);
 	r->base = NULL;
-	r->size = 0;
+	r->size = r->dirty = 0;
 }

@@ -17,6 +17,7 @@
 struct cf_ring {
 	uint8_t *base; /* 2 * size bytes of address space, one memory */
 	size_t size;
+	size_t dirty; /* set by the user: base[0, dirty) may hold data */
 };
 
 /** cf_ring_init(r, size): map a ring of ${size} bytes (rounded up to the
@@ -30,8 +31,9 @@ cf_ring_at(const struct cf_ring *r, uint64_t pos)
 {
 	return r->base + (size_t)(pos % r->size);
 }
-/** cf_ring_free(r): wipe (it held file content) and unmap; a ring that was
- * never made is a no-op. */
+/** cf_ring_free(r): wipe what r->dirty says may hold data (file content),
+ * without touching pages never used, and unmap; a ring that was never
+ * made is a no-op. */
 void cf_ring_free(struct cf_ring *r);
 
 #endif
