@@ -51,10 +51,13 @@ cf_zc_free(struct cf_zc *z)
 static int
 worth_trying(struct cf_zc *z, const uint8_t *p, size_t n, struct cf_buf *out)
 {
-	const size_t at[3] = {0, n / 2 - SAMPLE_LEN / 2, n - SAMPLE_LEN};
+	size_t at[3];
 
 	if (n < SAMPLE_MIN)
 		return 1;
+	at[0] = 0;
+	at[1] = n / 2 - SAMPLE_LEN / 2;
+	at[2] = n - SAMPLE_LEN;
 	if (cf_buf_reserve(out, ZSTD_compressBound(SAMPLE_LEN)))
 		return 1;
 	for (int i = 0; i < 3; i++) {

@@ -327,9 +327,9 @@ ps_abort(void *arg)
 	ps_free(ps);
 }
 
-/* A new pack gets a fresh buffer, and a stored pack's buffer is freed at
- * once: keeping spares saved a few page faults per pack but held memory
- * that no pack used. */
+/* A new pack: a streamed one (data, local store) works in pooled piece
+ * buffers; a whole one gets a fresh buffer, freed once it is stored
+ * (spares of up to 48 MiB would hold memory that no pack used). */
 static struct cf_packw *
 new_pack(struct cf_packer *pk, int trees, struct cf_err *err)
 {
@@ -565,11 +565,10 @@ put_locked(struct cf_packer *pk, struct slot *s, uint8_t type,
 
 /* Does the blob belong in slot ${s} as it is: no pack yet, a pack under
  * its target, or one with room for it below its padded length?  If not,
- * the padding that sealing it now (*now) or after this blob (*after) would
- * cost.  Under s->mu. */
+ * the padding the pack would have with the blob and sealed (*after).
+ * Under s->mu. */
 static int
-takes(const struct slot *s, size_t n, uint32_t rawlen, uint64_t *now,
-    uint64_t *after)
+takes(const struct slot *s, size_t n, uint32_t rawlen, uint64_t *after)
 {
 	uint64_t t0, t1;
 
@@ -579,22 +578,20 @@ takes(const struct slot *s, size_t n, uint32_t rawlen, uint64_t *now,
 	t1 = cf_packw_sealed_size(s->w, 1, n, rawlen);
 	if (cf_padme(t1) == cf_padme(t0))
 		return 1;
-	*now = waste(t0);
 	*after = waste(t1);
 	return 0;
 }
 
 /* Place one blob: trees in their own slot, data in one of NDATA slots,
  * tried from a random one, so that a file's chunks scatter over packs.
- * When every candidate is past its target and the blob fits none, the
- * choice that wastes the least padding is made: seal a pack and start a
- * new one with the blob, or add the blob and seal. */
+ * When every candidate is past its target and the blob fits none, it goes
+ * where it leaves the least padding (below). */
 static int
 place(struct cf_packer *pk, uint8_t type, const uint8_t *id, uint8_t flags,
     uint32_t rawlen, const uint8_t *p, size_t n, struct cf_err *err)
 {
 	struct cf_packw *full = NULL;
-	uint64_t now, after, best_waste = UINT64_MAX;
+	uint64_t after, best_waste = UINT64_MAX;
 	int trees = type == CF_BLOB_TREE, cand = trees ? 1 : NDATA;
 	int first = trees ? NDATA : (int)randombytes_uniform(NDATA);
 	int best = first, took, rc;
@@ -617,7 +614,7 @@ place(struct cf_packer *pk, uint8_t type, const uint8_t *id, uint8_t flags,
 		}
 		if (again || cand == 1)
 			pthread_mutex_lock(&s->mu);
-		if (takes(s, n, rawlen, &now, &after)) {
+		if (takes(s, n, rawlen, &after)) {
 			rc = put_locked(pk, s, type, id, flags, rawlen, p, n,
 			    &full, err);
 			pthread_mutex_unlock(&s->mu);
@@ -636,8 +633,7 @@ place(struct cf_packer *pk, uint8_t type, const uint8_t *id, uint8_t flags,
 	 * the less it asks.  Packs end up to ~16 MiB past their target. */
 	s = &pk->slots[best];
 	pthread_mutex_lock(&s->mu);
-	took =
-	    takes(s, n, rawlen, &now, &after); /* another thread sealed it? */
+	took = takes(s, n, rawlen, &after); /* another thread sealed it? */
 	rc = put_locked(pk, s, type, id, flags, rawlen, p, n, &full, err);
 	if (rc == 0 && !took && full == NULL && s->w != NULL) {
 		uint64_t size = cf_packw_size(s->w);

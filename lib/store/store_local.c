@@ -104,6 +104,14 @@ tmp_in_use(int dirfd, const char *name)
 	return busy;
 }
 
+/* Give up a write in flight: close and remove its tmp file. */
+static void
+drop_tmp(struct local *l, int fd, const char *tmp)
+{
+	close(fd);
+	(void)unlinkat(l->dirfd, tmp, 0);
+}
+
 /* Write at ${off}; packs bypass the page cache (see util/dio.h). */
 static int
 write_at(int fd, const uint8_t *p, size_t n, uint64_t off, int direct)
@@ -127,8 +135,7 @@ commit_tmp(struct local *l, int fd, const char *tmp, enum cf_kind kind,
 
 	if (fsync(fd) != 0) {
 		cf_err_sys(err, "cannot write %s/%s", s->where, tmp);
-		close(fd);
-		(void)unlinkat(l->dirfd, tmp, 0);
+		drop_tmp(l, fd, tmp);
 		return -1;
 	}
 	close(fd);
@@ -168,8 +175,7 @@ local_put(struct cf_store *s, enum cf_kind kind, const char *name,
 		return -1;
 	if (write_at(fd, p, n, 0, !(flags & CF_PUT_HOT)) != 0) {
 		cf_err_sys(err, "cannot write %s/%s", s->where, tmp);
-		close(fd);
-		(void)unlinkat(l->dirfd, tmp, 0);
+		drop_tmp(l, fd, tmp);
 		return -1;
 	}
 	return commit_tmp(l, fd, tmp, kind, name, flags, err);
@@ -226,8 +232,7 @@ local_stream_commit(struct cf_store_stream *st, const char *name, int flags,
 static void
 local_stream_abort(struct cf_store_stream *st)
 {
-	close(st->fd);
-	(void)unlinkat(st->l->dirfd, st->tmp, 0);
+	drop_tmp(st->l, st->fd, st->tmp);
 	free(st);
 }
 

@@ -36,9 +36,8 @@ cf_ring_init(struct cf_ring *r, size_t size)
 	        MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
 		e = errno;
 		munmap(base, 2 * size);
-		close(fd);
 		errno = e;
-		return -1;
+		goto fail_fd;
 	}
 	close(fd); /* the mappings keep the memory */
 	r->base = base;
