@@ -489,13 +489,24 @@ free_names(char **v, size_t n)
 	free(v);
 }
 
+static int
+excluded(const struct cf_backup_opts *o, const char *dir, const char *name)
+{
+	char *full = cf_path_join(dir, name, strlen(name));
+	int ex = full != NULL &&
+	         cf_exclude_match(o->excludes, o->nexcludes, full, name);
+
+	free(full);
+	return ex;
+}
+
 /* The names in folder ${fd} that no pattern excludes, sorted. */
 static int
 list_dir(const struct cf_backup_opts *o, int fd, const char *path, char ***out,
     size_t *nout)
 {
 	struct dirent *de;
-	char **v = NULL, *full;
+	char **v = NULL;
 	size_t n = 0, cap = 0;
 	DIR *dir;
 	int dfd;
@@ -509,13 +520,8 @@ list_dir(const struct cf_backup_opts *o, int fd, const char *path, char ***out,
 	while ((errno = 0, de = readdir(dir)) != NULL) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		full = cf_path_join(path, de->d_name, strlen(de->d_name));
-		if (full != NULL && cf_exclude_match(o->excludes, o->nexcludes,
-		                        full, de->d_name)) {
-			free(full);
+		if (o->nexcludes > 0 && excluded(o, path, de->d_name))
 			continue;
-		}
-		free(full);
 		if (n == cap) {
 			void *np;
 
@@ -762,6 +768,7 @@ walk_dir(struct bctx *b, struct wctx *w, struct bdir *d,
 {
 	char **names = NULL;
 	size_t n = 0;
+	int oom;
 
 	if (v != NULL) {
 		n = v->nkids;
@@ -775,21 +782,26 @@ walk_dir(struct bctx *b, struct wctx *w, struct bdir *d,
 		n = 0;
 	}
 	d->ents = calloc(n + 1, sizeof(*d->ents));
-	if (d->ents == NULL || (n > 0 && names == NULL)) {
+	oom = d->ents == NULL || (n > 0 && names == NULL);
+	for (size_t i = 0; !oom && i < n; i++)
+		oom = names[i] == NULL; /* a strdup() of a vnode's name */
+	if (oom) {
 		struct cf_err err;
 
 		cf_err_set(&err, CF_ENOMEM, "out of memory");
 		fail(b, &err);
-		n = 0;
+	} else {
+		d->n = n;
+		for (size_t i = 0; i < n; i++) {
+			d->ents[i].name = (uint8_t *)names[i];
+			names[i] = NULL;
+			d->ents[i].n.name = d->ents[i].name;
+			d->ents[i].n.namelen = strlen((char *)d->ents[i].name);
+		}
 	}
-	d->n = n;
-	for (size_t i = 0; i < n; i++) {
-		d->ents[i].name = (uint8_t *)names[i];
-		names[i] = NULL;
-		d->ents[i].n.name = d->ents[i].name;
-		d->ents[i].n.namelen = strlen((char *)d->ents[i].name);
-	}
-	free_names(names, n);
+	if (names != NULL)
+		free_names(names, n);
+	n = d->n;
 	for (size_t i = 0; i < n && !failed(b); i++)
 		walk_entry(b, w, d, i, pt, v != NULL ? v->kids[i] : NULL);
 	dir_release(b, w, d);
