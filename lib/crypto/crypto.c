@@ -7,7 +7,9 @@
 
 #define WRAP_MAGIC0 'C'
 #define WRAP_MAGIC1 'F'
-#define WRAP_VERSION 1
+#define WRAP_VERSION_MAC 1   /* by a write-only credential (mac key) */
+#define WRAP_VERSION_TRUST 2 /* by a full key holder (trust key) */
+#define SYM_VERSION 1
 #define ENV_MAX_PLAIN (256u << 20)
 
 /** cf_crypto_init(err): initialise libsodium. */
@@ -34,6 +36,7 @@ derive_version(struct cf_keyver *v, const uint8_t zone[static CF_KEY_BYTES])
 
 	derive(v->index, 3, "cfindex1", zone);
 	derive(v->mac, 4, "cfmac001", zone);
+	derive(v->trust, 6, "cftrust1", zone);
 	derive(seed, 5, "cfbox001", zone);
 	(void)crypto_box_seed_keypair(v->box_pk, v->box_sk, seed);
 	sodium_memzero(seed, sizeof(seed));
@@ -71,6 +74,7 @@ cf_keys_new_ring(const uint8_t (*secrets)[CF_KEY_BYTES], size_t n,
 	derive_version(&cur, secrets[n - 1]);
 	memcpy(k->index, cur.index, CF_KEY_BYTES);
 	memcpy(k->mac, cur.mac, CF_KEY_BYTES);
+	memcpy(k->trust, cur.trust, CF_KEY_BYTES);
 	memcpy(k->box_pk, cur.box_pk, 32);
 	memcpy(k->box_sk, cur.box_sk, 32);
 	sodium_memzero(&cur, sizeof(cur));
@@ -116,12 +120,6 @@ wrap_mac_with(const uint8_t mac[CF_KEY_BYTES], const uint8_t *hdr,
 	    CF_KEY_BYTES);
 }
 
-static void
-wrap_mac(const struct cf_keys *k, const uint8_t *hdr, uint8_t out[16])
-{
-	wrap_mac_with(k->mac, hdr, out);
-}
-
 /** cf_crypto_wrap_key(k, type, key, out): seal and authenticate ${key}. */
 int
 cf_crypto_wrap_key(const struct cf_keys *k, enum cf_objtype type,
@@ -130,11 +128,58 @@ cf_crypto_wrap_key(const struct cf_keys *k, enum cf_objtype type,
 {
 	out[0] = WRAP_MAGIC0;
 	out[1] = WRAP_MAGIC1;
-	out[2] = WRAP_VERSION;
+	out[2] = k->write_only ? WRAP_VERSION_MAC : WRAP_VERSION_TRUST;
 	out[3] = (uint8_t)type;
 	if (crypto_box_seal(out + 4, key, CF_KEY_BYTES, k->box_pk) != 0)
 		return cf_err_set(err, CF_EINTERNAL, "crypto_box_seal failed");
-	wrap_mac(k, out, out + CF_WRAP_BYTES - 16);
+	wrap_mac_with(k->write_only ? k->mac : k->trust, out,
+	    out + CF_WRAP_BYTES - 16);
+	return 0;
+}
+
+/* The MAC key of version ${i} (k->nold: the newest) for wrap ${version}. */
+static const uint8_t *
+wrap_key_of(const struct cf_keys *k, size_t i, int version)
+{
+	if (i == k->nold)
+		return version == WRAP_VERSION_TRUST ? k->trust : k->mac;
+	return version == WRAP_VERSION_TRUST ? k->old[i].trust : k->old[i].mac;
+}
+
+/** cf_crypto_unwrap_vouched(k, type, in, key, vouched, err): verify, then
+ * open; which key authenticated the wrap says who wrote it. */
+int
+cf_crypto_unwrap_vouched(const struct cf_keys *k, enum cf_objtype type,
+    const uint8_t in[static CF_WRAP_BYTES], uint8_t key[static CF_KEY_BYTES],
+    int *vouched, struct cf_err *err)
+{
+	uint8_t mac[16];
+	size_t i = k->nold;
+
+	*vouched = 0;
+	if (in[0] != WRAP_MAGIC0 || in[1] != WRAP_MAGIC1)
+		return cf_err_set(err, CF_EFORMAT, "bad object magic");
+	if (in[2] != WRAP_VERSION_MAC && in[2] != WRAP_VERSION_TRUST)
+		return cf_err_set(err, CF_EFORMAT,
+		    "unsupported object version %u", in[2]);
+	if (in[3] != (uint8_t)type)
+		return cf_err_set(err, CF_EAUTH,
+		    "object type %u where %u was expected", in[3], type);
+	for (;;) {
+		wrap_mac_with(wrap_key_of(k, i, in[2]), in, mac);
+		if (sodium_memcmp(mac, in + CF_WRAP_BYTES - 16, 16) == 0)
+			break;
+		if (i-- == 0)
+			return cf_err_set(err, CF_EAUTH,
+			    "object key not "
+			    "authentic (tampered, or another repository)");
+	}
+	if (crypto_box_seal_open(key, in + 4,
+	        CF_KEY_BYTES + crypto_box_SEALBYTES,
+	        i == k->nold ? k->box_pk : k->old[i].box_pk,
+	        i == k->nold ? k->box_sk : k->old[i].box_sk) != 0)
+		return cf_err_set(err, CF_EAUTH, "object key does not open");
+	*vouched = in[2] == WRAP_VERSION_TRUST && i == k->nold;
 	return 0;
 }
 
@@ -144,33 +189,9 @@ cf_crypto_unwrap_key(const struct cf_keys *k, enum cf_objtype type,
     const uint8_t in[static CF_WRAP_BYTES], uint8_t key[static CF_KEY_BYTES],
     struct cf_err *err)
 {
-	uint8_t mac[16];
+	int vouched;
 
-	if (in[0] != WRAP_MAGIC0 || in[1] != WRAP_MAGIC1)
-		return cf_err_set(err, CF_EFORMAT, "bad object magic");
-	if (in[2] != WRAP_VERSION)
-		return cf_err_set(err, CF_EFORMAT,
-		    "unsupported object version %u", in[2]);
-	if (in[3] != (uint8_t)type)
-		return cf_err_set(err, CF_EAUTH,
-		    "object type %u where %u was expected", in[3], type);
-	const uint8_t *pk = k->box_pk, *sk = k->box_sk;
-
-	wrap_mac(k, in, mac);
-	for (size_t i = k->nold;
-	     sodium_memcmp(mac, in + CF_WRAP_BYTES - 16, 16) != 0;) {
-		if (i-- == 0)
-			return cf_err_set(err, CF_EAUTH,
-			    "object key not "
-			    "authentic (tampered, or another repository)");
-		wrap_mac_with(k->old[i].mac, in, mac);
-		pk = k->old[i].box_pk;
-		sk = k->old[i].box_sk;
-	}
-	if (crypto_box_seal_open(key, in + 4,
-	        CF_KEY_BYTES + crypto_box_SEALBYTES, pk, sk) != 0)
-		return cf_err_set(err, CF_EAUTH, "object key does not open");
-	return 0;
+	return cf_crypto_unwrap_vouched(k, type, in, key, &vouched, err);
 }
 
 /** cf_crypto_nonce(nonce, counter): counter nonce for a single-use key. */
@@ -325,7 +346,7 @@ cf_sym_seal(const uint8_t key[static CF_KEY_BYTES], enum cf_objtype type,
 	dst = out->p + out->len;
 	dst[0] = 'C';
 	dst[1] = 'S';
-	dst[2] = WRAP_VERSION;
+	dst[2] = SYM_VERSION;
 	dst[3] = (uint8_t)type;
 	cf_crypto_random(dst + 4, CF_NONCE_BYTES);
 	cf_aead_seal(dst + 4 + CF_NONCE_BYTES, plain, plen, dst, 4, dst + 4,
@@ -349,7 +370,7 @@ cf_sym_open(const uint8_t key[static CF_KEY_BYTES], enum cf_objtype type,
 
 	if (n < CF_SYM_OVERHEAD)
 		return cf_err_set(err, CF_EFORMAT, "object truncated");
-	if (in[0] != 'C' || in[1] != 'S' || in[2] != WRAP_VERSION ||
+	if (in[0] != 'C' || in[1] != 'S' || in[2] != SYM_VERSION ||
 	    in[3] != (uint8_t)type)
 		return cf_err_set(err, CF_EFORMAT, "bad object header");
 	clen = n - 4 - CF_NONCE_BYTES;

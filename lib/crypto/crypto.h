@@ -8,6 +8,9 @@
  *   gear  seed of the secret gear table of the chunker
  *   index AEAD key of index files (chunk ID -> pack location)
  *   mac   authenticates wrapped object keys (the server cannot forge)
+ *   trust authenticates the wrapped keys of a full key holder instead: an
+ *         object whose key it vouches for was written by a device that
+ *         could also read, never by a write-only credential
  *   box   seed of an X25519 key pair; every pack, snapshot and index file
  *         has a fresh random key sealed to its public half, so a later
  *         write-only credential (id, gear, index, mac, box public key) can
@@ -49,6 +52,7 @@ enum cf_objtype {
 struct cf_keyver {
 	uint8_t index[CF_KEY_BYTES];
 	uint8_t mac[CF_KEY_BYTES];
+	uint8_t trust[CF_KEY_BYTES];
 	uint8_t box_pk[32];
 	uint8_t box_sk[32];
 };
@@ -60,6 +64,7 @@ struct cf_keys {
 	/* the current (newest) version: what new objects are written with */
 	uint8_t index[CF_KEY_BYTES];
 	uint8_t mac[CF_KEY_BYTES];
+	uint8_t trust[CF_KEY_BYTES]; /* zero for a write-only credential */
 	uint8_t box_pk[32];
 	uint8_t box_sk[32];
 	/* older versions, still read */
@@ -114,7 +119,8 @@ void cf_crypto_chunk_id(const struct cf_keys *k, const uint8_t *p, size_t n,
 void cf_crypto_hash(const uint8_t *p, size_t n, uint8_t out[static 32]);
 
 /** cf_crypto_wrap_key(k, type, key, out): seal a fresh object key to the
- * zone's box key and authenticate it under the zone's mac key. */
+ * zone's box key and authenticate it under the zone's trust key (version
+ * 2), or its mac key for a write-only credential (version 1). */
 int cf_crypto_wrap_key(const struct cf_keys *k, enum cf_objtype type,
     const uint8_t key[static CF_KEY_BYTES], uint8_t out[static CF_WRAP_BYTES],
     struct cf_err *err) CF_WUR;
@@ -123,6 +129,13 @@ int cf_crypto_wrap_key(const struct cf_keys *k, enum cf_objtype type,
 int cf_crypto_unwrap_key(const struct cf_keys *k, enum cf_objtype type,
     const uint8_t in[static CF_WRAP_BYTES], uint8_t key[static CF_KEY_BYTES],
     struct cf_err *err) CF_WUR;
+/** cf_crypto_unwrap_vouched(k, type, in, key, vouched, err): the same,
+ * and *vouched = 1 if the wrap is authenticated by the newest version's
+ * trust key: the object was written by a full key holder of the current
+ * version (not a write-only credential, not a device removed since). */
+int cf_crypto_unwrap_vouched(const struct cf_keys *k, enum cf_objtype type,
+    const uint8_t in[static CF_WRAP_BYTES], uint8_t key[static CF_KEY_BYTES],
+    int *vouched, struct cf_err *err) CF_WUR;
 
 /** cf_crypto_nonce(nonce, counter): the nonce for message ${counter} under
  * a single-use key: little-endian counter, zero-padded.  Keys are fresh

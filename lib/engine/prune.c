@@ -532,17 +532,20 @@ gather(void *arg, const struct cf_loc *loc)
  * lock: the blobs are gathered first).  One read spans them all; each blob
  * is decrypted, which authenticates it, and sealed again as it was stored,
  * still compressed: a repack costs two passes of the cipher, no zstd and
- * no hashing.  (A blob whose content never matched its id, stored so by a
- * faulty or hostile writer, is copied as it is; check --read-data and
- * every restore still find it.) */
+ * no hashing.  Unless the pack is not vouched for (a write-only
+ * credential's, or an older key version's): its blobs are also
+ * decompressed and hashed, because the new pack will be vouched for and a
+ * blob whose content does not match its id must not become one that
+ * restores trust; such a blob stops the prune, named. */
 static int
 repack(struct repackctx *x, const uint8_t id[32])
 {
 	struct prunectx *c = x->c;
 	uint64_t lo = UINT64_MAX, hi = 0;
 	uint8_t key[CF_KEY_BYTES];
+	struct cf_buf check;
 	char name[65];
-	int rc = 0;
+	int rc = 0, vouched = 0;
 
 	x->n = 0;
 	if (cf_index_each_blob(c->r->index, id, gather, x, c->err) != 0)
@@ -562,11 +565,19 @@ repack(struct repackctx *x, const uint8_t id[32])
 	x->ct.len = 0;
 	if (cf_store_get(c->r->store, CF_KIND_PACK, name, lo, hi - lo, &x->ct,
 	        c->err) ||
-	    cf_repo_pack_key(c->r, id, key, c->err))
+	    cf_repo_pack_key(c->r, id, key, &vouched, c->err))
 		return -1;
+	cf_buf_init(&check, 2 * CF_BLOB_MAX_RAW + 4096);
 	for (size_t i = 0; i < x->n && rc == 0; i++) {
 		const struct cf_loc *loc = &x->locs[i];
 		size_t n = loc->e.len - CF_TAG_BYTES;
+
+		if (!vouched &&
+		    cf_repo_open_blob(c->r, loc, x->ct.p + (loc->e.off - lo),
+		        c->zc, 1, &check, c->err) != 0) {
+			rc = -1;
+			break;
+		}
 
 		x->plain.len = 0;
 		if (cf_buf_reserve(&x->plain, n)) {
@@ -588,6 +599,7 @@ repack(struct repackctx *x, const uint8_t id[32])
 			rc = -1;
 	}
 	sodium_memzero(key, sizeof(key));
+	cf_buf_release(&check);
 	return rc;
 }
 

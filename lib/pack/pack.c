@@ -315,9 +315,24 @@ cf_pack_footer_open(const struct cf_keys *keys,
     uint8_t key[static CF_KEY_BYTES], uint64_t *hoff, uint32_t *hlen,
     struct cf_err *err)
 {
+	int vouched;
+
+	return cf_pack_footer_open_vouched(keys, footer, size, key, hoff, hlen,
+	    &vouched, err);
+}
+
+/** cf_pack_footer_open_vouched(keys, footer, size, key, hoff, hlen,
+ * vouched, err). */
+int
+cf_pack_footer_open_vouched(const struct cf_keys *keys,
+    const uint8_t footer[static CF_PACK_FOOTER_BYTES], uint64_t size,
+    uint8_t key[static CF_KEY_BYTES], uint64_t *hoff, uint32_t *hlen,
+    int *vouched, struct cf_err *err)
+{
 	uint8_t nonce[CF_NONCE_BYTES], loc[12];
 
-	if (cf_crypto_unwrap_key(keys, CF_OBJ_PACK, footer, key, err))
+	if (cf_crypto_unwrap_vouched(keys, CF_OBJ_PACK, footer, key, vouched,
+	        err))
 		return -1;
 	cf_crypto_nonce(nonce, NONCE_FOOTER);
 	if (cf_aead_open(loc, footer + CF_WRAP_BYTES, 12 + CF_TAG_BYTES, footer,

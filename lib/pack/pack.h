@@ -107,6 +107,13 @@ int cf_pack_footer_open(const struct cf_keys *keys,
     const uint8_t footer[static CF_PACK_FOOTER_BYTES], uint64_t size,
     uint8_t key[static CF_KEY_BYTES], uint64_t *hoff, uint32_t *hlen,
     struct cf_err *err) CF_WUR;
+/** cf_pack_footer_open_vouched(..., vouched, err): the same, and whether
+ * a full key holder of the current version wrote the pack (see
+ * cf_crypto_unwrap_vouched). */
+int cf_pack_footer_open_vouched(const struct cf_keys *keys,
+    const uint8_t footer[static CF_PACK_FOOTER_BYTES], uint64_t size,
+    uint8_t key[static CF_KEY_BYTES], uint64_t *hoff, uint32_t *hlen,
+    int *vouched, struct cf_err *err) CF_WUR;
 /** cf_pack_header_open(key, wrap, ct, n, hoff, ents, nents, err): decrypt
  * and decode a header found at ${hoff}; *ents is malloc()ed. */
 int cf_pack_header_open(const uint8_t key[static CF_KEY_BYTES],

@@ -72,18 +72,21 @@ int cf_config_parse(const uint8_t *p, size_t n,
 
 /** cf_repo_sync_index(r, err): import index files not yet in the cache. */
 int cf_repo_sync_index(struct cf_repo *r, struct cf_err *err) CF_WUR;
-/** cf_repo_pack_key(r, pack, key, err): the key of ${pack} (cached). */
+/** cf_repo_pack_key(r, pack, key, vouched, err): the key of ${pack}
+ * (cached), and (if ${vouched}) whether a full key holder of the current
+ * version wrote it: its blobs' AEAD then vouches for their ids. */
 int cf_repo_pack_key(struct cf_repo *r, const uint8_t pack[static 32],
-    uint8_t key[static CF_KEY_BYTES], struct cf_err *err) CF_WUR;
+    uint8_t key[static CF_KEY_BYTES], int *vouched, struct cf_err *err) CF_WUR;
 /** cf_repo_read_pack_header(r, name, size, ents, n, err): read and verify
  * the footer and header of pack ${name}; *ents malloc()ed. */
 int cf_repo_read_pack_header(struct cf_repo *r, const char *name, uint64_t size,
     struct cf_blobent **ents, size_t *n, struct cf_err *err) CF_WUR;
-/** cf_repo_open_blob(r, loc, ct, zc, out, err): decrypt (and decompress)
- * the stored bytes ${ct} of blob ${loc} into ${out}, and check that they
- * hash to the blob's id. */
+/** cf_repo_open_blob(r, loc, ct, zc, verify, out, err): decrypt (and
+ * decompress) the stored bytes ${ct} of blob ${loc} into ${out}, and check
+ * that they hash to the blob's id: always if ${verify}, else unless the
+ * pack is vouched for (its AEAD, with the id as AD, then binds the two). */
 int cf_repo_open_blob(struct cf_repo *r, const struct cf_loc *loc,
-    const uint8_t *ct, struct cf_zc *zc, struct cf_buf *out,
+    const uint8_t *ct, struct cf_zc *zc, int verify, struct cf_buf *out,
     struct cf_err *err) CF_WUR;
 /** cf_repo_cache_pack(r, name, p, n): keep a copy of a tree pack in the
  * local cache (remote stores only; failures are ignored: it is a cache). */

@@ -112,6 +112,8 @@ key_values(struct kv *out)
 	memcpy(out[n++].v, k->index, 32);
 	out[n].name = "mac";
 	memcpy(out[n++].v, k->mac, 32);
+	out[n].name = "trust";
+	memcpy(out[n++].v, k->trust, 32);
 	out[n].name = "box_pk";
 	memcpy(out[n++].v, k->box_pk, 32);
 	out[n].name = "box_sk";
@@ -139,8 +141,9 @@ regen_keys(const char *path)
 	    "# cf_keys_new() of the zone key 00 01 02 .. 1f, and hashes\n"
 	    "# under it: name, then 32 bytes in hex.  Cross-checked with\n"
 	    "# Python: blake2b(b'', key=zone, salt=le64(i), person=ctx)\n"
-	    "# for id/gear/index/mac (i = 1..4), box = X25519 of\n"
-	    "# sha512(blake2b(..., i = 5))[:32].  If this changes, every\n"
+	    "# for id/gear/index/mac (i = 1..4) and trust (i = 6), box =\n"
+	    "# X25519 of sha512(blake2b(..., i = 5))[:32].  If this changes, "
+	    "every\n"
 	    "# existing repository becomes unreadable.\n");
 	for (size_t i = 0; i < n; i++) {
 		cf_hex(hex, kv[i].v, 32);
@@ -249,7 +252,7 @@ test_wrap(const struct cf_keys *k, const struct cf_keys *other)
 
 	cf_crypto_random(key, sizeof(key));
 	REQUIRE(cf_crypto_wrap_key(k, CF_OBJ_PACK, key, w, &err) == 0);
-	CHECK(w[0] == 'C' && w[1] == 'F' && w[2] == 1 && w[3] == CF_OBJ_PACK);
+	CHECK(w[0] == 'C' && w[1] == 'F' && w[2] == 2 && w[3] == CF_OBJ_PACK);
 	CHECK(cf_crypto_unwrap_key(k, CF_OBJ_PACK, w, got, &err) == 0 &&
 	      memcmp(got, key, 32) == 0);
 	REQUIRE(cf_crypto_wrap_key(k, CF_OBJ_PACK, key, w2, &err) == 0);
@@ -279,6 +282,59 @@ test_wrap(const struct cf_keys *k, const struct cf_keys *other)
 	CHECK_ERR(cf_crypto_unwrap_key(k, CF_OBJ_PACK, w2, got, &err), &err,
 	    CF_EAUTH);
 	sodium_memzero(&mixed, sizeof(mixed));
+}
+
+/* Who wrote an object: a full key holder of the current version vouches
+ * for it (restore then trusts the AEAD for a blob's id); a write-only
+ * credential, or a holder of an older version only, does not. */
+static void
+test_vouched(const struct cf_keys *k)
+{
+	uint8_t key[32], got[32], w[CF_WRAP_BYTES], z2[2][CF_KEY_BYTES];
+	uint8_t idx[1][32];
+	struct cf_keys *wo, *ring;
+	struct cf_err err;
+	int v = -1;
+
+	cf_crypto_random(key, sizeof(key));
+	REQUIRE(cf_crypto_wrap_key(k, CF_OBJ_PACK, key, w, &err) == 0);
+	CHECK(cf_crypto_unwrap_vouched(k, CF_OBJ_PACK, w, got, &v, &err) == 0 &&
+	      v == 1 && memcmp(got, key, 32) == 0);
+	/* a write-only credential of the same zone: version 1, mac key */
+	memcpy(idx[0], k->index, 32);
+	REQUIRE((wo = cf_keys_new_writeonly(k->id, k->gear,
+	             (const uint8_t(*)[32])idx, 1, k->mac, k->box_pk, &err)) !=
+	        NULL);
+	REQUIRE(cf_crypto_wrap_key(wo, CF_OBJ_PACK, key, w, &err) == 0);
+	CHECK(w[2] == 1);
+	v = -1;
+	CHECK(cf_crypto_unwrap_vouched(k, CF_OBJ_PACK, w, got, &v, &err) == 0 &&
+	      v == 0 && memcmp(got, key, 32) == 0);
+	/* relabelled as vouched: the version byte is under the MAC */
+	w[2] = 2;
+	CHECK_ERR(cf_crypto_unwrap_vouched(k, CF_OBJ_PACK, w, got, &v, &err),
+	    &err, CF_EAUTH);
+	cf_keys_free(wo);
+	/* vouched by version 1 of a ring at version 2: read, not vouched */
+	memcpy(z2[0], k->zone, 32);
+	cf_crypto_random(z2[1], 32);
+	REQUIRE((ring = cf_keys_new_ring((const uint8_t(*)[32])z2, 2, &err)) !=
+	        NULL);
+	REQUIRE(cf_crypto_wrap_key(k, CF_OBJ_PACK, key, w, &err) == 0);
+	v = -1;
+	CHECK(cf_crypto_unwrap_vouched(ring, CF_OBJ_PACK, w, got, &v, &err) ==
+	          0 &&
+	      v == 0 && memcmp(got, key, 32) == 0);
+	REQUIRE(cf_crypto_wrap_key(ring, CF_OBJ_PACK, key, w, &err) == 0);
+	CHECK(cf_crypto_unwrap_vouched(ring, CF_OBJ_PACK, w, got, &v, &err) ==
+	          0 &&
+	      v == 1);
+	/* relabelled as written by a write-only credential */
+	w[2] = 1;
+	CHECK_ERR(cf_crypto_unwrap_vouched(ring, CF_OBJ_PACK, w, got, &v, &err),
+	    &err, CF_EAUTH);
+	cf_keys_free(ring);
+	sodium_memzero(z2, sizeof(z2));
 }
 
 typedef int (*open_fn)(const void *key, int type, const uint8_t *in, size_t n,
@@ -518,6 +574,7 @@ main(int argc, char **argv)
 	other = cf_keys_new(zone, &err);
 	REQUIRE(k != NULL && other != NULL);
 	test_wrap(k, other);
+	test_vouched(k);
 	test_env(k, other);
 	test_bad_length_field(k);
 	test_sym(k, other);
