@@ -177,7 +177,8 @@ run_prune(struct gopts *g, struct cf_repo *r, struct opt *opts)
 		       "packs\":%llu,"
 		       "\"planned_bytes\":%llu,\"repacked_packs\":%llu,"
 		       "\"repacked_bytes\":%llu,\"plans_done\":%llu,"
-		       "\"swept\":%llu,\"swept_bytes\":%llu}\n",
+		       "\"swept\":%llu,\"swept_bytes\":%llu,"
+		       "\"bad_packs\":%llu}\n",
 		    (unsigned long long)res.snapshots,
 		    (unsigned long long)res.used_blobs,
 		    (unsigned long long)res.deleted,
@@ -189,7 +190,8 @@ run_prune(struct gopts *g, struct cf_repo *r, struct opt *opts)
 		    (unsigned long long)res.repacked_bytes,
 		    (unsigned long long)res.plans_done,
 		    (unsigned long long)res.swept,
-		    (unsigned long long)res.swept_bytes);
+		    (unsigned long long)res.swept_bytes,
+		    (unsigned long long)res.bad_packs);
 	else if (!g->quiet)
 		printf("prune: deleted %llu packs (%s); %llu packs (%s, %llu "
 		       "repacked) planned for deletion after the grace "
@@ -203,6 +205,16 @@ run_prune(struct gopts *g, struct cf_repo *r, struct opt *opts)
 		printf("prune: removed %llu unfinished writes of dead "
 		       "processes (%s) from tmp/\n",
 		    (unsigned long long)res.swept, a);
+	}
+	if (res.bad_packs > 0) {
+		fprintf(stderr,
+		    "coffer prune: %llu packs kept as they are: blob %s in "
+		    "pack "
+		    "%s (and maybe others) does not match its id; see coffer "
+		    "check --read-data\n",
+		    (unsigned long long)res.bad_packs, res.bad_blob,
+		    res.bad_pack);
+		return EXIT_PARTIAL;
 	}
 	return 0;
 }

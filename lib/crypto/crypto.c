@@ -165,6 +165,12 @@ cf_crypto_unwrap_vouched(const struct cf_keys *k, enum cf_objtype type,
 	if (in[3] != (uint8_t)type)
 		return cf_err_set(err, CF_EAUTH,
 		    "object type %u where %u was expected", in[3], type);
+	/* It has no box secret key, and its trust key is zero: a wrap MACed
+	 * with a zero key and sealed to the zero key's public half must not
+	 * open (the operator can make one). */
+	if (k->write_only)
+		return cf_err_set(err, CF_EAUTH,
+		    "a write-only credential opens no object");
 	for (;;) {
 		wrap_mac_with(wrap_key_of(k, i, in[2]), in, mac);
 		if (sodium_memcmp(mac, in + CF_WRAP_BYTES - 16, 16) == 0)

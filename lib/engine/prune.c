@@ -528,15 +528,39 @@ gather(void *arg, const struct cf_loc *loc)
 	return 0;
 }
 
+/* Decrypt the stored bytes of blob ${loc} of pack ${name} into x->plain. */
+static int
+open_stored(struct repackctx *x, const uint8_t key[CF_KEY_BYTES],
+    const struct cf_loc *loc, uint64_t lo, const char *name)
+{
+	struct prunectx *c = x->c;
+	size_t n = loc->e.len - CF_TAG_BYTES;
+
+	x->plain.len = 0;
+	if (cf_buf_reserve(&x->plain, n))
+		return cf_err_set(c->err, CF_ENOMEM, "out of memory");
+	if (cf_pack_blob_open(key, &loc->e, x->ct.p + (loc->e.off - lo),
+	        x->plain.p, c->err) != 0) {
+		char b[17], m[sizeof(c->err->msg)];
+
+		cf_hex(b, loc->e.id, 8);
+		memcpy(m, c->err->msg, sizeof(m));
+		return cf_err_set(c->err, c->err->code,
+		    "blob %s in pack %.16s: %s", b, name, m);
+	}
+	return 0;
+}
+
 /* Copy the used blobs of one pack into new packs (not under the index's
  * lock: the blobs are gathered first).  One read spans them all; each blob
  * is decrypted, which authenticates it, and sealed again as it was stored,
- * still compressed: a repack costs two passes of the cipher, no zstd and
- * no hashing.  Unless the pack is not vouched for (a write-only
- * credential's, or an older key version's): its blobs are also
- * decompressed and hashed, because the new pack will be vouched for and a
- * blob whose content does not match its id must not become one that
- * restores trust; such a blob stops the prune, named. */
+ * still compressed: a repack of a vouched pack costs two passes of the
+ * cipher, no zstd and no hashing.  A pack not vouched for (a write-only
+ * credential's, an older key version's, or older than vouching) is first
+ * read through once more, decompressing and hashing every blob, because
+ * the new pack will be vouched for: a blob whose content does not match
+ * its id must not become one that restores trust.  Such a pack is left as
+ * it is, counted and named in the result (1); the prune goes on. */
 static int
 repack(struct repackctx *x, const uint8_t id[32])
 {
@@ -567,35 +591,36 @@ repack(struct repackctx *x, const uint8_t id[32])
 	        c->err) ||
 	    cf_repo_pack_key(c->r, id, key, &vouched, c->err))
 		return -1;
-	cf_buf_init(&check, 2 * CF_BLOB_MAX_RAW + 4096);
+	cf_buf_init(&check, CF_BLOB_MAX_RAW + 4096);
+	for (size_t i = 0; !vouched && i < x->n && rc == 0; i++) {
+		const struct cf_loc *loc = &x->locs[i];
+
+		if (open_stored(x, key, loc, lo, name) != 0)
+			rc = -1;
+		else if ((rc = cf_repo_blob_matches(c->r, loc, x->plain.p,
+		              loc->e.len - CF_TAG_BYTES, c->zc, &check,
+		              c->err)) == 1)
+			rc = 0;
+		else if (rc == 0) {
+			rc = 1;
+			if (c->res->bad_packs++ == 0) {
+				cf_hex(c->res->bad_blob, loc->e.id, 8);
+				memcpy(c->res->bad_pack, name, 16);
+				c->res->bad_pack[16] = '\0';
+			}
+			info(c,
+			    "pack %.16s kept as it is: blob %s does not match "
+			    "its id",
+			    name, c->res->bad_blob);
+		}
+	}
 	for (size_t i = 0; i < x->n && rc == 0; i++) {
 		const struct cf_loc *loc = &x->locs[i];
-		size_t n = loc->e.len - CF_TAG_BYTES;
 
-		if (!vouched &&
-		    cf_repo_open_blob(c->r, loc, x->ct.p + (loc->e.off - lo),
-		        c->zc, 1, &check, c->err) != 0) {
-			rc = -1;
-			break;
-		}
-
-		x->plain.len = 0;
-		if (cf_buf_reserve(&x->plain, n)) {
-			rc = cf_err_set(c->err, CF_ENOMEM, "out of memory");
-			break;
-		}
-		if (cf_pack_blob_open(key, &loc->e, x->ct.p + (loc->e.off - lo),
-		        x->plain.p, c->err) != 0) {
-			char b[17], m[sizeof(c->err->msg)];
-
-			cf_hex(b, loc->e.id, 8);
-			memcpy(m, c->err->msg, sizeof(m));
-			rc = cf_err_set(c->err, c->err->code,
-			    "blob %s in pack %.16s: %s", b, name, m);
-			break;
-		}
-		if (cf_packer_add_stored(x->pk, loc->e.type, loc->e.id,
-		        loc->e.flags, loc->e.rawlen, x->plain.p, n, c->err) < 0)
+		if (open_stored(x, key, loc, lo, name) != 0 ||
+		    cf_packer_add_stored(x->pk, loc->e.type, loc->e.id,
+		        loc->e.flags, loc->e.rawlen, x->plain.p,
+		        loc->e.len - CF_TAG_BYTES, c->err) < 0)
 			rc = -1;
 	}
 	sodium_memzero(key, sizeof(key));
@@ -685,10 +710,12 @@ choose(struct prunectx *c, struct packlist *l, uint8_t (*doom)[32], size_t *nd,
 
 		if ((double)unused <= c->o->max_unused * (double)total)
 			break;
+		if (!c->o->dry_run && (rc = repack(x, u->id)) == 1) {
+			rc = 0; /* a blob in it lies: kept as it is, named */
+			continue;
+		}
 		c->res->repacked++;
 		c->res->repacked_bytes += u->used_bytes; /* dry run too */
-		if (!c->o->dry_run)
-			rc = repack(x, u->id);
 		doom_pack(c, u, doom, nd);
 		unused -= gone;
 		total -= gone;

@@ -39,6 +39,10 @@ struct cf_prune_result {
 	uint64_t planned, planned_bytes, repacked, repacked_bytes;
 	uint64_t deleted, deleted_bytes, kept_alive, plans_done;
 	uint64_t swept, swept_bytes; /* leftovers of killed writers */
+	/* packs not repacked because a blob in them does not match its id
+	 * (the first one named): left for check --read-data to report */
+	uint64_t bad_packs;
+	char bad_pack[17], bad_blob[17];
 };
 
 /** cf_prune(r, o, res, err): one prune run. */

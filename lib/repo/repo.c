@@ -736,6 +736,32 @@ cf_repo_open_blob(struct cf_repo *r, const struct cf_loc *loc,
 	return 0;
 }
 
+/** cf_repo_blob_matches(r, loc, stored, n, zc, out, err): does it hash
+ * to its id? */
+int
+cf_repo_blob_matches(struct cf_repo *r, const struct cf_loc *loc,
+    const uint8_t *stored, size_t n, struct cf_zc *zc, struct cf_buf *out,
+    struct cf_err *err)
+{
+	const uint8_t *p = stored;
+	uint8_t id[32];
+	struct cf_err e2;
+
+	if (loc->e.flags & CF_BLOB_ZSTD) {
+		out->len = 0;
+		if (cf_buf_reserve(out, loc->e.rawlen))
+			return cf_err_set(err, CF_ENOMEM, "out of memory");
+		/* bytes that do not decompress lie as much as any */
+		if (cf_zc_decompress(zc, stored, n, out->p, loc->e.rawlen, &e2))
+			return 0;
+		p = out->p;
+	} else if (n != loc->e.rawlen) {
+		return 0;
+	}
+	cf_crypto_chunk_id(r->keys, p, loc->e.rawlen, id);
+	return sodium_memcmp(id, loc->e.id, 32) == 0;
+}
+
 static void
 pack_cache_path(const struct cf_repo *r, const char *name, char *out, size_t n)
 {

@@ -88,6 +88,13 @@ int cf_repo_read_pack_header(struct cf_repo *r, const char *name, uint64_t size,
 int cf_repo_open_blob(struct cf_repo *r, const struct cf_loc *loc,
     const uint8_t *ct, struct cf_zc *zc, int verify, struct cf_buf *out,
     struct cf_err *err) CF_WUR;
+/** cf_repo_blob_matches(r, loc, stored, n, zc, out, err): 1 if the
+ * decrypted stored bytes of blob ${loc} (still compressed if flagged)
+ * decompress and hash to its id, 0 if they do not (the blob lies), -1 on
+ * an error of ours (memory).  ${out}: scratch. */
+int cf_repo_blob_matches(struct cf_repo *r, const struct cf_loc *loc,
+    const uint8_t *stored, size_t n, struct cf_zc *zc, struct cf_buf *out,
+    struct cf_err *err) CF_WUR;
 /** cf_repo_cache_pack(r, name, p, n): keep a copy of a tree pack in the
  * local cache (remote stores only; failures are ignored: it is a cache). */
 void cf_repo_cache_pack(struct cf_repo *r, const char *name, const uint8_t *p,

@@ -5,8 +5,10 @@
 # vouched for (docs/SECURITY.md: a write-only credential cannot sign with
 # the trust key), so every reader hashes what it decrypts: restore and dump
 # refuse the blob, naming it, check --read-data names it, and a prune that
-# would repack that pack stops rather than move the blob into a pack that
-# readers trust.  Usage: 06-liar.sh COFFER LIAR
+# would repack that pack keeps it as it is (exit 3, the blob named) rather
+# than move the blob into a pack that readers trust.  The same lie made
+# with the zone's own keys (only a writer's bug could) is trusted by
+# restore, and check --read-data names it.  Usage: 06-liar.sh COFFER LIAR
 . "$(dirname "$0")/lib.sh" "$1"
 LIAR=$2
 
@@ -37,10 +39,25 @@ expect 1 coffer check --read-data
 has "$T/err" "blob $ID"
 has "$T/err" "content does not match its id"
 
-log "a prune that would repack the liar's pack stops, naming the blob"
-expect_fail coffer prune --max-unused 0
-one_error_line "blob $ID" "content does not match its id"
+log "a prune that would repack the liar's pack keeps it as it is, names the"
+log "blob and exits 3; the rest of the prune is done"
+expect 3 coffer prune --quiet --max-unused 0
+one_error_line "blob $ID" "does not match its id"
+expect 0 coffer prune --json --max-unused 0 --dry-run
 log "and the blob was not laundered into a vouched pack"
 expect 1 coffer restore latest --target "$T/r2"
 one_error_line "blob $ID" "content does not match its id"
+expect 1 coffer check --read-data
+has "$T/err" "blob $ID"
+
+log "the same lie with the zone's own keys (a writer's bug): readers trust"
+log "the pack, check --read-data still names the blob"
+export COFFER_REPO=$T/repo2
+init_repo
+ID=$("$LIAR" --vouched "$COFFER_REPO" "$T/src/target.txt" "$T/junk") ||
+	fail "the liar could not write"
+expect 0 coffer backup --quiet "$T/src"
+expect 1 coffer check --read-data
+has "$T/err" "blob $ID"
+has "$T/err" "content does not match its id"
 log "ok"

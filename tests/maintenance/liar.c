@@ -6,7 +6,11 @@
  * the lie's pack holds blobs no snapshot uses, and a prune repacks it).  A
  * later backup of FILE deduplicates against the lie.
  *
- *   liar REPO FILE JUNK
+ *   liar [--vouched] REPO FILE JUNK
+ *
+ * --vouched: with the zone's own keys instead (what only a bug in a full
+ * key holder's writer could do: readers trust its packs, and only check
+ * --read-data hashes them).
  *
  * The passphrase comes from COFFER_PASSWORD_FILE (only to derive the
  * keys a credential would be given), the cache under COFFER_CACHE_DIR.
@@ -57,10 +61,14 @@ main(int argc, char **argv)
 	const char *cache = getenv("COFFER_CACHE_DIR");
 	char croot[4096];
 
+	int vouched = argc > 1 && strcmp(argv[1], "--vouched") == 0;
+
+	argv += vouched;
+	argc -= vouched;
 	if (argc != 4 || pf == NULL || cache == NULL) {
-		fprintf(stderr,
-		    "usage: liar REPO FILE JUNK (COFFER_PASSWORD_FILE "
-		    "and COFFER_CACHE_DIR set)\n");
+		fprintf(stderr, "usage: liar [--vouched] REPO FILE JUNK "
+		                "(COFFER_PASSWORD_FILE and COFFER_CACHE_DIR "
+		                "set)\n");
 		return 2;
 	}
 	/* a credential keeps a cache of its own */
@@ -84,7 +92,8 @@ main(int argc, char **argv)
 	    (const uint8_t(*)[32])idx, 1, full->mac, full->box_pk, &err);
 	if (wo == NULL)
 		return 1;
-	r->keys = wo;
+	if (!vouched)
+		r->keys = wo;
 	cf_crypto_chunk_id(wo, file, fn, id);
 	if (jn == 0)
 		return 2;

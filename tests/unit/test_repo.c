@@ -13,7 +13,11 @@
  *    index files); a wrong type or an unknown id is CF_ENOTFOUND;
  *  - a big tree that does not compress (38 MiB) loads back;
  *  - snapshots save and load; a second key slot opens the repository; a
- *    byte changed in a stored pack is CF_EAUTH.
+ *    byte changed in a stored pack is CF_EAUTH;
+ *  - a blob stored under another content's id: refused on every load when
+ *    a write-only credential's keys wrote it (its pack is not vouched
+ *    for), loaded when the zone's own keys did (vouched for; only a
+ *    verifying open refuses it).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -25,6 +29,7 @@
 
 #include <sodium.h>
 
+#include "compress/compress.h"
 #include "repo/packer.h"
 #include "repo/repo.h"
 
@@ -309,6 +314,94 @@ corrupt_blob(struct cf_repo *r, const char *root, const struct blob *b)
 	close(fd);
 }
 
+/* Store ${n} bytes of ${content} under ${id} with ${k}'s packer. */
+static void
+store_as(struct cf_repo *r, struct cf_keys *k, const uint8_t id[32],
+    const uint8_t *content, size_t n)
+{
+	struct cf_keys *own = r->keys;
+	struct cf_packer *pk;
+	struct cf_buf scratch;
+	struct cf_err err;
+	struct cf_zc *zc = cf_zc_new(3);
+
+	cf_buf_init(&scratch, 1u << 20);
+	r->keys = k;
+	REQUIRE(zc != NULL && (pk = cf_packer_new(r, &err)) != NULL);
+	REQUIRE(cf_packer_add(pk, CF_BLOB_DATA, id, content, n, zc, &scratch,
+	            &err) == 0);
+	REQUIRE(cf_packer_flush(pk, &err) == 0);
+	cf_packer_free(pk);
+	r->keys = own;
+	cf_zc_free(zc);
+	cf_buf_release(&scratch);
+}
+
+/* A blob stored under the id of other content: by a write-only
+ * credential's keys, every load hashes it and refuses it, the second load
+ * too (the pack key comes from the cache then); by the zone's own keys
+ * (only a writer's bug could do it), loads trust the AEAD and only a
+ * verifying open (check --read-data) refuses it.  cf_repo_blob_matches
+ * tells both apart for prune. */
+static void
+test_vouched(struct cf_repo *r)
+{
+	static const uint8_t said[] = "what the id claims", was[] = "junk!!";
+	uint8_t idx[1][32], id[32], id2[32], stored[64];
+	struct cf_keys *wo;
+	struct cf_buf out;
+	struct cf_loc loc;
+	struct cf_err err;
+	int v;
+
+	memcpy(idx[0], r->keys->index, 32);
+	REQUIRE((wo = cf_keys_new_writeonly(r->keys->id, r->keys->gear,
+	             (const uint8_t(*)[32])idx, 1, r->keys->mac,
+	             r->keys->box_pk, &err)) != NULL);
+	cf_buf_init(&out, 1u << 20);
+	cf_crypto_chunk_id(r->keys, said, sizeof(said), id);
+	store_as(r, wo, id, was, sizeof(was));
+	REQUIRE(cf_index_lookup(r->index, id, &loc, &err) == 0);
+	for (int i = 0; i < 2; i++) {
+		v = -1;
+		CHECK(cf_repo_pack_key(r, loc.pack, (uint8_t[32]){0}, &v,
+		          &err) == 0 &&
+		      v == 0);
+		CHECK_ERR(cf_repo_load_blob(r, id, CF_BLOB_DATA, NULL, &out,
+		              &err),
+		    &err, CF_EAUTH);
+	}
+	/* the write-only keys themselves open nothing */
+	{
+		uint8_t w[CF_WRAP_BYTES], key[32];
+
+		REQUIRE(cf_crypto_wrap_key(wo, CF_OBJ_PACK, idx[0], w, &err) ==
+		        0);
+		CHECK_ERR(cf_crypto_unwrap_vouched(wo, CF_OBJ_PACK, w, key, &v,
+		              &err),
+		    &err, CF_EAUTH);
+	}
+	cf_keys_free(wo);
+
+	cf_crypto_chunk_id(r->keys, said, sizeof(said) - 1, id2);
+	store_as(r, r->keys, id2, was, sizeof(was));
+	REQUIRE(cf_index_lookup(r->index, id2, &loc, &err) == 0);
+	v = -1;
+	CHECK(cf_repo_pack_key(r, loc.pack, (uint8_t[32]){0}, &v, &err) == 0 &&
+	      v == 1);
+	CHECK(cf_repo_load_blob(r, id2, CF_BLOB_DATA, NULL, &out, &err) == 0 &&
+	      out.len == sizeof(was) && memcmp(out.p, was, sizeof(was)) == 0);
+	/* raw blob: its stored bytes are the plaintext */
+	memcpy(stored, was, sizeof(was));
+	CHECK(cf_repo_blob_matches(r, &loc, stored, sizeof(was), NULL, &out,
+	          &err) == 0);
+	loc.e.rawlen = sizeof(said) - 1;
+	memcpy(stored, said, sizeof(said) - 1);
+	CHECK(cf_repo_blob_matches(r, &loc, stored, sizeof(said) - 1, NULL,
+	          &out, &err) == 1);
+	cf_buf_release(&out);
+}
+
 static void
 test_config(void)
 {
@@ -362,6 +455,7 @@ main(void)
 	check_load_all(r, b);
 	test_snapshots(r, b);
 	test_big_tree(r);
+	test_vouched(r);
 	REQUIRE(cf_repo_add_key(r, "second", 6, &fast, "h2", slot, &err) == 0);
 	CHECK_ERR(cf_repo_remove_key(r, r->slot, &err), &err, CF_EUSAGE);
 	cf_repo_close(r);
