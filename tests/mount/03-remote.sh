@@ -45,11 +45,15 @@ mount_wait_gone "$M" "$MPID"
 mount_start "$M"
 PORT=$SRV_PORT
 stop_server "$SRV_PID"
-(sleep 2; restart_server srv "$PORT") &
+# (a subshell: it tells its server's pid through a file, so that the exit
+# trap stops that server too)
+(sleep 2; restart_server srv "$PORT" && echo "$SRV_PID" >"$T/restarted.pid") &
 RESTARTER=$!
 cmp "$T/orig1/$BIG" "$M/tags/first/$D1$SRC/$BIG" ||
 	fail "read across a server restart"
 wait "$RESTARTER" || fail "cofferd did not restart"
+SRV_PID=$(cat "$T/restarted.pid")
+SRV_PIDS+=("$SRV_PID")
 kill -TERM "$MPID"
 mount_wait_gone "$M" "$MPID"
 [ "$MRC" -eq 0 ] || fail "coffer mount exited $MRC"
