@@ -334,25 +334,28 @@ rc_lookup(struct cf_rangecache *c, const uint8_t *pack, uint64_t off,
 	return hit;
 }
 
+/* Keep ${b} (a range of ${pack} at ${off}) in place of the least recently
+ * used range, whose buffer ${b} gets back: a swap, not a copy. */
 static void
 rc_insert(struct cf_rangecache *c, const uint8_t *pack, uint64_t off,
-    const struct cf_buf *b)
+    struct cf_buf *b)
 {
 	struct rc_range *victim;
+	struct cf_buf old;
 
 	pthread_mutex_lock(&c->mu);
 	victim = &c->r[0];
 	for (int i = 1; i < RC_RANGES; i++)
 		if (c->r[i].used < victim->used)
 			victim = &c->r[i];
-	victim->b.len = 0;
-	victim->b.failed = 0;
-	cf_buf_add(&victim->b, b->p, b->len);
+	old = victim->b;
+	victim->b = *b;
+	*b = old;
+	b->len = 0;
+	b->failed = 0;
 	memcpy(victim->pack, pack, 32);
 	victim->off = off;
 	victim->used = ++c->tick;
-	if (victim->b.failed)
-		victim->b.len = 0;
 	pthread_mutex_unlock(&c->mu);
 }
 
