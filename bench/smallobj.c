@@ -3,7 +3,7 @@
  * client's own HTTP store (lib/net: every request signed with the device
  * key, connections kept alive), from several threads at once.
  *
- *   smallobj CONFIGDIR URL COUNT THREADS [SIZE]
+ *   smallobj CONFIGDIR URL COUNT THREADS [SIZE]     (THREADS 1..64)
  *
  * Stores COUNT objects of SIZE bytes (default 1024, random, named by the
  * hash of their bytes, which the server recomputes), then reads each back
@@ -12,6 +12,7 @@
  * "put|get|head|delete COUNT requests in S s: R requests/s".
  * Exit: 0, 1 on any failed request, 2 usage.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@
 #include "device/device.h"
 #include "net/net.h"
 #include "util/buf.h"
+
+#define MAXT 64
 
 enum phase { PUT, GET, HEAD, DEL };
 
@@ -90,10 +93,9 @@ run(void *arg)
 static int
 phase(struct ctx *c, enum phase ph, const char *label)
 {
-	static const size_t MAXT = 64;
-	pthread_t th[64];
+	pthread_t th[MAXT];
 	struct timespec t0, t1;
-	size_t n = c->nthreads < MAXT ? c->nthreads : MAXT, started = 0;
+	size_t n = c->nthreads, started = 0;
 	double s;
 
 	c->ph = ph;
@@ -117,13 +119,27 @@ phase(struct ctx *c, enum phase ph, const char *label)
 	return 0;
 }
 
+/* ${s} as a whole decimal number in [lo, hi], or 0. */
+static size_t
+number(const char *s, size_t lo, size_t hi)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < lo ||
+	    v > hi)
+		return 0;
+	return (size_t)v;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct ctx c = {0};
 	struct cf_device *dev;
 	struct cf_err err = {0};
-	char *end;
 	int rc = 1;
 
 	if (argc < 5 || argc > 6) {
@@ -131,12 +147,11 @@ main(int argc, char **argv)
 		    "usage: smallobj CONFIGDIR URL COUNT THREADS [SIZE]\n");
 		return 2;
 	}
-	c.count = strtoul(argv[3], &end, 10);
-	c.nthreads = strtoul(argv[4], &end, 10);
-	c.size = argc > 5 ? strtoul(argv[5], &end, 10) : 1024;
-	if (c.count == 0 || c.count > 1000000 || c.nthreads == 0 ||
-	    c.size == 0 || c.size > (1u << 20)) {
-		fprintf(stderr, "smallobj: COUNT 1..1000000, THREADS >= 1, "
+	c.count = number(argv[3], 1, 1000000);
+	c.nthreads = number(argv[4], 1, MAXT);
+	c.size = argc > 5 ? number(argv[5], 1, 1u << 20) : 1024;
+	if (c.count == 0 || c.nthreads == 0 || c.size == 0) {
+		fprintf(stderr, "smallobj: COUNT 1..1000000, THREADS 1..64, "
 		                "SIZE 1..1048576\n");
 		return 2;
 	}

@@ -209,9 +209,8 @@ run_prune(struct gopts *g, struct cf_repo *r, struct opt *opts)
 	if (res.bad_packs > 0) {
 		fprintf(stderr,
 		    "coffer prune: %llu packs kept as they are: blob %s in "
-		    "pack "
-		    "%s (and maybe others) does not match its id; see coffer "
-		    "check --read-data\n",
+		    "pack %s (and maybe others) does not match its id; see "
+		    "coffer check --read-data\n",
 		    (unsigned long long)res.bad_packs, res.bad_blob,
 		    res.bad_pack);
 		return EXIT_PARTIAL;

@@ -129,8 +129,8 @@ read_data(struct chk *c, const struct packinfo *p)
 			break;
 		loc.e = c->hdr[i];
 		c->res->blobs++;
-		if (cf_repo_open_blob(c->r, &loc, b.p + loc.e.off, c->zc, 1, &out,
-		        &e2) != 0)
+		if (cf_repo_open_blob(c->r, &loc, b.p + loc.e.off, c->zc, 1,
+		        &out, &e2) != 0)
 			problem(c, 1, "%s", e2.msg);
 		if (c->o->ctr != NULL)
 			atomic_fetch_add(&c->o->ctr->bytes, loc.e.len);
