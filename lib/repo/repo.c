@@ -22,17 +22,29 @@ struct cf_keycache {
 	struct kc_slot *slots; /* sodium_malloc()ed */
 };
 
-/* Read-ahead for remote stores: blobs are read in the order they were
- * written (tree order), so one request for a few MiB of a pack serves many
- * small files.  A few ranges, least recently used first out. */
-#define RC_RANGES 8
-#define RC_READ (4u << 20)
+/* Read-ahead for remote stores.  A pack is read in aligned cells of
+ * RC_CELL bytes, each fetched once and kept while it is among the RC_CELLS
+ * most recently used: blobs are read roughly in the order they were
+ * written, but a file's chunks scatter over several packs and two backup
+ * threads interleave files, so a pack's cells are needed out of order and
+ * some more than once.  Aligned cells never overlap, so no byte is fetched
+ * twice while its cell is kept; a cell being fetched is waited for, not
+ * fetched again by another thread.  Blobs of RC_DIRECT bytes or more (the
+ * chunker's smallest cut is 512 KiB) are read on their own. */
+#define RC_CELL (1u << 20)
+#define RC_CELLS 64
+#define RC_DIRECT (256u << 10)
 #define RC_SIZES 64
 
-struct rc_range {
+enum { RC_EMPTY, RC_LOADING, RC_READY };
+
+struct rc_cell {
 	uint8_t pack[32];
-	uint64_t off;
-	struct cf_buf b;
+	uint64_t idx; /* bytes [idx * RC_CELL, idx * RC_CELL + len) */
+	uint8_t *p;   /* RC_CELL bytes, allocated on first use */
+	size_t len;
+	int state;
+	int pins; /* readers copying out of it: not evicted meanwhile */
 	uint64_t used;
 };
 
@@ -44,7 +56,8 @@ struct rc_size {
 
 struct cf_rangecache {
 	pthread_mutex_t mu;
-	struct rc_range r[RC_RANGES];
+	pthread_cond_t cv; /* a cell finished loading or was unpinned */
+	struct rc_cell c[RC_CELLS];
 	struct rc_size sz[RC_SIZES];
 	uint64_t tick;
 };
@@ -296,8 +309,7 @@ rc_new(void)
 	if (c == NULL)
 		return NULL;
 	pthread_mutex_init(&c->mu, NULL);
-	for (int i = 0; i < RC_RANGES; i++)
-		cf_buf_init(&c->r[i].b, RC_READ + CF_BLOB_MAX_RAW + 4096);
+	pthread_cond_init(&c->cv, NULL);
 	return c;
 }
 
@@ -306,56 +318,101 @@ rc_free(struct cf_rangecache *c)
 {
 	if (c == NULL)
 		return;
-	for (int i = 0; i < RC_RANGES; i++)
-		free(c->r[i].b.p);
+	for (int i = 0; i < RC_CELLS; i++)
+		free(c->c[i].p);
+	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
 
-/* Copy [off, off+len) of ${pack} from the cache into ${out}: 1 on a hit. */
-static int
-rc_lookup(struct cf_rangecache *c, const uint8_t *pack, uint64_t off,
-    uint32_t len, struct cf_buf *out)
+/* The cell holding ${idx} of ${pack}, or NULL and in *victim the least
+ * recently used cell that may be reused (NULL if every one is busy).  An
+ * empty cell has used == 0.  Under c->mu. */
+static struct rc_cell *
+rc_find(struct cf_rangecache *c, const uint8_t *pack, uint64_t idx,
+    struct rc_cell **victim)
 {
-	int hit = 0;
+	*victim = NULL;
+	for (int i = 0; i < RC_CELLS; i++) {
+		struct rc_cell *cell = &c->c[i];
 
-	pthread_mutex_lock(&c->mu);
-	for (int i = 0; i < RC_RANGES && !hit; i++) {
-		struct rc_range *r = &c->r[i];
-
-		if (r->b.len == 0 || memcmp(r->pack, pack, 32) != 0 ||
-		    off < r->off || off + len > r->off + r->b.len)
-			continue;
-		cf_buf_add(out, r->b.p + (off - r->off), len);
-		r->used = ++c->tick;
-		hit = !out->failed;
+		if (cell->state != RC_EMPTY && cell->idx == idx &&
+		    memcmp(cell->pack, pack, 32) == 0)
+			return cell;
+		if (cell->state != RC_LOADING && cell->pins == 0 &&
+		    (*victim == NULL || cell->used < (*victim)->used))
+			*victim = cell;
 	}
-	pthread_mutex_unlock(&c->mu);
-	return hit;
+	return NULL;
 }
 
-/* Keep ${b} (a range of ${pack} at ${off}) in place of the least recently
- * used range, whose buffer ${b} gets back: a swap, not a copy. */
-static void
-rc_insert(struct cf_rangecache *c, const uint8_t *pack, uint64_t off,
-    struct cf_buf *b)
+/* Cell ${idx} of ${pack} (${size} bytes, stored as ${name}), loaded and
+ * pinned: the caller copies out of it, then calls rc_unpin(). */
+static struct rc_cell *
+rc_get(struct cf_repo *r, const uint8_t *pack, const char *name, uint64_t size,
+    uint64_t idx, struct cf_err *err)
 {
-	struct rc_range *victim;
-	struct cf_buf old;
+	struct cf_rangecache *c = r->rc;
+	struct rc_cell *cell, *victim;
+	uint64_t off = idx * RC_CELL;
+	int rc = -1;
 
 	pthread_mutex_lock(&c->mu);
-	victim = &c->r[0];
-	for (int i = 1; i < RC_RANGES; i++)
-		if (c->r[i].used < victim->used)
-			victim = &c->r[i];
-	old = victim->b;
-	victim->b = *b;
-	*b = old;
-	b->len = 0;
-	b->failed = 0;
-	memcpy(victim->pack, pack, 32);
-	victim->off = off;
-	victim->used = ++c->tick;
+	for (;;) {
+		cell = rc_find(c, pack, idx, &victim);
+		if (cell != NULL && cell->state == RC_READY) {
+			cell->pins++;
+			cell->used = ++c->tick;
+			pthread_mutex_unlock(&c->mu);
+			return cell;
+		}
+		if (cell == NULL && victim != NULL)
+			break;
+		/* being loaded by another thread, or every cell pinned */
+		pthread_cond_wait(&c->cv, &c->mu);
+	}
+	cell = victim;
+	cell->state = RC_LOADING;
+	memcpy(cell->pack, pack, 32);
+	cell->idx = idx;
+	cell->len = 0;
+	cell->pins = 1;
+	cell->used = ++c->tick;
+	pthread_mutex_unlock(&c->mu);
+
+	if (cell->p == NULL && (cell->p = malloc(RC_CELL)) == NULL) {
+		cf_err_set(err, CF_ENOMEM, "out of memory");
+	} else {
+		uint64_t want = size - off < RC_CELL ? size - off : RC_CELL;
+		struct cf_buf b = {
+		    .p = cell->p, .cap = RC_CELL, .max = RC_CELL};
+
+		rc = cf_store_get(r->store, CF_KIND_PACK, name, off, want, &b,
+		    err);
+		if (rc == 0 && (b.p != cell->p || b.len != want))
+			rc = cf_err_set(err, CF_EFORMAT,
+			    "pack %.16s: short read", name);
+		cell->len = (size_t)want;
+	}
+	pthread_mutex_lock(&c->mu);
+	if (rc != 0) {
+		cell->state = RC_EMPTY;
+		cell->pins = 0;
+		cell->used = 0;
+	} else {
+		cell->state = RC_READY;
+	}
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	return rc == 0 ? cell : NULL;
+}
+
+static void
+rc_unpin(struct cf_rangecache *c, struct rc_cell *cell)
+{
+	pthread_mutex_lock(&c->mu);
+	if (--cell->pins == 0)
+		pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -384,17 +441,19 @@ rc_pack_size(struct cf_repo *r, const uint8_t *pack, const char *name,
 	return 0;
 }
 
-/* The stored bytes of a data blob from a remote store, reading ahead. */
+/* The stored bytes of a data blob from a remote store: a chunk of a large
+ * file is worth its own request, read straight where it is decrypted (no
+ * copy through a cell, no bytes of other files fetched with it); a small
+ * one comes through the cells that hold it. */
 static int
 read_ahead(struct cf_repo *r, const struct cf_loc *loc, const char *name,
     struct cf_buf *ct, struct cf_err *err)
 {
-	struct cf_buf b;
-	uint64_t size, want;
-	int rc;
+	uint64_t size, pos, end;
 
-	if (rc_lookup(r->rc, loc->pack, loc->e.off, loc->e.len, ct))
-		return 0;
+	if (loc->e.len >= RC_DIRECT)
+		return cf_store_get(r->store, CF_KIND_PACK, name, loc->e.off,
+		    loc->e.len, ct, err);
 	if (rc_pack_size(r, loc->pack, name, &size, err))
 		return -1;
 	if (loc->e.off > size || loc->e.len > size - loc->e.off)
@@ -402,19 +461,21 @@ read_ahead(struct cf_repo *r, const struct cf_loc *loc, const char *name,
 		    "pack %.16s: blob out of "
 		    "bounds",
 		    name);
-	want = size - loc->e.off;
-	if (want > RC_READ && want > loc->e.len)
-		want = loc->e.len > RC_READ ? loc->e.len : RC_READ;
-	cf_buf_init(&b, RC_READ + CF_BLOB_MAX_RAW + 4096);
-	rc = cf_store_get(r->store, CF_KIND_PACK, name, loc->e.off, want, &b,
-	    err);
-	if (rc == 0) {
-		cf_buf_add(ct, b.p, loc->e.len);
-		rc = cf_buf_check(ct, err, "blob");
-		rc_insert(r->rc, loc->pack, loc->e.off, &b);
+	end = loc->e.off + loc->e.len;
+	for (pos = loc->e.off; pos < end;) {
+		uint64_t idx = pos / RC_CELL, at = pos - idx * RC_CELL;
+		uint64_t n =
+		    end - pos < RC_CELL - at ? end - pos : RC_CELL - at;
+		struct rc_cell *cell =
+		    rc_get(r, loc->pack, name, size, idx, err);
+
+		if (cell == NULL)
+			return -1;
+		cf_buf_add(ct, cell->p + at, (size_t)n);
+		rc_unpin(r->rc, cell);
+		pos += n;
 	}
-	free(b.p);
-	return rc;
+	return cf_buf_check(ct, err, "blob");
 }
 
 static int
