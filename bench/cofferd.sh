@@ -4,8 +4,10 @@
 # each on a fresh repository or zone, RUNS times (default 3); prints the
 # medians, the overhead of cofferd, and small-object requests per second
 # (1 KiB objects put, got, sized and deleted through the client's signed
-# HTTP store, 2 threads: bench/smallobj.c).  Default data: /usr/include and
-# /usr/share/doc.
+# HTTP store, 2 threads: bench/smallobj.c), and the floor under that
+# overhead: the CPU seconds that moving the repository's bytes through
+# loopback TCP costs this machine (bench/loopback.c).  Default data:
+# /usr/include and /usr/share/doc.
 # Each repository is read once before its restore (page cache warm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,9 +61,14 @@ lb=$(med <"$w/lb"); cb=$(med <"$w/cb"); lr=$(med <"$w/lr"); cr=$(med <"$w/cr")
 # threads (bench/smallobj.c).
 "$B/smallobj" "$w/c" "http://127.0.0.1:$port/z1" 4000 2 >"$w/small" ||
 	{ echo "smallobj failed" >&2; exit 1; }
+# The floor: the repository's bytes sent through loopback TCP by two bare
+# threads (no HTTP, no disk); on 2 cores about half of it adds to the wall.
+mib=$(du -sm "$w/local1" | cut -f1)
+"$B/loopback" "$mib" >"$w/lo" || { echo "loopback failed" >&2; exit 1; }
 printf '| step | local folder s | cofferd (loopback) s | overhead |\n|---|---:|---:|---:|\n'
 awk -v a="$lb" -v b="$cb" 'BEGIN {printf "| initial backup | %.2f | %.2f | %+.0f%% |\n", a, b, (b/a-1)*100}'
 awk -v a="$lr" -v b="$cr" 'BEGIN {printf "| full restore | %.2f | %.2f | %+.0f%% |\n", a, b, (b/a-1)*100}'
 echo "medians of $runs runs; data: ${paths[*]}"
+echo "floor: $(cat "$w/lo") (one repository's bytes through TCP on 127.0.0.1)"
 echo "small objects (1 KiB, signed, 2 threads, kept-alive connections), requests/s:"
 awk '{printf "  %s %s\n", $1, $(NF-1)}' "$w/small"
