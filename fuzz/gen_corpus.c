@@ -838,6 +838,31 @@ gen_account(const struct gen *g)
 	}
 }
 
+/** gen_cover(g): cover records with no name and with two, each checked
+ * by the parser. */
+static void
+gen_cover(const struct gen *g)
+{
+	static const char *const names[] = {"empty", "two"};
+	uint8_t ids[64];
+	const uint8_t *got;
+	struct cf_err err;
+	struct cf_buf b;
+	uint64_t count;
+	uint32_t ver;
+
+	for (size_t i = 0; i < sizeof(ids); i++)
+		ids[i] = (uint8_t)(i * 7 + 1);
+	for (uint64_t n = 0; n < 2; n++) {
+		cf_buf_init(&b, SEED_MAX);
+		cf_cover_encode((uint32_t)(n + 1), ids, n * 2, &b);
+		if (cf_cover_parse(b.p, b.len, &ver, &got, &count, &err) != 0 ||
+		    ver != n + 1 || count != n * 2)
+			die("cover record", &err);
+		put(g, "cover", names[n], &b);
+	}
+}
+
 static void
 gen_pure(const struct gen *g)
 {
@@ -848,6 +873,7 @@ gen_pure(const struct gen *g)
 	put_snapshot(g, "minimal", 0);
 	gen_zstd(g);
 	gen_argv(g);
+	gen_cover(g);
 }
 
 int

@@ -89,9 +89,22 @@ cmd_snapshots(struct gopts *g, int argc, char **argv)
 		printf("]\n");
 	else if (!g->quiet)
 		printf("%zu snapshots\n", n);
+	rc = EXIT_OK;
+	/* A snapshot sealed with a key version retired by a device's removal,
+	 * and not among those the rotation recorded, was written after it:
+	 * by the removed device with the operator's help, or by a backup that
+	 * overlapped the removal.  It is refused, and said loudly. */
+	if (r->retired_snapshots > 0) {
+		fprintf(stderr,
+		    "%s snapshots: SECURITY ALERT: %zu snapshot record(s) "
+		    "sealed with a retired key version were refused; the "
+		    "first: %s\n",
+		    cli_progname, r->retired_snapshots, r->retired_err.msg);
+		rc = EXIT_SECURITY;
+	}
 	cf_snapshots_free(v, n);
 	cf_repo_close(r);
-	return EXIT_OK;
+	return rc;
 }
 
 static char

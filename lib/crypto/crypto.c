@@ -146,17 +146,19 @@ wrap_key_of(const struct cf_keys *k, size_t i, int version)
 	return version == WRAP_VERSION_TRUST ? k->old[i].trust : k->old[i].mac;
 }
 
-/** cf_crypto_unwrap_vouched(k, type, in, key, vouched, err): verify, then
- * open; which key authenticated the wrap says who wrote it. */
+/** cf_crypto_unwrap_ver(k, type, in, key, ver, trusted, err): verify, then
+ * open; *ver is the index of the version whose keys opened it (k->nold:
+ * the newest), *trusted 1 if its trust key authenticated the wrap. */
 int
-cf_crypto_unwrap_vouched(const struct cf_keys *k, enum cf_objtype type,
+cf_crypto_unwrap_ver(const struct cf_keys *k, enum cf_objtype type,
     const uint8_t in[static CF_WRAP_BYTES], uint8_t key[static CF_KEY_BYTES],
-    int *vouched, struct cf_err *err)
+    size_t *ver, int *trusted, struct cf_err *err)
 {
 	uint8_t mac[16];
 	size_t i = k->nold;
 
-	*vouched = 0;
+	*ver = 0;
+	*trusted = 0;
 	if (in[0] != WRAP_MAGIC0 || in[1] != WRAP_MAGIC1)
 		return cf_err_set(err, CF_EFORMAT, "bad object magic");
 	if (in[2] != WRAP_VERSION_MAC && in[2] != WRAP_VERSION_TRUST)
@@ -185,7 +187,25 @@ cf_crypto_unwrap_vouched(const struct cf_keys *k, enum cf_objtype type,
 	        i == k->nold ? k->box_pk : k->old[i].box_pk,
 	        i == k->nold ? k->box_sk : k->old[i].box_sk) != 0)
 		return cf_err_set(err, CF_EAUTH, "object key does not open");
-	*vouched = in[2] == WRAP_VERSION_TRUST && i == k->nold;
+	*ver = i;
+	*trusted = in[2] == WRAP_VERSION_TRUST;
+	return 0;
+}
+
+/** cf_crypto_unwrap_vouched(k, type, in, key, vouched, err): verify, then
+ * open; which key authenticated the wrap says who wrote it. */
+int
+cf_crypto_unwrap_vouched(const struct cf_keys *k, enum cf_objtype type,
+    const uint8_t in[static CF_WRAP_BYTES], uint8_t key[static CF_KEY_BYTES],
+    int *vouched, struct cf_err *err)
+{
+	size_t ver;
+	int trusted;
+
+	*vouched = 0;
+	if (cf_crypto_unwrap_ver(k, type, in, key, &ver, &trusted, err))
+		return -1;
+	*vouched = trusted && ver == k->nold;
 	return 0;
 }
 
@@ -288,11 +308,24 @@ err1:
 	return -1;
 }
 
-/** cf_env_open(k, type, in, n, out, outn, err): verify and decrypt. The
- * bytes of ${in} are attacker-controlled: every length is checked. */
+/** cf_env_open(k, type, in, n, out, outn, err): verify and decrypt. */
 int
 cf_env_open(const struct cf_keys *k, enum cf_objtype type, const uint8_t *in,
     size_t n, uint8_t **out, size_t *outn, struct cf_err *err)
+{
+	size_t ver;
+	int trusted;
+
+	return cf_env_open_ver(k, type, in, n, out, outn, &ver, &trusted, err);
+}
+
+/** cf_env_open_ver(k, type, in, n, out, outn, ver, trusted, err): the same,
+ * and which version sealed it, as cf_crypto_unwrap_ver() says.  The bytes
+ * of ${in} are attacker-controlled: every length is checked. */
+int
+cf_env_open_ver(const struct cf_keys *k, enum cf_objtype type,
+    const uint8_t *in, size_t n, uint8_t **out, size_t *outn, size_t *ver,
+    int *trusted, struct cf_err *err)
 {
 	uint8_t key[CF_KEY_BYTES];
 	uint8_t *plain;
@@ -302,7 +335,7 @@ cf_env_open(const struct cf_keys *k, enum cf_objtype type, const uint8_t *in,
 	if (n < CF_ENV_OVERHEAD)
 		return cf_err_set(err, CF_EFORMAT,
 		    "object truncated (%zu bytes)", n);
-	if (cf_crypto_unwrap_key(k, type, in, key, err))
+	if (cf_crypto_unwrap_ver(k, type, in, key, ver, trusted, err))
 		return -1;
 	clen = n - CF_WRAP_BYTES - CF_NONCE_BYTES;
 	plen = clen - CF_TAG_BYTES;

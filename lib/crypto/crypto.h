@@ -44,6 +44,7 @@ enum cf_objtype {
 	CF_OBJ_SNAPSHOT = 3,
 	CF_OBJ_FORGET = 4, /* names of snapshots forgotten on purpose */
 	CF_OBJ_PLAN = 5,   /* packs a prune means to delete */
+	CF_OBJ_COVER = 6,  /* snapshots a retired key version may vouch for */
 };
 
 #define CF_MAX_VERSIONS 32
@@ -137,6 +138,15 @@ int cf_crypto_unwrap_vouched(const struct cf_keys *k, enum cf_objtype type,
     const uint8_t in[static CF_WRAP_BYTES], uint8_t key[static CF_KEY_BYTES],
     int *vouched, struct cf_err *err) CF_WUR;
 
+/** cf_crypto_unwrap_ver(k, type, in, key, ver, trusted, err): the same;
+ * *ver is the index of the key version that opened it (k->nold: the
+ * newest), *trusted 1 if that version's trust key authenticated the wrap
+ * (a full key holder of that version wrote it, not a write-only
+ * credential). */
+int cf_crypto_unwrap_ver(const struct cf_keys *k, enum cf_objtype type,
+    const uint8_t in[static CF_WRAP_BYTES], uint8_t key[static CF_KEY_BYTES],
+    size_t *ver, int *trusted, struct cf_err *err) CF_WUR;
+
 /** cf_crypto_nonce(nonce, counter): the nonce for message ${counter} under
  * a single-use key: little-endian counter, zero-padded.  Keys are fresh
  * per object, so nonces never repeat under one key by construction. */
@@ -166,6 +176,11 @@ int cf_env_seal(const struct cf_keys *k, enum cf_objtype type, const uint8_t *p,
 int cf_env_open(const struct cf_keys *k, enum cf_objtype type,
     const uint8_t *in, size_t n, uint8_t **out, size_t *outn,
     struct cf_err *err) CF_WUR;
+/** cf_env_open_ver(k, type, in, n, out, outn, ver, trusted, err): the same,
+ * and which key version sealed it (see cf_crypto_unwrap_ver). */
+int cf_env_open_ver(const struct cf_keys *k, enum cf_objtype type,
+    const uint8_t *in, size_t n, uint8_t **out, size_t *outn, size_t *ver,
+    int *trusted, struct cf_err *err) CF_WUR;
 
 #endif
 

@@ -516,9 +516,12 @@ repo_new(struct cf_store *s, struct cf_err *err)
 	struct cf_repo *r;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL || (r->kc = kc_new()) == NULL ||
-	    (r->rc = rc_new()) == NULL) {
-		if (r != NULL)
+	    (r->rc = rc_new()) == NULL ||
+	    (r->covers = cf_covers_new()) == NULL) {
+		if (r != NULL) {
 			kc_free(r->kc);
+			rc_free(r->rc);
+		}
 		free(r);
 		cf_store_free(s);
 		cf_err_set(err, CF_ENOMEM, "out of memory");
@@ -558,6 +561,7 @@ cf_repo_close(struct cf_repo *r)
 	cf_store_free(r->store);
 	kc_free(r->kc);
 	rc_free(r->rc);
+	cf_covers_free(r->covers);
 	free(r->cache_dir);
 	sodium_memzero(&r->chunker, sizeof(r->chunker));
 	free(r);
@@ -1013,7 +1017,8 @@ cf_repo_load_snapshot(struct cf_repo *r, const char *name, struct cf_err *err)
 	uint8_t *plain = NULL, h[32];
 	struct cf_buf b;
 	char hex[65];
-	size_t n;
+	size_t n, ver;
+	int trusted;
 
 	cf_buf_init(&b, 64u << 20);
 	if (cf_store_get(r->store, CF_KIND_SNAPSHOT, name, 0, CF_GET_ALL, &b,
@@ -1026,17 +1031,30 @@ cf_repo_load_snapshot(struct cf_repo *r, const char *name, struct cf_err *err)
 		    "snapshot %.8s: content does not match its name", name);
 		goto out;
 	}
-	if (cf_env_open(r->keys, CF_OBJ_SNAPSHOT, b.p, b.len, &plain, &n,
-	        err) ||
-	    (s = cf_snapshot_decode(plain, n, err)) == NULL) {
-		char m[sizeof(err->msg)];
-
-		memcpy(m, err->msg, sizeof(m));
-		cf_err_set(err, err->code, "snapshot %.8s: %s", name, m);
-		goto out;
+	/* One sealed with a retired key version must be named by that
+	 * version's cover (cover.c): else a removed device wrote it. */
+	if (cf_env_open_ver(r->keys, CF_OBJ_SNAPSHOT, b.p, b.len, &plain, &n,
+	        &ver, &trusted, err))
+		goto bad;
+	if (cf_cover_check(r, name, ver, err)) {
+		if (err->code == CF_EAUTH)
+			__atomic_fetch_add(&r->retired_snapshots, 1,
+			    __ATOMIC_RELAXED);
+		goto bad;
 	}
+	if ((s = cf_snapshot_decode(plain, n, err)) == NULL)
+		goto bad;
 	memcpy(s->name, name, 65);
+	goto out;
+bad : {
+	char m[sizeof(err->msg)];
+
+	memcpy(m, err->msg, sizeof(m));
+	cf_err_set(err, err->code, "snapshot %.8s: %s", name, m);
+}
 out:
+	if (plain != NULL)
+		sodium_memzero(plain, n);
 	free(plain);
 	cf_buf_release(&b);
 	return s;
@@ -1080,8 +1098,10 @@ cf_repo_snapshots(struct cf_repo *r, struct cf_snapshot ***out, size_t *n,
 	size_t got = 0;
 
 	r->bad_snapshots = 0;
+	r->retired_snapshots = 0;
 	for (size_t i = 0; i < l.n; i++) {
 		struct cf_err e2 = {0};
+		size_t retired = r->retired_snapshots;
 
 		if ((v[got] = cf_repo_load_snapshot(r, l.names[i], &e2)) !=
 		    NULL) {
@@ -1102,6 +1122,8 @@ cf_repo_snapshots(struct cf_repo *r, struct cf_snapshot ***out, size_t *n,
 		r->bad_snapshots++;
 		if (r->bad_snapshots == 1)
 			r->bad_err = e2;
+		if (retired == 0 && r->retired_snapshots > 0)
+			r->retired_err = e2;
 	}
 	qsort(v, got, sizeof(*v), snap_cmp);
 	*out = v;
@@ -1377,6 +1399,7 @@ cf_repo_rekey_zone(struct cf_store *s, const uint8_t old_ak[static 32],
 {
 	struct ringfind f = {0};
 	struct oldslots o = {s, epoch, ""};
+	struct cf_keys *old = NULL, *new = NULL;
 	uint8_t cfgid[CF_REPO_ID_BYTES];
 	struct cf_buf slot, cfg;
 	int rc = -1;
@@ -1400,13 +1423,24 @@ cf_repo_rekey_zone(struct cf_store *s, const uint8_t old_ak[static 32],
 		cf_err_set(err, CF_ELIMIT, "zone key rotated too often");
 		goto out;
 	}
+	/* The snapshots of the version being retired are named in a cover
+	 * sealed with the new one, before the new slot exists: from then on,
+	 * one sealed with the old version and not named was made after. */
+	if ((old = cf_keys_new_ring((const uint8_t(*)[CF_KEY_BYTES])f.secrets,
+	         f.count, err)) == NULL)
+		goto out;
 	cf_crypto_random(f.secrets[f.count++], CF_KEY_BYTES);
-	if (cf_keyslot_seal_account((const uint8_t(*)[CF_KEY_BYTES])f.secrets,
+	if ((new = cf_keys_new_ring((const uint8_t(*)[CF_KEY_BYTES])f.secrets,
+	         f.count, err)) == NULL ||
+	    cf_cover_write(s, old, new, err) != 0 ||
+	    cf_keyslot_seal_account((const uint8_t(*)[CF_KEY_BYTES])f.secrets,
 	        f.count, cfgid, ak, epoch, &slot, err) != 0 ||
 	    put_hashed(s, CF_KIND_KEY, slot.p, slot.len, o.keepname, err) != 0)
 		goto out;
 	rc = 0;
 out:
+	cf_keys_free(old);
+	cf_keys_free(new);
 	sodium_free(f.secrets);
 	cf_buf_release(&slot);
 	cf_buf_release(&cfg);

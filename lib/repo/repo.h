@@ -29,6 +29,7 @@
 
 struct cf_keycache;
 struct cf_rangecache;
+struct cf_covers;
 
 struct cf_repo {
 	struct cf_store *store;
@@ -41,8 +42,11 @@ struct cf_repo {
 	char *cache_dir;
 	char slot[65]; /* the key slot that opened it */
 	int zstd_level;
-	size_t bad_snapshots;  /* skipped by the last cf_repo_snapshots */
-	struct cf_err bad_err; /* why the first was */
+	struct cf_covers *covers;  /* loaded on first need (cover.c) */
+	size_t bad_snapshots;      /* skipped by the last cf_repo_snapshots */
+	size_t retired_snapshots;  /* of which sealed with a retired version */
+	struct cf_err bad_err;     /* why the first was */
+	struct cf_err retired_err; /* the first sealed with a retired version */
 };
 
 /** cf_repo_init(where, pass, passlen, kdf, host, err): create a repository
@@ -172,6 +176,28 @@ int cf_repo_rekey_zone(struct cf_store *s, const uint8_t old_ak[static 32],
 struct cf_repo *cf_repo_open_writeonly(struct cf_store *s, struct cf_keys *keys,
     const uint8_t id[static CF_REPO_ID_BYTES], const char *cache_root,
     struct cf_err *err);
+/* Cover records (cover.c): the snapshots a retired key version may vouch
+ * for. */
+struct cf_covers *cf_covers_new(void);
+void cf_covers_free(struct cf_covers *c);
+/** cf_cover_write(s, old, new, err): at a rotation, before the new
+ * version's slot is stored: seal with ${new} (the ring with the new
+ * version) the names of the snapshots sealed with ${old}'s newest version.
+ */
+/** cf_cover_encode(ver, names, count, out): a cover record's payload. */
+void cf_cover_encode(uint32_t ver, const uint8_t *names, uint64_t count,
+    struct cf_buf *out);
+/** cf_cover_parse(p, n, ver, names, count, err): check a payload (hostile
+ * bytes); *names points into ${p} at *count names of 32 bytes. */
+int cf_cover_parse(const uint8_t *p, size_t n, uint32_t *ver,
+    const uint8_t **names, uint64_t *count, struct cf_err *err) CF_WUR;
+int cf_cover_write(struct cf_store *s, const struct cf_keys *old,
+    const struct cf_keys *new, struct cf_err *err) CF_WUR;
+/** cf_cover_check(r, name, ver, err): 0 if snapshot ${name}, sealed with
+ * key version index ${ver}, may be read: ${ver} is the newest, or the
+ * cover sealed with the next version names it.  CF_EAUTH if not. */
+int cf_cover_check(struct cf_repo *r, const char *name, size_t ver,
+    struct cf_err *err) CF_WUR;
 /** cf_repo_drop_old_slots(s, epoch, err): delete the account slots of
  * other epochs, once the new epoch is committed to the device chain. */
 int cf_repo_drop_old_slots(struct cf_store *s, uint32_t epoch,

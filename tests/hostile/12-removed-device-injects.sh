@@ -1,17 +1,14 @@
 #!/bin/bash
-# 12-removed-device-injects: a KNOWN GAP, registered with should_fail.
-# A removed device that colludes with the operator can still add data that
-# the remaining devices accept: the operator lets tablet's key in again,
-# shows it the chain as it last saw it (before its removal), brings back
-# the zone's old key slot and hides what was written after the removal;
-# tablet backs up with the old key version; the operator then puts
-# everything back.  laptop lists and restores tablet's snapshot: objects
-# sealed with an old key version stay valid for reading (they must, for
-# the data written before the removal), and nothing tells laptop that this
-# one was written after the removal.  Closing it needs the rotation to
-# record which objects the old versions may vouch for (a format change in
-# lib/repo: see docs/SECURITY.md).  The scenario exits 1 at the final
-# assertion while the gap is open, 99 if anything before it breaks.
+# 12-removed-device-injects: a removed device that colludes with the
+# operator tries to add data that the remaining devices accept: the
+# operator lets tablet's key in again, shows it the chain as it last saw it
+# (before its removal), brings back the zone's old key slot and hides what
+# was written after the removal; tablet backs up with the old key version;
+# the operator then puts everything back.  The removal wrote a cover record
+# (sealed with the new key version) naming the snapshots of the old one, so
+# laptop refuses tablet's snapshot with a security alert (exit 20), still
+# lists its own, and hiding the cover refuses every old snapshot (it fails
+# closed) instead of letting one in.
 . "$(dirname "$0")/lib.sh" "$@"
 SETUP_RC=99
 
@@ -56,12 +53,32 @@ srv ref-set 1 _account chain "$HEAD"
 python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute("DELETE FROM devices WHERE hex(pk)=?", (sys.argv[2],))' "$DATA/meta.db" "$PK"
 
 log "laptop: is tablet's snapshot, written after its removal, refused?"
+SETUP_RC=1
 run dev laptop "$COFFER" snapshots --repo "$URL" --json
 if [ "$RC" -eq 0 ] && grep -qF "$T/evil" "$T/out"; then
 	expect 0 dev laptop "$COFFER" restore latest --repo "$URL" --target "$T/r"
-	SETUP_RC=1
-	fail "KNOWN GAP: laptop accepts (and restores: $(cat "$T/r$T/evil/readme.txt")) a snapshot the removed tablet wrote after its removal"
+	fail "laptop accepts (and restores: $(cat "$T/r$T/evil/readme.txt")) a snapshot the removed tablet wrote after its removal"
 fi
-[ "$RC" -ne 0 ] || fail "tablet's backup is not listed (the staging broke)"
-show_io
-echo "laptop refused the snapshot: the gap is closed; drop should_fail"
+[ "$RC" -eq 20 ] || { show_io; fail "snapshots exited $RC, expected the security alert (20)"; }
+grep -q "SECURITY ALERT.*retired key version" "$T/err" || { show_io; fail "no alert naming the retired key version"; }
+grep -qF "$T/old" "$T/out" || { show_io; fail "the snapshot from before the removal is no longer listed"; }
+grep -qF "$T/new" "$T/out" || { show_io; fail "the snapshot from after the removal is not listed"; }
+grep -qF "$T/evil" "$T/out" && fail "tablet's snapshot is listed"
+cp "$T/out" "$T/snaps.json"
+log "laptop: restore latest refuses while a record is refused; its own restore by ID"
+expect 1 dev laptop "$COFFER" restore latest --repo "$URL" --target "$T/r"
+OLD=$(python3 -c 'import json, sys; print([s["id"] for s in json.load(open(sys.argv[1])) if any(p.endswith("/old") for p in s["paths"])][0])' "$T/snaps.json")
+expect 0 dev laptop "$COFFER" restore "$OLD" --repo "$URL" --target "$T/r"
+diff -r "$T/old" "$T/r$T/old" >/dev/null || fail "the old snapshot does not restore bit for bit"
+
+log "the operator hides the cover record: old snapshots are refused, not let in"
+mapfile -t META < <(srv ls 1 default meta)
+[ "${#META[@]}" -ge 1 ] || fail "no cover record on the server"
+for m in "${META[@]}"; do srv delete 1 default meta "$m" --soft; done
+run dev laptop "$COFFER" snapshots --repo "$URL" --json
+[ "$RC" -eq 20 ] || { show_io; fail "snapshots without the cover exited $RC, expected 20"; }
+grep -qF "$T/old" "$T/out" && fail "an old snapshot is accepted without its cover"
+grep -qF "$T/evil" "$T/out" && fail "tablet's snapshot is accepted without the cover"
+grep -qF "$T/new" "$T/out" || fail "the snapshot of the current key version is not listed"
+for m in "${META[@]}"; do srv undelete 1 default meta "$m"; done
+echo "laptop refused the snapshot tablet wrote after its removal"

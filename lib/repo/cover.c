@@ -1,0 +1,261 @@
+/*
+ * cover.c: which snapshots a retired key version may vouch for.
+ *
+ * A zone's key version v is retired when a device is removed (or the
+ * recovery key rotated): version v+1 is made, sealed only to the devices
+ * that remain.  The removed device still holds v, and with the operator's
+ * help it could seal new snapshots with it.  So the device that rotates
+ * first writes a cover record, sealed with version v+1 (and authenticated
+ * by its trust key, which only full key holders of v+1 have): the names
+ * of every snapshot sealed with v at that moment.  A reader accepts a
+ * snapshot sealed with an older version i only if the cover sealed with
+ * i+1 names it.  Hiding a cover only makes snapshots refused: it fails
+ * closed.  Covers are META objects named by the hash of their bytes, like
+ * forget records; older readers skip them.
+ *
+ * Record (payload of an envelope of type CF_OBJ_COVER):
+ *   'C' 'V' version(1)=1  u32 sealing version index  uvar count
+ *   name[32] x count        (the snapshot objects' names, binary)
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "repo/repo.h"
+#include "util/idset.h"
+
+#define COVER_VERSION 1
+#define COVER_MAX_BYTES (64u << 20)
+
+struct cf_covers {
+	pthread_mutex_t mu;
+	int loaded;
+	struct cf_idset by_ver[CF_MAX_VERSIONS + 1]; /* by sealing version */
+};
+
+struct cf_covers *
+cf_covers_new(void)
+{
+	struct cf_covers *c = calloc(1, sizeof(*c));
+
+	if (c != NULL)
+		pthread_mutex_init(&c->mu, NULL);
+	return c;
+}
+
+void
+cf_covers_free(struct cf_covers *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i <= CF_MAX_VERSIONS; i++)
+		cf_idset_release(&c->by_ver[i]);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+/* The bytes of object ${name} of ${kind}, checked against its name. */
+static int
+get_named(struct cf_store *s, enum cf_kind kind, const char *name,
+    struct cf_buf *b, struct cf_err *err)
+{
+	uint8_t h[32];
+	char hex[65];
+
+	if (cf_store_get(s, kind, name, 0, CF_GET_ALL, b, err))
+		return -1;
+	cf_crypto_hash(b->p, b->len, h);
+	cf_hex(hex, h, 32);
+	if (strcmp(hex, name) != 0)
+		return cf_err_set(err, CF_EAUTH,
+		    "%.16s: content does not match its name", name);
+	return 0;
+}
+
+/** cf_cover_encode(ver, names, count, out): a cover record's payload. */
+void
+cf_cover_encode(uint32_t ver, const uint8_t *names, uint64_t count,
+    struct cf_buf *out)
+{
+	cf_buf_add_u8(out, 'C');
+	cf_buf_add_u8(out, 'V');
+	cf_buf_add_u8(out, COVER_VERSION);
+	cf_buf_add_u32(out, ver);
+	cf_buf_add_uvar(out, count);
+	cf_buf_add(out, names, (size_t)count * 32);
+}
+
+/** cf_cover_parse(p, n, ver, names, count, err): check a payload; *names
+ * points into ${p} at *count names of 32 bytes. */
+int
+cf_cover_parse(const uint8_t *p, size_t n, uint32_t *ver, const uint8_t **names,
+    uint64_t *count, struct cf_err *err)
+{
+	struct cf_rd rd;
+	uint8_t m0, m1, fv;
+
+	cf_rd_init(&rd, p, n);
+	if (cf_rd_u8(&rd, &m0) || cf_rd_u8(&rd, &m1) || cf_rd_u8(&rd, &fv) ||
+	    m0 != 'C' || m1 != 'V')
+		return cf_err_set(err, CF_EFORMAT, "not a cover record");
+	if (fv != COVER_VERSION)
+		return cf_err_set(err, CF_EFORMAT,
+		    "cover record version %u not supported", fv);
+	if (cf_rd_u32(&rd, ver) || cf_rd_uvar(&rd, count) ||
+	    cf_rd_left(&rd) % 32 != 0 || *count != cf_rd_left(&rd) / 32)
+		return cf_err_set(err, CF_EFORMAT, "cover record is malformed");
+	*names = p + rd.off;
+	return 0;
+}
+
+struct collect {
+	struct cf_store *s;
+	const struct cf_keys *old;
+	struct cf_buf names;
+	uint64_t count;
+};
+
+/* A snapshot sealed with the newest version of ${old}: named in the
+ * cover.  One that does not open is left out (refused from then on). */
+static int
+collect_one(void *arg, const char *name, uint64_t size)
+{
+	struct collect *c = arg;
+	struct cf_err e2 = {0};
+	uint8_t *plain = NULL, id[32];
+	struct cf_buf b;
+	size_t n, ver;
+	int trusted;
+
+	(void)size;
+	cf_buf_init(&b, 64u << 20);
+	if (get_named(c->s, CF_KIND_SNAPSHOT, name, &b, &e2) == 0 &&
+	    cf_env_open_ver(c->old, CF_OBJ_SNAPSHOT, b.p, b.len, &plain, &n,
+	        &ver, &trusted, &e2) == 0 &&
+	    ver == c->old->nold && cf_unhex(id, 32, name) == 0) {
+		cf_buf_add(&c->names, id, 32);
+		c->count++;
+	}
+	if (plain != NULL)
+		sodium_memzero(plain, n);
+	free(plain);
+	cf_buf_release(&b);
+	return 0;
+}
+
+/** cf_cover_write(s, old, new, err): at a rotation, before the new
+ * version's slot exists: seal with ${new} (the ring with the new version)
+ * the names of the snapshots sealed with ${old}'s newest version. */
+int
+cf_cover_write(struct cf_store *s, const struct cf_keys *old,
+    const struct cf_keys *new, struct cf_err *err)
+{
+	struct collect c = {.s = s, .old = old};
+	struct cf_buf plain, env;
+	uint8_t h[32];
+	char name[65];
+	int rc = -1;
+
+	if (new->nold != old->nold + 1 || new->write_only)
+		return cf_err_set(err, CF_EINTERNAL, "cover: bad key rings");
+	cf_buf_init(&c.names, COVER_MAX_BYTES);
+	cf_buf_init(&plain, COVER_MAX_BYTES);
+	cf_buf_init(&env, COVER_MAX_BYTES + 4096);
+	if (cf_store_list(s, CF_KIND_SNAPSHOT, collect_one, &c, err) < 0 ||
+	    cf_buf_check(&c.names, err, "cover record"))
+		goto out;
+	cf_cover_encode((uint32_t) new->nold, c.names.p, c.count, &plain);
+	if (cf_buf_check(&plain, err, "cover record") ||
+	    cf_env_seal(new, CF_OBJ_COVER, plain.p, plain.len, &env, err))
+		goto out;
+	cf_crypto_hash(env.p, env.len, h);
+	cf_hex(name, h, 32);
+	rc = cf_store_put(s, CF_KIND_META, name, env.p, env.len, 0, err);
+out:
+	cf_buf_release(&c.names);
+	cf_buf_release(&plain);
+	cf_buf_release(&env);
+	return rc;
+}
+
+struct loadctx {
+	struct cf_repo *r;
+	struct cf_covers *c;
+	struct cf_err *err;
+};
+
+/* A META object that opens as a cover, sealed and trusted by the version
+ * it names: its names join that version's set.  Anything else (forget
+ * records, prune plans, garbage) is not a cover. */
+static int
+load_one(void *arg, const char *name, uint64_t size)
+{
+	struct loadctx *l = arg;
+	struct cf_err e2 = {0};
+	const uint8_t *names;
+	uint8_t *plain = NULL;
+	struct cf_buf b;
+	uint64_t count;
+	uint32_t v;
+	size_t n, ver;
+	int trusted, rc = 0;
+
+	(void)size;
+	cf_buf_init(&b, COVER_MAX_BYTES + 4096);
+	if (get_named(l->r->store, CF_KIND_META, name, &b, &e2) != 0) {
+		/* gone since the listing (a prune plan carried out) or
+		 * damaged: covers are never deleted, and a missing one
+		 * refuses, so nothing is lost by skipping */
+	} else if (cf_env_open_ver(l->r->keys, CF_OBJ_COVER, b.p, b.len, &plain,
+	               &n, &ver, &trusted, &e2) == 0) {
+		if (cf_cover_parse(plain, n, &v, &names, &count, &e2) != 0) {
+			rc = cf_err_set(l->err, CF_EFORMAT, "cover %.16s: %s",
+			    name, e2.msg);
+		} else if (trusted && v == ver && ver >= 1) {
+			for (uint64_t i = 0; rc == 0 && i < count; i++)
+				if (cf_idset_add(&l->c->by_ver[ver],
+				        names + i * 32) < 0)
+					rc = cf_err_set(l->err, CF_ENOMEM,
+					    "out of memory");
+		}
+	}
+	free(plain);
+	cf_buf_release(&b);
+	return rc;
+}
+
+/** cf_cover_check(r, name, ver, err): may snapshot ${name}, sealed with
+ * key version index ${ver}, be read?  Yes if ${ver} is the newest, or if
+ * the cover sealed with ${ver}+1 names it; CF_EAUTH if not. */
+int
+cf_cover_check(struct cf_repo *r, const char *name, size_t ver,
+    struct cf_err *err)
+{
+	struct cf_covers *c = r->covers;
+	struct loadctx l = {r, c, err};
+	uint8_t id[32];
+	int rc = 0, has;
+
+	if (ver >= r->keys->nold)
+		return 0;
+	if (cf_unhex(id, 32, name) != 0)
+		return cf_err_set(err, CF_EFORMAT, "bad snapshot name");
+	pthread_mutex_lock(&c->mu);
+	if (!c->loaded) {
+		rc = cf_store_list(r->store, CF_KIND_META, load_one, &l, err);
+		c->loaded = rc == 0;
+	}
+	has = rc == 0 && cf_idset_has(&c->by_ver[ver + 1], id);
+	pthread_mutex_unlock(&c->mu);
+	if (rc != 0)
+		return -1;
+	if (!has)
+		return cf_err_set(err, CF_EAUTH,
+		    "sealed with key version %zu after that version was "
+		    "retired (a device was removed): written by a removed "
+		    "device, or by a backup that overlapped the removal",
+		    ver + 1);
+	return 0;
+}
