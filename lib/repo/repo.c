@@ -1170,6 +1170,50 @@ cf_repo_find_snapshot(struct cf_repo *r, const char *spec, struct cf_err *err)
 	return found;
 }
 
+struct newer {
+	struct cf_store *s;
+	uint32_t epoch;
+	int found;
+};
+
+static int
+newer_slot(void *arg, const char *name, uint64_t size)
+{
+	struct newer *n = arg;
+	struct cf_slotinfo info;
+	struct cf_err e2 = {0};
+	struct cf_buf b;
+
+	(void)size;
+	cf_buf_init(&b, 8192);
+	if (cf_store_get(n->s, CF_KIND_KEY, name, 0, CF_GET_ALL, &b, &e2) ==
+	        0 &&
+	    cf_keyslot_parse(b.p, b.len, &info, &e2) == 0 &&
+	    info.type == CF_SLOT_ACCOUNT && info.epoch > n->epoch)
+		n->found = 1;
+	cf_buf_release(&b);
+	return 0;
+}
+
+/* A zone whose key was rotated since it was opened (a device removed
+ * meanwhile): a snapshot sealed with the retired version now would not be
+ * in its cover, and every reader would refuse it. */
+static int
+check_not_rotated(struct cf_repo *r, struct cf_err *err)
+{
+	struct newer n = {r->store, r->epoch, 0};
+
+	if (!r->zone)
+		return 0;
+	if (cf_store_list(r->store, CF_KIND_KEY, newer_slot, &n, err) < 0)
+		return -1;
+	if (n.found)
+		return cf_err_set(err, CF_EAUTH,
+		    "the zone's keys were rotated while this ran (a device "
+		    "was removed): nothing is lost, run it again");
+	return 0;
+}
+
 /** cf_repo_save_snapshot(r, s, err): encrypt and store a snapshot. */
 int
 cf_repo_save_snapshot(struct cf_repo *r, struct cf_snapshot *s,
@@ -1177,6 +1221,9 @@ cf_repo_save_snapshot(struct cf_repo *r, struct cf_snapshot *s,
 {
 	struct cf_buf plain, env;
 	int rc = -1;
+
+	if (check_not_rotated(r, err))
+		return -1;
 
 	cf_buf_init(&plain, 16u << 20);
 	cf_buf_init(&env, 32u << 20);
@@ -1359,6 +1406,8 @@ cf_repo_open_zone(struct cf_store *s, const uint8_t ak[static 32],
 		return NULL;
 	}
 	memcpy(r->slot, f.slot, 65);
+	r->epoch = epoch;
+	r->zone = 1;
 	sodium_free(f.secrets);
 	cf_chunker_init(&r->chunker, r->keys->gear);
 	return r;

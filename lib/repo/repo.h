@@ -40,7 +40,9 @@ struct cf_repo {
 	struct cf_keycache *kc;
 	struct cf_rangecache *rc; /* read-ahead of pack ranges (remote) */
 	char *cache_dir;
-	char slot[65]; /* the key slot that opened it */
+	char slot[65];   /* the key slot that opened it */
+	uint32_t epoch;  /* of the account slot that opened a zone */
+	int zone;        /* opened with an account key (cofferd zone) */
 	int zstd_level;
 	struct cf_covers *covers;  /* loaded on first need (cover.c) */
 	size_t bad_snapshots;      /* skipped by the last cf_repo_snapshots */

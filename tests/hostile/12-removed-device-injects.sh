@@ -4,7 +4,9 @@
 # operator lets tablet's key in again, shows it the chain as it last saw it
 # (before its removal), brings back the zone's old key slot and hides what
 # was written after the removal; tablet backs up with the old key version;
-# the operator then puts everything back.  The removal wrote a cover record
+# the operator then puts everything back.  (While the new epoch's key slot
+# is in sight, tablet's backup stops before writing its snapshot: the
+# guard against a backup overlapping a removal.)  The removal wrote a cover record
 # (sealed with the new key version) naming the snapshots of the old one, so
 # laptop refuses tablet's snapshot with a security alert (exit 20), still
 # lists its own, and hiding the cover refuses every old snapshot (it fails
@@ -42,6 +44,12 @@ for k in data index snapshots; do
 		HIDDEN+=("$k $n")
 	done
 done
+log "while a slot of a newer epoch is there, tablet's backup stops before its snapshot"
+expect 1 dev tablet "$COFFER" backup --repo "$URL" "$T/old" --quiet
+grep -q "keys were rotated while this ran" "$T/err" || { show_io; fail "no word of the rotation"; }
+# so the operator hides the new epoch's slot too
+mapfile -t NEWSLOTS < <(comm -23 <(srv ls 1 default keys | sort) <(printf "%s\n" "${OLDSLOTS[@]}" | sort))
+for k in "${NEWSLOTS[@]}"; do srv delete 1 default keys "$k" --soft; done
 mkdir -p "$T/evil"
 echo "planted by the removed tablet" >"$T/evil/readme.txt"
 expect 0 dev tablet "$COFFER" backup --repo "$URL" "$T/evil" --quiet
@@ -49,6 +57,7 @@ expect 0 dev tablet "$COFFER" backup --repo "$URL" "$T/evil" --quiet
 log "the operator puts everything back"
 for h in "${HIDDEN[@]}"; do srv undelete 1 default ${h% *} "${h#* }"; done
 for k in "${OLDSLOTS[@]}"; do srv delete 1 default keys "$k" --soft; done
+for k in "${NEWSLOTS[@]}"; do srv undelete 1 default keys "$k"; done
 srv ref-set 1 _account chain "$HEAD"
 python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute("DELETE FROM devices WHERE hex(pk)=?", (sys.argv[2],))' "$DATA/meta.db" "$PK"
 
