@@ -17,8 +17,14 @@
  *  - a blob stored under another content's id: refused on every load when
  *    a write-only credential's keys wrote it (its pack is not vouched
  *    for), loaded when the zone's own keys did (vouched for; only a
- *    verifying open refuses it).
+ *    verifying open refuses it);
+ *  - a zone of an account: after a key rotation, a snapshot of the
+ *    retired version loads (its cover names it), one sealed with the
+ *    retired version afterwards is refused (and counted as retired), a
+ *    save through the old key stops once the newer slot exists, and
+ *    without the cover every snapshot of the retired version is refused.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -426,6 +432,113 @@ test_config(void)
 	    CF_EFORMAT);
 }
 
+static int
+save_snap(struct cf_repo *r, int64_t t, char name[static 65],
+    struct cf_err *err)
+{
+	static char *paths[] = {"/z"};
+	struct cf_snapshot s;
+
+	memset(&s, 0, sizeof(s));
+	s.time_ns = t;
+	s.host = "h";
+	s.paths = paths;
+	s.npaths = 1;
+	if (cf_repo_save_snapshot(r, &s, err))
+		return -1;
+	memcpy(name, s.name, 65);
+	return 0;
+}
+
+static struct cf_repo *
+open_zone_at(const char *root, const uint8_t *ak, uint32_t epoch,
+    const char *cache)
+{
+	struct cf_err err;
+	struct cf_store *st = cf_store_open(root, 0, &err);
+	struct cf_repo *r;
+
+	REQUIRE(st != NULL);
+	r = cf_repo_open_zone(st, ak, epoch, cache, &err);
+	if (r == NULL)
+		fprintf(stderr, "open zone: %s\n", err.msg);
+	return r;
+}
+
+static void
+test_cover(const char *dir)
+{
+	uint8_t ak1[32], ak2[32];
+	char root[4200], cache[4200], meta[4300], a[65], b[65], c[65];
+	struct cf_snapshot **v, *got;
+	struct cf_repo *r, *old;
+	struct cf_store *st;
+	struct cf_err err;
+	struct dirent *de;
+	size_t n;
+	DIR *d;
+
+	test_join(root, sizeof(root), dir, "zone");
+	test_join(cache, sizeof(cache), dir, "zcache");
+	randombytes_buf(ak1, sizeof(ak1));
+	randombytes_buf(ak2, sizeof(ak2));
+	REQUIRE((st = cf_store_open(root, 1, &err)) != NULL);
+	REQUIRE(cf_repo_init_zone(st, ak1, 1, &err) == 0);
+	REQUIRE((r = open_zone_at(root, ak1, 1, cache)) != NULL);
+	REQUIRE(save_snap(r, 1000, a, &err) == 0);
+	cf_repo_close(r);
+
+	/* A removal: version 2 under the epoch-2 account key. */
+	REQUIRE((st = cf_store_open(root, 0, &err)) != NULL);
+	REQUIRE(cf_repo_rekey_zone(st, ak1, 1, ak2, 2, &err) == 0);
+	cf_store_free(st);
+	/* The removed device still opens the old slot; its own client stops
+	 * before sealing with the retired version, a hostile one does not. */
+	REQUIRE((old = open_zone_at(root, ak1, 1, cache)) != NULL);
+	CHECK_ERR(save_snap(old, 2000, b, &err), &err, CF_EAUTH);
+	CHECK(strstr(err.msg, "rotated") != NULL);
+	old->zone = 0;
+	REQUIRE(save_snap(old, 2000, b, &err) == 0);
+	cf_repo_close(old);
+
+	REQUIRE((r = open_zone_at(root, ak2, 2, cache)) != NULL);
+	CHECK(r->keys->nold == 1);
+	REQUIRE(save_snap(r, 3000, c, &err) == 0);
+	REQUIRE((got = cf_repo_load_snapshot(r, a, &err)) != NULL);
+	cf_snapshot_free(got);
+	REQUIRE((got = cf_repo_load_snapshot(r, c, &err)) != NULL);
+	cf_snapshot_free(got);
+	CHECK_ERR(cf_repo_load_snapshot(r, b, &err) ? 0 : -1, &err, CF_EAUTH);
+	CHECK(strstr(err.msg, "retired") != NULL);
+	REQUIRE(cf_repo_snapshots(r, &v, &n, &err) == 0);
+	CHECK(n == 2 && r->bad_snapshots == 1 && r->retired_snapshots == 1);
+	CHECK(strncmp(r->retired_err.msg, "snapshot ", 9) == 0 &&
+	      strncmp(r->retired_err.msg + 9, b, 8) == 0);
+	cf_snapshots_free(v, n);
+	cf_repo_close(r);
+
+	/* Without the cover, the retired version vouches for nothing. */
+	test_join(meta, sizeof(meta), root, "meta");
+	REQUIRE((d = opendir(meta)) != NULL);
+	n = 0;
+	while ((de = readdir(d)) != NULL) {
+		char path[4600];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", meta, de->d_name);
+		CHECK(unlink(path) == 0);
+		n++;
+	}
+	closedir(d);
+	CHECK(n == 1);
+	REQUIRE((r = open_zone_at(root, ak2, 2, cache)) != NULL);
+	CHECK_ERR(cf_repo_load_snapshot(r, a, &err) ? 0 : -1, &err, CF_EAUTH);
+	REQUIRE((got = cf_repo_load_snapshot(r, c, &err)) != NULL);
+	cf_snapshot_free(got);
+	cf_repo_close(r);
+}
+
 int
 main(void)
 {
@@ -440,6 +553,7 @@ main(void)
 	test_join(cache1, sizeof(cache1), dir, "cache1");
 	test_join(cache2, sizeof(cache2), dir, "cache2/sub");
 	test_config();
+	test_cover(dir);
 	REQUIRE(cf_repo_init(root, "pw", 2, &fast, "host", &err) == 0);
 	CHECK_ERR(cf_repo_init(root, "pw", 2, &fast, "host", &err), &err,
 	    CF_EEXIST);
