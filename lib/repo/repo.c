@@ -1210,7 +1210,8 @@ check_not_rotated(struct cf_repo *r, struct cf_err *err)
 	if (n.found)
 		return cf_err_set(err, CF_EAUTH,
 		    "the zone's keys were rotated while this ran (a device "
-		    "was removed): nothing is lost, run it again");
+		    "was removed), or a removal stopped halfway: nothing is "
+		    "lost; run it again (and finish the removal)");
 	return 0;
 }
 

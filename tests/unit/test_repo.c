@@ -18,11 +18,12 @@
  *    a write-only credential's keys wrote it (its pack is not vouched
  *    for), loaded when the zone's own keys did (vouched for; only a
  *    verifying open refuses it);
- *  - a zone of an account: after a key rotation, a snapshot of the
- *    retired version loads (its cover names it), one sealed with the
- *    retired version afterwards is refused (and counted as retired), a
- *    save through the old key stops once the newer slot exists, and
- *    without the cover every snapshot of the retired version is refused.
+ *  - a zone of an account, rotated twice: the retired versions'
+ *    snapshots load (the newest cover names them, the second carrying
+ *    the first's names forward), one sealed with a retired version after
+ *    its rotation is refused and counted as retired, also with a cover of
+ *    its own version; a save through the old key stops once the newer
+ *    slot exists; without the covers every old snapshot is refused.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -465,63 +466,118 @@ open_zone_at(const char *root, const uint8_t *ak, uint32_t epoch,
 	return r;
 }
 
+static int
+loads(struct cf_repo *r, const char *name)
+{
+	struct cf_err err;
+	struct cf_snapshot *got = cf_repo_load_snapshot(r, name, &err);
+
+	cf_snapshot_free(got);
+	return got != NULL ? 1 : err.code == CF_EAUTH ? 0 : -1;
+}
+
+static void
+rekey(const char *root, const uint8_t *oak, uint32_t oe, const uint8_t *ak,
+    uint32_t e)
+{
+	struct cf_err err;
+	struct cf_store *st = cf_store_open(root, 0, &err);
+
+	REQUIRE(st != NULL);
+	REQUIRE(cf_repo_rekey_zone(st, oak, oe, ak, e, &err) == 0);
+	cf_store_free(st);
+}
+
+/* What a device removed at the second rotation can do: seal a snapshot
+ * with its newest version (1) and a cover of that version naming it. */
+static void
+forge_cover(struct cf_repo *old, const char *name)
+{
+	struct cf_buf plain, env;
+	struct cf_err err;
+	uint8_t id[32];
+	char obj[65];
+
+	REQUIRE(cf_unhex(id, 32, name) == 0);
+	cf_buf_init(&plain, 4096);
+	cf_buf_init(&env, 8192);
+	cf_cover_encode((uint32_t)old->keys->nold, id, 1, &plain);
+	REQUIRE(cf_env_seal(old->keys, CF_OBJ_COVER, plain.p, plain.len, &env,
+	            &err) == 0);
+	REQUIRE(cf_repo_put_object(old, CF_KIND_META, env.p, env.len, obj,
+	            &err) == 0);
+	cf_buf_release(&plain);
+	cf_buf_release(&env);
+}
+
 static void
 test_cover(const char *dir)
 {
-	uint8_t ak1[32], ak2[32];
-	char root[4200], cache[4200], meta[4300], a[65], b[65], c[65];
-	struct cf_snapshot **v, *got;
+	uint8_t ak1[32], ak2[32], ak3[32];
+	char root[4200], cache[4200], meta[4300];
+	char a[65], b[65], c[65], d[65], e[65];
+	struct cf_snapshot **v;
 	struct cf_repo *r, *old;
 	struct cf_store *st;
 	struct cf_err err;
 	struct dirent *de;
 	size_t n;
-	DIR *d;
+	DIR *dd;
 
 	test_join(root, sizeof(root), dir, "zone");
 	test_join(cache, sizeof(cache), dir, "zcache");
 	randombytes_buf(ak1, sizeof(ak1));
 	randombytes_buf(ak2, sizeof(ak2));
+	randombytes_buf(ak3, sizeof(ak3));
 	REQUIRE((st = cf_store_open(root, 1, &err)) != NULL);
 	REQUIRE(cf_repo_init_zone(st, ak1, 1, &err) == 0);
 	REQUIRE((r = open_zone_at(root, ak1, 1, cache)) != NULL);
 	REQUIRE(save_snap(r, 1000, a, &err) == 0);
 	cf_repo_close(r);
 
-	/* A removal: version 2 under the epoch-2 account key. */
-	REQUIRE((st = cf_store_open(root, 0, &err)) != NULL);
-	REQUIRE(cf_repo_rekey_zone(st, ak1, 1, ak2, 2, &err) == 0);
-	cf_store_free(st);
-	/* The removed device still opens the old slot; its own client stops
+	/* First removal: version 2 under the epoch-2 account key.  The
+	 * removed device still opens its old slot; its own client stops
 	 * before sealing with the retired version, a hostile one does not. */
+	rekey(root, ak1, 1, ak2, 2);
 	REQUIRE((old = open_zone_at(root, ak1, 1, cache)) != NULL);
 	CHECK_ERR(save_snap(old, 2000, b, &err), &err, CF_EAUTH);
 	CHECK(strstr(err.msg, "rotated") != NULL);
 	old->zone = 0;
 	REQUIRE(save_snap(old, 2000, b, &err) == 0);
 	cf_repo_close(old);
-
 	REQUIRE((r = open_zone_at(root, ak2, 2, cache)) != NULL);
 	CHECK(r->keys->nold == 1);
 	REQUIRE(save_snap(r, 3000, c, &err) == 0);
-	REQUIRE((got = cf_repo_load_snapshot(r, a, &err)) != NULL);
-	cf_snapshot_free(got);
-	REQUIRE((got = cf_repo_load_snapshot(r, c, &err)) != NULL);
-	cf_snapshot_free(got);
-	CHECK_ERR(cf_repo_load_snapshot(r, b, &err) ? 0 : -1, &err, CF_EAUTH);
-	CHECK(strstr(err.msg, "retired") != NULL);
+	CHECK(loads(r, a) == 1 && loads(r, c) == 1 && loads(r, b) == 0);
+	cf_repo_close(r);
+
+	/* Second removal: the cover of version 3 carries the first one's
+	 * names forward.  The device it removes holds version 2's trust key:
+	 * its snapshot and its own cover of version 2 count for nothing. */
+	rekey(root, ak2, 2, ak3, 3);
+	REQUIRE((old = open_zone_at(root, ak2, 2, cache)) != NULL);
+	old->zone = 0;
+	REQUIRE(save_snap(old, 4000, e, &err) == 0);
+	forge_cover(old, e);
+	forge_cover(old, b);
+	cf_repo_close(old);
+	REQUIRE((r = open_zone_at(root, ak3, 3, cache)) != NULL);
+	CHECK(r->keys->nold == 2);
+	REQUIRE(save_snap(r, 5000, d, &err) == 0);
+	CHECK(loads(r, a) == 1 && loads(r, c) == 1 && loads(r, d) == 1);
+	CHECK(loads(r, b) == 0 && loads(r, e) == 0);
 	REQUIRE(cf_repo_snapshots(r, &v, &n, &err) == 0);
-	CHECK(n == 2 && r->bad_snapshots == 1 && r->retired_snapshots == 1);
+	CHECK(n == 3 && r->bad_snapshots == 2 && r->retired_snapshots == 2);
 	CHECK(strncmp(r->retired_err.msg, "snapshot ", 9) == 0 &&
-	      strncmp(r->retired_err.msg + 9, b, 8) == 0);
+	      strstr(r->retired_err.msg, "retired") != NULL);
 	cf_snapshots_free(v, n);
 	cf_repo_close(r);
 
-	/* Without the cover, the retired version vouches for nothing. */
+	/* Without the covers, the retired versions vouch for nothing. */
 	test_join(meta, sizeof(meta), root, "meta");
-	REQUIRE((d = opendir(meta)) != NULL);
+	REQUIRE((dd = opendir(meta)) != NULL);
 	n = 0;
-	while ((de = readdir(d)) != NULL) {
+	while ((de = readdir(dd)) != NULL) {
 		char path[4600];
 
 		if (de->d_name[0] == '.')
@@ -530,12 +586,10 @@ test_cover(const char *dir)
 		CHECK(unlink(path) == 0);
 		n++;
 	}
-	closedir(d);
-	CHECK(n == 1);
-	REQUIRE((r = open_zone_at(root, ak2, 2, cache)) != NULL);
-	CHECK_ERR(cf_repo_load_snapshot(r, a, &err) ? 0 : -1, &err, CF_EAUTH);
-	REQUIRE((got = cf_repo_load_snapshot(r, c, &err)) != NULL);
-	cf_snapshot_free(got);
+	closedir(dd);
+	CHECK(n == 4);
+	REQUIRE((r = open_zone_at(root, ak3, 3, cache)) != NULL);
+	CHECK(loads(r, a) == 0 && loads(r, c) == 0 && loads(r, d) == 1);
 	cf_repo_close(r);
 }
 
