@@ -1170,6 +1170,26 @@ cf_repo_find_snapshot(struct cf_repo *r, const char *spec, struct cf_err *err)
 	return found;
 }
 
+/* 1 and its *epoch if key slot ${name} is an account slot, else 0. */
+static int
+account_slot_epoch(struct cf_store *s, const char *name, uint32_t *epoch)
+{
+	struct cf_slotinfo info;
+	struct cf_err e2 = {0};
+	struct cf_buf b;
+	int is = 0;
+
+	cf_buf_init(&b, 8192);
+	if (cf_store_get(s, CF_KIND_KEY, name, 0, CF_GET_ALL, &b, &e2) == 0 &&
+	    cf_keyslot_parse(b.p, b.len, &info, &e2) == 0 &&
+	    info.type == CF_SLOT_ACCOUNT) {
+		*epoch = info.epoch;
+		is = 1;
+	}
+	cf_buf_release(&b);
+	return is;
+}
+
 struct newer {
 	struct cf_store *s;
 	uint32_t epoch;
@@ -1180,18 +1200,11 @@ static int
 newer_slot(void *arg, const char *name, uint64_t size)
 {
 	struct newer *n = arg;
-	struct cf_slotinfo info;
-	struct cf_err e2 = {0};
-	struct cf_buf b;
+	uint32_t epoch;
 
 	(void)size;
-	cf_buf_init(&b, 8192);
-	if (cf_store_get(n->s, CF_KIND_KEY, name, 0, CF_GET_ALL, &b, &e2) ==
-	        0 &&
-	    cf_keyslot_parse(b.p, b.len, &info, &e2) == 0 &&
-	    info.type == CF_SLOT_ACCOUNT && info.epoch > n->epoch)
+	if (account_slot_epoch(n->s, name, &epoch) && epoch > n->epoch)
 		n->found = 1;
-	cf_buf_release(&b);
 	return 0;
 }
 
@@ -1424,20 +1437,15 @@ static int
 drop_old_slot(void *arg, const char *name, uint64_t size)
 {
 	struct oldslots *o = arg;
-	struct cf_slotinfo info;
 	struct cf_err e2 = {0};
-	struct cf_buf b;
+	uint32_t epoch;
 
 	(void)size;
-	cf_buf_init(&b, 8192);
+	/* one that cannot be deleted stays: harmless, retried next time */
 	if (strcmp(name, o->keepname) != 0 &&
-	    cf_store_get(o->s, CF_KIND_KEY, name, 0, CF_GET_ALL, &b, &e2) ==
-	        0 &&
-	    cf_keyslot_parse(b.p, b.len, &info, &e2) == 0 &&
-	    info.type == CF_SLOT_ACCOUNT && info.epoch != o->keep)
-		if (cf_store_del(o->s, CF_KIND_KEY, name, &e2) != 0)
-			return 0; /* stays; harmless, retried next time */
-	cf_buf_release(&b);
+	    account_slot_epoch(o->s, name, &epoch) && epoch != o->keep &&
+	    cf_store_del(o->s, CF_KIND_KEY, name, &e2) != 0)
+		cf_err_clear(&e2);
 	return 0;
 }
 
