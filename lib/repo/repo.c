@@ -36,7 +36,11 @@ struct cf_keycache {
 #define RC_DIRECT (256u << 10)
 #define RC_SIZES 64
 
-enum { RC_EMPTY, RC_LOADING, RC_READY };
+/* A cell whose load failed stays FAILED, with the error, until every
+ * thread that waited for that load has taken the error: each would
+ * otherwise retry the fetch in turn (a whole round of the store's retries
+ * per waiting thread while the server is down). */
+enum { RC_EMPTY, RC_LOADING, RC_READY, RC_FAILED };
 
 struct rc_cell {
 	uint8_t pack[32];
@@ -44,8 +48,10 @@ struct rc_cell {
 	uint8_t *p;   /* RC_CELL bytes, allocated on first use */
 	size_t len;
 	int state;
-	int pins; /* readers copying out of it: not evicted meanwhile */
+	int pins;    /* readers copying out of it: not evicted meanwhile */
+	int waiters; /* threads waiting for its load */
 	uint64_t used;
+	struct cf_err ferr; /* why the load failed (RC_FAILED) */
 };
 
 struct rc_size {
@@ -339,7 +345,10 @@ rc_find(struct cf_rangecache *c, const uint8_t *pack, uint64_t idx,
 		if (cell->state != RC_EMPTY && cell->idx == idx &&
 		    memcmp(cell->pack, pack, 32) == 0)
 			return cell;
-		if (cell->state != RC_LOADING && cell->pins == 0 &&
+		/* not while threads that waited for its load are yet to
+		 * look at it: they must find what they waited for */
+		if ((cell->state == RC_EMPTY || cell->state == RC_READY) &&
+		    cell->pins == 0 && cell->waiters == 0 &&
 		    (*victim == NULL || cell->used < (*victim)->used))
 			*victim = cell;
 	}
@@ -368,7 +377,26 @@ rc_get(struct cf_repo *r, const uint8_t *pack, const char *name, uint64_t size,
 		}
 		if (cell == NULL && victim != NULL)
 			break;
-		/* being loaded by another thread, or every cell pinned */
+		/* Being loaded by another thread: wait for that load, and take
+		 * its error if it fails.  Otherwise (every cell busy, or a
+		 * failed load whose waiters are still leaving) wait. */
+		if (cell != NULL && cell->state == RC_LOADING) {
+			cell->waiters++;
+			while (cell->state == RC_LOADING)
+				pthread_cond_wait(&c->cv, &c->mu);
+			cell->waiters--;
+			if (cell->state == RC_FAILED) {
+				*err = cell->ferr;
+				if (cell->waiters == 0) {
+					cell->state = RC_EMPTY;
+					cell->used = 0;
+					pthread_cond_broadcast(&c->cv);
+				}
+				pthread_mutex_unlock(&c->mu);
+				return NULL;
+			}
+			continue;
+		}
 		pthread_cond_wait(&c->cv, &c->mu);
 	}
 	cell = victim;
@@ -396,9 +424,11 @@ rc_get(struct cf_repo *r, const uint8_t *pack, const char *name, uint64_t size,
 	}
 	pthread_mutex_lock(&c->mu);
 	if (rc != 0) {
-		cell->state = RC_EMPTY;
+		cell->len = 0;
 		cell->pins = 0;
 		cell->used = 0;
+		cell->ferr = *err;
+		cell->state = cell->waiters > 0 ? RC_FAILED : RC_EMPTY;
 	} else {
 		cell->state = RC_READY;
 	}
@@ -451,6 +481,9 @@ read_ahead(struct cf_repo *r, const struct cf_loc *loc, const char *name,
 {
 	uint64_t size, pos, end;
 
+	if (loc->e.off > UINT64_MAX - loc->e.len)
+		return cf_err_set(err, CF_EFORMAT,
+		    "pack %.16s: blob out of bounds", name);
 	if (loc->e.len >= RC_DIRECT)
 		return cf_store_get(r->store, CF_KIND_PACK, name, loc->e.off,
 		    loc->e.len, ct, err);
@@ -471,6 +504,12 @@ read_ahead(struct cf_repo *r, const struct cf_loc *loc, const char *name,
 
 		if (cell == NULL)
 			return -1;
+		/* a cell loaded when the server said the pack was shorter */
+		if (at + n > cell->len) {
+			rc_unpin(r->rc, cell);
+			return cf_err_set(err, CF_EFORMAT,
+			    "pack %.16s: blob out of bounds", name);
+		}
 		cf_buf_add(ct, cell->p + at, (size_t)n);
 		rc_unpin(r->rc, cell);
 		pos += n;
