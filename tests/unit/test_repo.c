@@ -18,6 +18,10 @@
  *    a write-only credential's keys wrote it (its pack is not vouched
  *    for), loaded when the zone's own keys did (vouched for; only a
  *    verifying open refuses it);
+ *  - through a store that counts as remote (reads through the cells of
+ *    1 MiB): eight threads read every data blob at once, right, each
+ *    cell fetched once; when the store fails, eight threads waiting for
+ *    one cell all fail without fetching it once each;
  *  - a zone of an account, rotated twice: the retired versions'
  *    snapshots load (the newest cover names them, the second carrying
  *    the first's names forward), one sealed with a retired version after
@@ -593,6 +597,164 @@ test_cover(const char *dir)
 	cf_repo_close(r);
 }
 
+/* A local store seen as a remote one (reads through the cells of
+ * lib/repo/repo.c), counting the cell-shaped reads of packs (aligned
+ * offset, at most a cell) and failing them on demand, slowly. */
+struct rview {
+	struct cf_store base;
+	struct cf_store *in;
+	pthread_mutex_t mu;
+	char seen[256][96]; /* "name@offset" of each cell read */
+	int nseen, twice, cellgets, fail;
+};
+
+static int
+rv_cell(enum cf_kind kind, uint64_t off, uint64_t len)
+{
+	return kind == CF_KIND_PACK && off % (1u << 20) == 0 &&
+	       len <= (1u << 20);
+}
+
+static int
+rv_get(struct cf_store *s, enum cf_kind kind, const char *name, uint64_t off,
+    uint64_t len, struct cf_buf *out, struct cf_err *err)
+{
+	struct rview *v = (struct rview *)s;
+	int fail = 0;
+
+	if (rv_cell(kind, off, len)) {
+		char key[96];
+
+		snprintf(key, sizeof(key), "%.60s@%llu", name,
+		    (unsigned long long)off);
+		pthread_mutex_lock(&v->mu);
+		v->cellgets++;
+		for (int i = 0; i < v->nseen; i++)
+			v->twice += strcmp(v->seen[i], key) == 0;
+		if (v->nseen < 256)
+			memcpy(v->seen[v->nseen++], key, sizeof(key));
+		fail = v->fail;
+		pthread_mutex_unlock(&v->mu);
+	}
+	if (fail) {
+		usleep(100 * 1000);
+		return cf_err_set(err, CF_ENET, "injected failure");
+	}
+	return v->in->ops->get(v->in, kind, name, off, len, out, err);
+}
+
+static int
+rv_size(struct cf_store *s, enum cf_kind kind, const char *name, uint64_t *size,
+    struct cf_err *err)
+{
+	struct rview *v = (struct rview *)s;
+
+	return v->in->ops->size(v->in, kind, name, size, err);
+}
+
+static int
+rv_list(struct cf_store *s, enum cf_kind kind, cf_list_fn fn, void *arg,
+    struct cf_err *err)
+{
+	struct rview *v = (struct rview *)s;
+
+	return v->in->ops->list(v->in, kind, fn, arg, err);
+}
+
+static void
+rv_free(struct cf_store *s)
+{
+	(void)s; /* the test owns it */
+}
+
+static const struct cf_store_ops rv_ops = {
+    .get = rv_get, .size = rv_size, .list = rv_list, .free = rv_free};
+
+struct reader {
+	pthread_t th;
+	struct cf_repo *r;
+	const struct blob *b;
+	size_t only; /* NBLOBS: every data blob, else that one */
+	int bad, failed;
+};
+
+static void *
+read_blobs(void *arg)
+{
+	struct reader *rd = arg;
+	struct cf_zc *zc = cf_zc_new(0);
+	struct cf_err err;
+	struct cf_buf out;
+
+	cf_buf_init(&out, CF_BLOB_MAX_RAW + (1u << 20));
+	for (size_t i = NBIG; i < NBLOBS && zc != NULL; i++) {
+		const struct blob *b = &rd->b[i];
+
+		if (rd->only != NBLOBS && i != rd->only)
+			continue;
+		if (cf_repo_load_blob(rd->r, b->id, b->type, zc, &out, &err))
+			rd->failed++;
+		else if (out.len != b->n ||
+		         (b->n > 0 && memcmp(out.p, b->p, b->n) != 0))
+			rd->bad++;
+	}
+	cf_buf_release(&out);
+	cf_zc_free(zc);
+	return NULL;
+}
+
+static int
+run_readers(struct cf_repo *r, const struct blob *b, size_t only, int *bad)
+{
+	struct reader rd[8];
+	int failed = 0;
+
+	*bad = 0;
+	for (int t = 0; t < 8; t++) {
+		rd[t] = (struct reader){.r = r, .b = b, .only = only};
+		REQUIRE(pthread_create(&rd[t].th, NULL, read_blobs, &rd[t]) ==
+		        0);
+	}
+	for (int t = 0; t < 8; t++) {
+		pthread_join(rd[t].th, NULL);
+		*bad += rd[t].bad;
+		failed += rd[t].failed;
+	}
+	return failed;
+}
+
+/* Eight threads read every data blob through the cells at once: right
+ * bytes, each cell fetched once.  Then, with the store failing (slowly),
+ * eight threads after one blob all fail, and its cell is not fetched
+ * once per thread. */
+static void
+test_remote_reads(const char *root, const char *cache, const struct blob *b)
+{
+	struct rview v = {
+	    .base = {.ops = &rv_ops, .where = "view", .remote = 1}};
+	struct cf_repo *r;
+	struct cf_err err;
+	int bad;
+
+	REQUIRE((v.in = cf_store_open(root, 0, &err)) != NULL);
+	pthread_mutex_init(&v.mu, NULL);
+	REQUIRE((r = cf_repo_open_store(&v.base, "pw", 2, cache, &err)) !=
+	        NULL);
+	CHECK(run_readers(r, b, NBLOBS, &bad) == 0 && bad == 0);
+	CHECK(v.cellgets > 0 && v.twice == 0);
+	cf_repo_close(r);
+
+	v.cellgets = 0;
+	v.fail = 1;
+	REQUIRE((r = cf_repo_open_store(&v.base, "pw", 2, cache, &err)) !=
+	        NULL);
+	CHECK(run_readers(r, b, NBIG + 5, &bad) == 8);
+	CHECK(v.cellgets >= 1 && v.cellgets <= 2);
+	cf_repo_close(r);
+	cf_store_free(v.in);
+	pthread_mutex_destroy(&v.mu);
+}
+
 int
 main(void)
 {
@@ -622,6 +784,7 @@ main(void)
 	test_pack_threads(r, b);
 	check_load_all(r, b);
 	test_snapshots(r, b);
+	test_remote_reads(root, cache1, b);
 	test_big_tree(r);
 	test_vouched(r);
 	REQUIRE(cf_repo_add_key(r, "second", 6, &fast, "h2", slot, &err) == 0);
