@@ -197,11 +197,12 @@ load_one(void *arg, const char *name, uint64_t size)
 	uint8_t *plain = NULL;
 	struct cf_buf b;
 	struct cf_rd rd;
+	struct cf_err e2 = {0};
 	uint64_t cnt;
 	int64_t t;
-	size_t n;
+	size_t n, ver;
 	uint8_t m0, m1, v, id[32];
-	int rc = 0;
+	int rc = 0, trusted;
 
 	(void)size;
 	cf_buf_init(&b, 128u << 20);
@@ -212,10 +213,16 @@ load_one(void *arg, const char *name, uint64_t size)
 		rc = c->err->code == CF_ENOTFOUND ? 0 : -1;
 		if (rc == 0)
 			cf_err_clear(c->err);
-	} else if (cf_env_open(c->r->keys, CF_OBJ_FORGET, b.p, b.len, &plain,
-	               &n, c->err) != 0)
+	} else if (cf_env_open_ver(c->r->keys, CF_OBJ_FORGET, b.p, b.len,
+	               &plain, &n, &ver, &trusted, c->err) != 0) {
 		cf_err_clear(c->err); /* a prune plan, or not ours: skip */
-	else {
+	} else if (!trusted || cf_cover_check(c->r, name, ver, &e2) != 0) {
+		/* Sealed by a write-only credential (which never forgets), or
+		 * with a retired key version after its retirement (a removed
+		 * device): it excuses nothing. */
+		if (trusted && e2.code != CF_EAUTH)
+			rc = cf_err_set(c->err, e2.code, "%s", e2.msg);
+	} else {
 		cf_rd_init(&rd, plain, n);
 		if (cf_rd_u8(&rd, &m0) || cf_rd_u8(&rd, &m1) ||
 		    cf_rd_u8(&rd, &v) || m0 != 'C' || m1 != 'F' ||

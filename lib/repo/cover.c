@@ -20,6 +20,11 @@
  * Record (payload of an envelope of type CF_OBJ_COVER):
  *   'C' 'V' version(1)=1  u32 sealing version index  uvar count
  *   name[32] x count        (the snapshot objects' names, binary)
+ *
+ * Forget records (which excuse a snapshot that disappears) are covered
+ * the same way: one sealed with a retired version counts only if the
+ * newest cover names it, and one a write-only credential sealed never
+ * counts (a write-only credential cannot read what it would forget).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -219,6 +224,40 @@ collect_one(void *arg, const char *name, uint64_t size)
 	return rc;
 }
 
+/* A forget record that the old ring accepts (sealed by a full key holder
+ * with its newest version, or covered): named in the cover as well, so
+ * that it keeps excusing the snapshots it names. */
+static int
+collect_forget(void *arg, const char *name, uint64_t size)
+{
+	struct collect *c = arg;
+	struct cf_err e2 = {0};
+	uint8_t *plain = NULL, id[32];
+	struct cf_buf b;
+	size_t n = 0, ver;
+	int trusted, rc = 0;
+
+	(void)size;
+	cf_buf_init(&b, 128u << 20);
+	if (cf_unhex(id, 32, name) != 0) {
+		/* not an object's name */
+	} else if (get_named(c->s, CF_KIND_META, name, &b, &e2) != 0) {
+		if (e2.code != CF_ENOTFOUND && e2.code != CF_EAUTH &&
+		    e2.code != CF_EFORMAT && e2.code != CF_ELIMIT)
+			rc = cf_err_set(c->err, e2.code, "%.16s: %s", name,
+			    e2.msg);
+	} else if (cf_env_open_ver(c->old, CF_OBJ_FORGET, b.p, b.len, &plain,
+	               &n, &ver, &trusted, &e2) == 0 &&
+	           trusted &&
+	           (ver == c->old->nold || cf_idset_has(c->covered, id))) {
+		cf_buf_add(&c->names, id, 32);
+		c->count++;
+	}
+	free(plain);
+	cf_buf_release(&b);
+	return rc;
+}
+
 /** cf_cover_write(s, old, new, err): at a rotation, before the new
  * version's slot exists: seal with ${new} (the ring with the new version)
  * the names of the snapshots that ${old} accepts. */
@@ -241,6 +280,7 @@ cf_cover_write(struct cf_store *s, const struct cf_keys *old,
 	cf_buf_init(&env, COVER_MAX_BYTES + 4096);
 	if (load_covers(s, old, &covered, err) ||
 	    cf_store_list(s, CF_KIND_SNAPSHOT, collect_one, &c, err) != 0 ||
+	    cf_store_list(s, CF_KIND_META, collect_forget, &c, err) != 0 ||
 	    cf_buf_check(&c.names, err, "cover record"))
 		goto out;
 	cf_cover_encode((uint32_t) new->nold, c.names.p, c.count, &plain);

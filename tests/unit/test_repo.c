@@ -27,7 +27,9 @@
  *    the first's names forward), one sealed with a retired version after
  *    its rotation is refused and counted as retired, also with a cover of
  *    its own version; a save through the old key stops once the newer
- *    slot exists; without the covers every old snapshot is refused.
+ *    slot exists; without the covers every old snapshot is refused;
+ *    forget records likewise: one the removed device sealed after its
+ *    removal excuses nothing, the others keep counting across rotations.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -41,6 +43,7 @@
 #include <sodium.h>
 
 #include "compress/compress.h"
+#include "engine/forget.h"
 #include "repo/packer.h"
 #include "repo/repo.h"
 
@@ -514,6 +517,35 @@ forge_cover(struct cf_repo *old, const char *name)
 	cf_buf_release(&env);
 }
 
+/* A forget record naming the made-up snapshot ${tag}...; 1 if a reader
+ * of ${r} counts it. */
+static void
+forget_fake(struct cf_repo *r, uint8_t tag)
+{
+	char names[1][65];
+	uint8_t id[32];
+	struct cf_err err;
+
+	memset(id, tag, sizeof(id));
+	cf_hex(names[0], id, 32);
+	REQUIRE(cf_forget_apply(r, names, 1, &err) == 0);
+}
+
+static int
+forgotten(struct cf_repo *r, uint8_t tag)
+{
+	struct cf_idset set = {0};
+	struct cf_err err;
+	uint8_t id[32];
+	int has;
+
+	REQUIRE(cf_forget_load(r, &set, &err) == 0);
+	memset(id, tag, sizeof(id));
+	has = cf_idset_has(&set, id);
+	cf_idset_release(&set);
+	return has;
+}
+
 static void
 test_cover(const char *dir)
 {
@@ -537,6 +569,7 @@ test_cover(const char *dir)
 	REQUIRE(cf_repo_init_zone(st, ak1, 1, &err) == 0);
 	REQUIRE((r = open_zone_at(root, ak1, 1, cache)) != NULL);
 	REQUIRE(save_snap(r, 1000, a, &err) == 0);
+	forget_fake(r, 0x11); /* before the removal: it counts */
 	cf_repo_close(r);
 
 	/* First removal: version 2 under the epoch-2 account key.  The
@@ -548,11 +581,14 @@ test_cover(const char *dir)
 	CHECK(strstr(err.msg, "rotated") != NULL);
 	old->zone = 0;
 	REQUIRE(save_snap(old, 2000, b, &err) == 0);
+	forget_fake(old, 0x22); /* after it, by the removed device */
 	cf_repo_close(old);
 	REQUIRE((r = open_zone_at(root, ak2, 2, cache)) != NULL);
 	CHECK(r->keys->nold == 1);
 	REQUIRE(save_snap(r, 3000, c, &err) == 0);
 	CHECK(loads(r, a) == 1 && loads(r, c) == 1 && loads(r, b) == 0);
+	forget_fake(r, 0x33);
+	CHECK(forgotten(r, 0x11) && !forgotten(r, 0x22) && forgotten(r, 0x33));
 	cf_repo_close(r);
 
 	/* Second removal: the cover of version 3 carries the first one's
@@ -570,6 +606,7 @@ test_cover(const char *dir)
 	REQUIRE(save_snap(r, 5000, d, &err) == 0);
 	CHECK(loads(r, a) == 1 && loads(r, c) == 1 && loads(r, d) == 1);
 	CHECK(loads(r, b) == 0 && loads(r, e) == 0);
+	CHECK(forgotten(r, 0x11) && !forgotten(r, 0x22) && forgotten(r, 0x33));
 	REQUIRE(cf_repo_snapshots(r, &v, &n, &err) == 0);
 	CHECK(n == 3 && r->bad_snapshots == 2 && r->retired_snapshots == 2);
 	CHECK(strncmp(r->retired_err.msg, "snapshot ", 9) == 0 &&
@@ -591,7 +628,7 @@ test_cover(const char *dir)
 		n++;
 	}
 	closedir(dd);
-	CHECK(n == 4);
+	CHECK(n == 7); /* 2 covers, 2 forged ones, 3 forget records */
 	REQUIRE((r = open_zone_at(root, ak3, 3, cache)) != NULL);
 	CHECK(loads(r, a) == 0 && loads(r, c) == 0 && loads(r, d) == 1);
 	cf_repo_close(r);
