@@ -182,53 +182,21 @@ struct collect {
 	struct cf_store *s;
 	const struct cf_keys *old;
 	const struct cf_idset *covered; /* by the old ring's cover */
+	enum cf_kind kind;              /* of what is listed now: */
+	enum cf_objtype type;           /* snapshots, or forget records */
 	struct cf_buf names;
 	uint64_t count;
 	struct cf_err *err;
 };
 
-/* A snapshot that the old ring accepts: sealed with its newest version,
- * or with an older one and named by its cover.  One that is gone, does
- * not open or is not covered is left out (and refused from then on); a
- * read that fails otherwise (the network) stops the rotation before the
- * new slot exists. */
+/* A snapshot, or a forget record, that the old ring accepts: sealed with
+ * its newest version, or with an older one and named by its cover; a
+ * forget record also by a full key holder (a write-only credential never
+ * forgets).  One that is gone, does not open or is not covered is left
+ * out (and refused from then on); a read that fails otherwise (the
+ * network) stops the rotation before the new slot exists. */
 static int
 collect_one(void *arg, const char *name, uint64_t size)
-{
-	struct collect *c = arg;
-	struct cf_err e2 = {0};
-	uint8_t *plain = NULL, id[32];
-	struct cf_buf b;
-	size_t n = 0, ver;
-	int trusted, rc = 0;
-
-	(void)size;
-	cf_buf_init(&b, 64u << 20);
-	if (cf_unhex(id, 32, name) != 0) {
-		/* not a snapshot's name */
-	} else if (get_named(c->s, CF_KIND_SNAPSHOT, name, &b, &e2) != 0) {
-		if (e2.code != CF_ENOTFOUND && e2.code != CF_EAUTH &&
-		    e2.code != CF_EFORMAT && e2.code != CF_ELIMIT)
-			rc = cf_err_set(c->err, e2.code, "snapshot %.16s: %s",
-			    name, e2.msg);
-	} else if (cf_env_open_ver(c->old, CF_OBJ_SNAPSHOT, b.p, b.len, &plain,
-	               &n, &ver, &trusted, &e2) == 0 &&
-	           (ver == c->old->nold || cf_idset_has(c->covered, id))) {
-		cf_buf_add(&c->names, id, 32);
-		c->count++;
-	}
-	if (plain != NULL)
-		sodium_memzero(plain, n);
-	free(plain);
-	cf_buf_release(&b);
-	return rc;
-}
-
-/* A forget record that the old ring accepts (sealed by a full key holder
- * with its newest version, or covered): named in the cover as well, so
- * that it keeps excusing the snapshots it names. */
-static int
-collect_forget(void *arg, const char *name, uint64_t size)
 {
 	struct collect *c = arg;
 	struct cf_err e2 = {0};
@@ -241,21 +209,32 @@ collect_forget(void *arg, const char *name, uint64_t size)
 	cf_buf_init(&b, 128u << 20);
 	if (cf_unhex(id, 32, name) != 0) {
 		/* not an object's name */
-	} else if (get_named(c->s, CF_KIND_META, name, &b, &e2) != 0) {
+	} else if (get_named(c->s, c->kind, name, &b, &e2) != 0) {
 		if (e2.code != CF_ENOTFOUND && e2.code != CF_EAUTH &&
 		    e2.code != CF_EFORMAT && e2.code != CF_ELIMIT)
 			rc = cf_err_set(c->err, e2.code, "%.16s: %s", name,
 			    e2.msg);
-	} else if (cf_env_open_ver(c->old, CF_OBJ_FORGET, b.p, b.len, &plain,
-	               &n, &ver, &trusted, &e2) == 0 &&
-	           trusted &&
+	} else if (cf_env_open_ver(c->old, c->type, b.p, b.len, &plain, &n,
+	               &ver, &trusted, &e2) == 0 &&
+	           (trusted || c->type == CF_OBJ_SNAPSHOT) &&
 	           (ver == c->old->nold || cf_idset_has(c->covered, id))) {
 		cf_buf_add(&c->names, id, 32);
 		c->count++;
 	}
+	if (plain != NULL)
+		sodium_memzero(plain, n);
 	free(plain);
 	cf_buf_release(&b);
 	return rc;
+}
+
+/* Every object of ${kind} and ${type} that the old ring accepts. */
+static int
+collect_all(struct collect *c, enum cf_kind kind, enum cf_objtype type)
+{
+	c->kind = kind;
+	c->type = type;
+	return cf_store_list(c->s, kind, collect_one, c, c->err) != 0 ? -1 : 0;
 }
 
 /** cf_cover_write(s, old, new, err): at a rotation, before the new
@@ -279,8 +258,8 @@ cf_cover_write(struct cf_store *s, const struct cf_keys *old,
 	cf_buf_init(&plain, COVER_MAX_BYTES);
 	cf_buf_init(&env, COVER_MAX_BYTES + 4096);
 	if (load_covers(s, old, &covered, err) ||
-	    cf_store_list(s, CF_KIND_SNAPSHOT, collect_one, &c, err) != 0 ||
-	    cf_store_list(s, CF_KIND_META, collect_forget, &c, err) != 0 ||
+	    collect_all(&c, CF_KIND_SNAPSHOT, CF_OBJ_SNAPSHOT) ||
+	    collect_all(&c, CF_KIND_META, CF_OBJ_FORGET) ||
 	    cf_buf_check(&c.names, err, "cover record"))
 		goto out;
 	cf_cover_encode((uint32_t) new->nold, c.names.p, c.count, &plain);
