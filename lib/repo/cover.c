@@ -277,9 +277,10 @@ out:
 	return rc;
 }
 
-/** cf_cover_check(r, name, ver, err): may snapshot ${name}, sealed with
- * key version index ${ver}, be read?  Yes if ${ver} is the newest, or if
- * a cover of the newest version names it; CF_EAUTH if not. */
+/** cf_cover_check(r, name, ver, err): may object ${name} (a snapshot or
+ * a forget record), sealed with key version index ${ver}, be trusted?  Yes
+ * if ${ver} is the newest, or if a cover of the newest version names it;
+ * CF_EAUTH if not. */
 int
 cf_cover_check(struct cf_repo *r, const char *name, size_t ver,
     struct cf_err *err)
@@ -305,7 +306,7 @@ cf_cover_check(struct cf_repo *r, const char *name, size_t ver,
 	if (!has)
 		return cf_err_set(err, CF_EAUTH,
 		    "sealed with key version %zu of %zu, retired since, and "
-		    "not among the snapshots its retirement recorded: written "
+		    "not among the objects its retirement recorded: written "
 		    "by a removed device, or by a backup that overlapped the "
 		    "removal",
 		    ver + 1, r->keys->nold + 1);

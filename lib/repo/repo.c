@@ -1048,6 +1048,16 @@ cf_tree_release(struct cf_tree *t)
 	cf_buf_release(&t->raw);
 }
 
+/* Prefix the message of ${err} with the snapshot it is about. */
+static void
+name_err(struct cf_err *err, const char *name)
+{
+	char m[sizeof(err->msg)];
+
+	memcpy(m, err->msg, sizeof(m));
+	cf_err_set(err, err->code, "snapshot %.8s: %s", name, m);
+}
+
 /** cf_repo_load_snapshot(r, name, err): load and verify one snapshot. */
 struct cf_snapshot *
 cf_repo_load_snapshot(struct cf_repo *r, const char *name, struct cf_err *err)
@@ -1070,7 +1080,7 @@ cf_repo_load_snapshot(struct cf_repo *r, const char *name, struct cf_err *err)
 		    "snapshot %.8s: content does not match its name", name);
 		goto out;
 	}
-	/* One sealed with a retired key version must be named by that
+	/* One sealed with a retired key version must be named by the newest
 	 * version's cover (cover.c): else a removed device wrote it. */
 	if (cf_env_open_ver(r->keys, CF_OBJ_SNAPSHOT, b.p, b.len, &plain, &n,
 	        &ver, &trusted, err))
@@ -1085,12 +1095,8 @@ cf_repo_load_snapshot(struct cf_repo *r, const char *name, struct cf_err *err)
 		goto bad;
 	memcpy(s->name, name, 65);
 	goto out;
-bad : {
-	char m[sizeof(err->msg)];
-
-	memcpy(m, err->msg, sizeof(m));
-	cf_err_set(err, err->code, "snapshot %.8s: %s", name, m);
-}
+bad:
+	name_err(err, name);
 out:
 	if (plain != NULL)
 		sodium_memzero(plain, n);

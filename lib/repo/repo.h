@@ -40,9 +40,9 @@ struct cf_repo {
 	struct cf_keycache *kc;
 	struct cf_rangecache *rc; /* read-ahead of pack ranges (remote) */
 	char *cache_dir;
-	char slot[65];   /* the key slot that opened it */
-	uint32_t epoch;  /* of the account slot that opened a zone */
-	int zone;        /* opened with an account key (cofferd zone) */
+	char slot[65];  /* the key slot that opened it */
+	uint32_t epoch; /* of the account slot that opened a zone */
+	int zone;       /* opened with an account key (cofferd zone) */
 	int zstd_level;
 	struct cf_covers *covers;  /* loaded on first need (cover.c) */
 	size_t bad_snapshots;      /* skipped by the last cf_repo_snapshots */
@@ -195,9 +195,10 @@ int cf_cover_parse(const uint8_t *p, size_t n, uint32_t *ver,
     const uint8_t **names, uint64_t *count, struct cf_err *err) CF_WUR;
 int cf_cover_write(struct cf_store *s, const struct cf_keys *old,
     const struct cf_keys *new, struct cf_err *err) CF_WUR;
-/** cf_cover_check(r, name, ver, err): 0 if snapshot ${name}, sealed with
- * key version index ${ver}, may be read: ${ver} is the newest, or the
- * cover sealed with the next version names it.  CF_EAUTH if not. */
+/** cf_cover_check(r, name, ver, err): 0 if object ${name} (a snapshot or
+ * a forget record), sealed with key version index ${ver}, may be trusted:
+ * ${ver} is the newest, or the newest version's cover names it.  CF_EAUTH
+ * if not. */
 int cf_cover_check(struct cf_repo *r, const char *name, size_t ver,
     struct cf_err *err) CF_WUR;
 /** cf_repo_drop_old_slots(s, epoch, err): delete the account slots of
