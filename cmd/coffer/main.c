@@ -149,7 +149,8 @@ main(int argc, char **argv)
 		printf("coffer %s\n", COFFER_VERSION);
 		return EXIT_OK;
 	}
-	if (cf_crypto_init(&err) != 0 || cf_net_global_init(&err) != 0)
+	/* libcurl is loaded by the first cofferd store (lib/net). */
+	if (cf_crypto_init(&err) != 0)
 		return report(&g, &err);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();

@@ -6,7 +6,7 @@
  * timeouts, dropped connections and 5xx answers (the server's replay
  * protection makes a re-signed retry safe).  Nothing the server answers is
  * trusted beyond availability: the repository layer verifies every byte.
- * The caller must call curl_global_init() once (cf_net_global_init).
+ * libcurl is loaded (dlopen) and initialised by the first store opened.
  */
 #ifndef CF_NET_H
 #define CF_NET_H
@@ -14,7 +14,9 @@
 #include "device/device.h"
 #include "store/store.h"
 
-/** cf_net_global_init(err): curl_global_init; once, from main(). */
+/** cf_net_global_init(err): load libcurl and run curl_global_init, once
+ * (thread-safe); cf_store_http_open() calls it.  A program that also uses
+ * libcurl itself (cofferd's S3 store) calls it first, from main(). */
 int cf_net_global_init(struct cf_err *err) CF_WUR;
 /** cf_store_is_url(where): 1 for http:// and https:// repositories. */
 int cf_store_is_url(const char *where);
