@@ -73,6 +73,19 @@ cf_packw_new(const struct cf_keys *keys, struct cf_err *err)
 	return w;
 }
 
+/** cf_packw_use(w, buf, cap): build in a recycled buffer. */
+void
+cf_packw_use(struct cf_packw *w, uint8_t *buf, size_t cap)
+{
+	if (w->body.len != 0 || w->sink != NULL) {
+		free(buf); /* too late: keep the one in use */
+		return;
+	}
+	free(w->body.p);
+	w->body.p = buf;
+	w->body.cap = cap;
+}
+
 /** cf_packw_stream(w, fn, getbuf, abort_fn, arg, err): stream the bytes. */
 int
 cf_packw_stream(struct cf_packw *w, cf_pack_sink_fn fn, cf_pack_buf_fn getbuf,

@@ -66,6 +66,11 @@ typedef void (*cf_pack_abort_fn)(void *arg);
 
 /** cf_packw_new(keys, err): an empty pack with a fresh key. */
 struct cf_packw *cf_packw_new(const struct cf_keys *keys, struct cf_err *err);
+/** cf_packw_use(w, buf, cap): before the first blob, build the pack in
+ * ${buf} (${cap} bytes from malloc), a buffer recycled from an earlier
+ * pack, whose pages are already mapped; the pack owns it, and
+ * cf_packw_finish hands it back as *bytes (or a larger one it grew to). */
+void cf_packw_use(struct cf_packw *w, uint8_t *buf, size_t cap);
 /** cf_packw_stream(w, fn, getbuf, abort_fn, arg, err): before the first
  * blob: from now on hand the pack's bytes to ${fn} as they are made instead
  * of holding them.  ${fn} takes over the buffer it is given, also when it

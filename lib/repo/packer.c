@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,10 @@
 #define MAX_PIECES 2
 #define POOL_MAX (MAX_PIECES + NDATA + 1)
 #define PIECE_CAP (CF_PACK_SPILL + CF_CHUNK_MAX + (64u << 10))
+/* Buffers of whole packs (a remote store's) kept for the next pack: a
+ * fresh one cost the page faults and zeroing of its 16-32 MiB every time,
+ * as much CPU as a tenth of the upload itself. */
+#define WHOLE_POOL 2
 
 struct slot {
 	pthread_mutex_t mu;
@@ -49,6 +54,8 @@ struct cf_packer {
 	size_t wn, wpacks, wpieces; /* queued: all, packs, pieces */
 	uint8_t *pool[POOL_MAX];
 	size_t npool;
+	uint8_t *whole[WHOLE_POOL]; /* of CF_PACK_PREALLOC bytes */
+	size_t nwhole;
 	int nwriters, busy, closing, wfailed;
 	struct cf_err werr;
 	pthread_t writers[MAX_WRITERS];
@@ -115,6 +122,8 @@ cf_packer_free(struct cf_packer *pk)
 	}
 	for (size_t i = 0; i < pk->npool; i++)
 		free(pk->pool[i]);
+	for (size_t i = 0; i < pk->nwhole; i++)
+		free(pk->whole[i]);
 	pthread_mutex_destroy(&pk->wmu);
 	pthread_cond_destroy(&pk->wq_ne);
 	pthread_cond_destroy(&pk->wq_nf);
@@ -260,6 +269,33 @@ pool_put(struct cf_packer *pk, uint8_t *buf, size_t cap)
 }
 
 static uint8_t *
+whole_get(struct cf_packer *pk)
+{
+	uint8_t *buf = NULL;
+
+	pthread_mutex_lock(&pk->wmu);
+	if (pk->nwhole > 0)
+		buf = pk->whole[--pk->nwhole];
+	pthread_mutex_unlock(&pk->wmu);
+	return buf;
+}
+
+/* Keep the buffer of a stored pack for the next one, if it holds
+ * CF_PACK_PREALLOC bytes (it may have been grown, or never preallocated). */
+static void
+whole_put(struct cf_packer *pk, uint8_t *buf)
+{
+	pthread_mutex_lock(&pk->wmu);
+	if (malloc_usable_size(buf) >= CF_PACK_PREALLOC &&
+	    pk->nwhole < WHOLE_POOL) {
+		pk->whole[pk->nwhole++] = buf;
+		buf = NULL;
+	}
+	pthread_mutex_unlock(&pk->wmu);
+	free(buf); /* ciphertext: nothing to wipe */
+}
+
+static uint8_t *
 ps_getbuf(void *arg, size_t *cap)
 {
 	struct pstream *ps = arg;
@@ -328,8 +364,8 @@ ps_abort(void *arg)
 }
 
 /* A new pack: a streamed one (data, local store) works in pooled piece
- * buffers; a whole one gets a fresh buffer, freed once it is stored
- * (spares of up to 48 MiB would hold memory that no pack used). */
+ * buffers; a whole one (a remote store's, or trees) in the buffer of a
+ * pack already stored, if one is spare (WHOLE_POOL). */
 static struct cf_packw *
 new_pack(struct cf_packer *pk, int trees, struct cf_err *err)
 {
@@ -339,8 +375,13 @@ new_pack(struct cf_packer *pk, int trees, struct cf_err *err)
 
 	if ((w = cf_packw_new(pk->r->keys, err)) == NULL)
 		return NULL;
-	if (trees || !cf_store_can_stream(s))
+	if (trees || !cf_store_can_stream(s)) {
+		uint8_t *buf = whole_get(pk);
+
+		if (buf != NULL)
+			cf_packw_use(w, buf, CF_PACK_PREALLOC);
 		return w;
+	}
 	if ((ps = calloc(1, sizeof(*ps))) == NULL ||
 	    (ps->hs = aligned_alloc(64, sizeof(*ps->hs))) == NULL) {
 		cf_err_set(err, CF_ENOMEM, "out of memory");
@@ -408,7 +449,8 @@ finish_pack(struct cf_packer *pk, struct cf_packw *w, int trees,
 	else
 		rc = maybe_write_index(pk, 0, err);
 out:
-	free(bytes);
+	if (bytes != NULL)
+		whole_put(pk, bytes);
 	free(ents);
 	cf_packw_free(w);
 	return rc;

@@ -353,6 +353,52 @@ test_empty_and_limits(const struct cf_keys *k)
 	free(pk.ents);
 }
 
+/* A pack built in a recycled buffer (the packer's pool for remote stores):
+ * the old bytes in it leak into nothing, and the pack comes back in it. */
+static void
+test_recycled_buffer(const struct cf_keys *k)
+{
+	static struct blob b[12];
+	struct cf_packw *w;
+	struct cf_err err;
+	struct pack pk;
+	uint8_t *buf, h[32];
+
+	make_blobs(k, b, 12, 300000, 11);
+	REQUIRE((buf = malloc(CF_PACK_PREALLOC)) != NULL);
+	memset(buf, 0xa5, CF_PACK_PREALLOC); /* an earlier pack's bytes */
+	REQUIRE((w = cf_packw_new(k, &err)) != NULL);
+	cf_packw_use(w, buf, CF_PACK_PREALLOC);
+	for (size_t i = 0; i < 12; i++)
+		REQUIRE(cf_packw_add(w, b[i].type, b[i].id, b[i].flags,
+		            (uint32_t)b[i].plainlen, b[i].stored,
+		            b[i].storedlen, &err) == 0);
+	REQUIRE(cf_packw_finish(w, pk.name, &pk.bytes, &pk.n, &pk.ents,
+	            &pk.nents, &err) == 0);
+	CHECK(pk.bytes == buf && pk.nents == 12);
+	CHECK(open_pack(k, pk.bytes, pk.n, b, 12, NULL, NULL) == 0);
+	cf_crypto_hash(pk.bytes, pk.n, h);
+	CHECK(test_hex_eq(h, 32, pk.name));
+	/* The padding is the pack's own, not what the buffer held. */
+	for (size_t i = 0; i + 8 <= pk.n; i++)
+		if (!memcmp(pk.bytes + i, "\xa5\xa5\xa5\xa5\xa5\xa5\xa5\xa5",
+		        8)) {
+			CHECK(!"recycled bytes in the pack");
+			break;
+		}
+	cf_packw_free(w);
+	/* Too late once a blob is in: the buffer is freed, not used. */
+	REQUIRE((w = cf_packw_new(k, &err)) != NULL);
+	REQUIRE(cf_packw_add(w, b[3].type, b[3].id, b[3].flags,
+	            (uint32_t)b[3].plainlen, b[3].stored, b[3].storedlen,
+	            &err) == 0);
+	cf_packw_use(w, pk.bytes, CF_PACK_PREALLOC);
+	CHECK(cf_packw_count(w) == 1);
+	cf_packw_free(w);
+	free(pk.ents);
+	free_blobs(b, 12);
+}
+
 static void
 hdr_begin(struct cf_buf *b, uint64_t count)
 {
@@ -506,6 +552,7 @@ main(void)
 	test_structure(k, other);
 	test_tamper(k);
 	test_empty_and_limits(k);
+	test_recycled_buffer(k);
 	test_header_decode();
 	cf_keys_free(k);
 	cf_keys_free(other);
