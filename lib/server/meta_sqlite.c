@@ -3,7 +3,9 @@
  * WAL mode with synchronous=FULL, so a commit that returned survives a
  * crash.  One connection, serialised by a mutex: every statement is a few
  * microseconds against a B-tree, so this is not the bottleneck (measured in
- * bench/).  Only file of the server that includes <sqlite3.h>.
+ * bench/).  Statements are prepared once, at their first use, and kept:
+ * parsing the SQL again cost more than running it.  Only file of the
+ * server that includes <sqlite3.h>.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -22,6 +24,13 @@ struct meta_sqlite {
 	sqlite3 *db;
 	pthread_mutex_t mu;
 	uint64_t nonce_ops;
+	/* Prepared statements by their SQL, which is always a string
+	 * literal: one per call site, compared by address.  Under mu. */
+	struct cached {
+		const char *sql;
+		sqlite3_stmt *st;
+	} * cache;
+	size_t ncache, capcache;
 };
 
 static const char schema[] =
@@ -61,8 +70,52 @@ dberr(struct meta_sqlite *m, struct cf_err *err, const char *what)
 	    sqlite3_errmsg(m->db));
 }
 
-/* Prepare ${sql} and bind arguments: 'i' int64, 't' text, 'b' 32-byte blob,
- * 'n' 16-byte blob, 'B' (pointer, size_t) blob. */
+/* Done with a statement from stmt(): reset, so it holds no lock, and kept
+ * for the next use. */
+static void
+done(sqlite3_stmt *st)
+{
+	if (st != NULL)
+		sqlite3_reset(st);
+}
+
+/* The statement for ${sql} (a string literal), prepared at its first use;
+ * reset, its bindings cleared.  The caller resets it when done (done()). */
+static sqlite3_stmt *
+prepared(struct meta_sqlite *m, struct cf_err *err, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	for (size_t i = 0; i < m->ncache; i++)
+		if (m->cache[i].sql == sql) {
+			st = m->cache[i].st;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return st;
+		}
+	if (m->ncache == m->capcache) {
+		size_t nc = m->capcache ? 2 * m->capcache : 32;
+		struct cached *np = realloc(m->cache, nc * sizeof(*np));
+
+		if (np == NULL) {
+			cf_err_set(err, CF_ENOMEM, "out of memory");
+			return NULL;
+		}
+		m->cache = np;
+		m->capcache = nc;
+	}
+	if (sqlite3_prepare_v3(m->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+	        NULL) != SQLITE_OK) {
+		done(st);
+		dberr(m, err, "prepare");
+		return NULL;
+	}
+	m->cache[m->ncache++] = (struct cached){sql, st};
+	return st;
+}
+
+/* The statement ${sql} with arguments bound: 'i' int64, 't' text,
+ * 'b' 32-byte blob, 'n' 16-byte blob, 'B' (pointer, size_t) blob. */
 static sqlite3_stmt *
 stmt(struct meta_sqlite *m, struct cf_err *err, const char *sql,
     const char *types, ...)
@@ -71,10 +124,8 @@ stmt(struct meta_sqlite *m, struct cf_err *err, const char *sql,
 	va_list ap;
 	int i = 1;
 
-	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		dberr(m, err, "prepare");
+	if ((st = prepared(m, err, sql)) == NULL)
 		return NULL;
-	}
 	va_start(ap, types);
 	for (const char *t = types; *t; t++, i++) {
 		if (*t == 'i') {
@@ -107,19 +158,17 @@ exec(struct meta_sqlite *m, struct cf_err *err, sqlite3_stmt *st)
 	if (st == NULL)
 		return -1;
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return dberr(m, err, "step");
-	return 0;
+		dberr(m, err, "step");
+	done(st);
+	return rc != SQLITE_DONE && rc != SQLITE_ROW ? -1 : 0;
 }
 
 static int
 begin(struct meta_sqlite *m, struct cf_err *err)
 {
 	pthread_mutex_lock(&m->mu);
-	if (sqlite3_exec(m->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
-		dberr(m, err, "begin");
+	if (exec(m, err, stmt(m, err, "BEGIN IMMEDIATE", "")) != 0) {
 		pthread_mutex_unlock(&m->mu);
 		return -1;
 	}
@@ -129,11 +178,12 @@ begin(struct meta_sqlite *m, struct cf_err *err)
 static int
 end(struct meta_sqlite *m, int rc, struct cf_err *err)
 {
-	if (rc >= 0 &&
-	    sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		rc = dberr(m, err, "commit");
+	struct cf_err e2;
+
+	if (rc >= 0 && exec(m, err, stmt(m, err, "COMMIT", "")) != 0)
+		rc = -1;
 	if (rc < 0)
-		(void)sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
+		(void)exec(m, &e2, stmt(m, &e2, "ROLLBACK", ""));
 	pthread_mutex_unlock(&m->mu);
 	return rc;
 }
@@ -170,7 +220,7 @@ take_invite(struct meta_sqlite *m, const uint8_t *hash, int64_t now,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*scope = (uint32_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	done(st);
 	if (rc == SQLITE_DONE)
 		return 1;
 	if (rc != SQLITE_ROW)
@@ -229,7 +279,7 @@ s_device_get(struct cf_meta *mm, const uint8_t pk[32], struct cf_device_row *d,
 		rc =
 		    rc == SQLITE_DONE ? 1 : (st ? dberr(m, err, "device") : -1);
 	}
-	sqlite3_finalize(st);
+	done(st);
 	pthread_mutex_unlock(&m->mu);
 	return rc;
 }
@@ -291,7 +341,7 @@ obj_row(struct meta_sqlite *m, int64_t a, const char *repo, int kind,
 	} else {
 		rc = rc == SQLITE_DONE ? 1 : dberr(m, err, "object");
 	}
-	sqlite3_finalize(st);
+	done(st);
 	return rc;
 }
 
@@ -307,7 +357,7 @@ quota_ok(struct meta_sqlite *m, int64_t a, uint64_t size, struct cf_err *err)
 	if (st == NULL)
 		return -1;
 	rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_finalize(st);
+	done(st);
 	return rc < 0 ? dberr(m, err, "quota") : rc;
 }
 
@@ -431,7 +481,7 @@ s_object_list(struct cf_meta *mm, int64_t a, const char *repo, int kind,
 		rows[(*n)++].size = (uint64_t)sqlite3_column_int64(st, 1);
 	}
 	rc = st == NULL ? -1 : rc == SQLITE_DONE ? 0 : dberr(m, err, "list");
-	sqlite3_finalize(st);
+	done(st);
 	pthread_mutex_unlock(&m->mu);
 	return rc;
 }
@@ -488,7 +538,7 @@ purge_batch(struct meta_sqlite *m, int64_t before, struct purgerow *rows,
 		    (const char *)sqlite3_column_text(st, 5));
 	}
 	rc = st == NULL ? -1 : rc == SQLITE_DONE ? 0 : dberr(m, err, "purge");
-	sqlite3_finalize(st);
+	done(st);
 	return rc;
 }
 
@@ -579,7 +629,7 @@ s_ref_get(struct cf_meta *mm, int64_t a, const char *repo, const char *name,
 	} else {
 		rc = rc == SQLITE_DONE ? 1 : (st ? dberr(m, err, "ref") : -1);
 	}
-	sqlite3_finalize(st);
+	done(st);
 	pthread_mutex_unlock(&m->mu);
 	return rc;
 }
@@ -642,7 +692,7 @@ s_accounts(struct cf_meta *mm, int (*fn)(void *, const struct cf_account_row *),
 	rc = st == NULL                    ? -1
 	     : (stop || rc == SQLITE_DONE) ? 0
 	                                   : dberr(m, err, "accounts");
-	sqlite3_finalize(st);
+	done(st);
 	pthread_mutex_unlock(&m->mu);
 	return rc;
 }
@@ -675,6 +725,9 @@ s_close(struct cf_meta *mm)
 {
 	struct meta_sqlite *m = (struct meta_sqlite *)mm;
 
+	for (size_t i = 0; i < m->ncache; i++)
+		sqlite3_finalize(m->cache[i].st);
+	free(m->cache);
 	sqlite3_close(m->db);
 	pthread_mutex_destroy(&m->mu);
 	free(m);
@@ -704,7 +757,7 @@ s_device_add(struct cf_meta *mm, int64_t a, const uint8_t pk[32],
 		             sqlite3_column_int64(st, 0) == a
 		         ? 0
 		         : 1;
-		sqlite3_finalize(st);
+		done(st);
 	}
 	return end(m, rc, err);
 }
@@ -746,7 +799,7 @@ s_repo_list(struct cf_meta *mm, int64_t a, int (*fn)(void *, const char *),
 	rc = st == NULL                    ? -1
 	     : (stop || rc == SQLITE_DONE) ? 0
 	                                   : dberr(m, err, "repos");
-	sqlite3_finalize(st);
+	done(st);
 	pthread_mutex_unlock(&m->mu);
 	return rc;
 }
