@@ -540,8 +540,14 @@ cf_restore(struct cf_repo *r, const struct cf_restore_opts *o,
 	struct cf_snapshot *s;
 	struct rctx x;
 	pthread_t th[64];
-	int nth = o->threads > 0 ? o->threads : cf_fs_ncpu(), started = 0;
+	int nth = o->threads, started = 0;
 	int rc;
+
+	/* Transfers from a server wait on the network: twice as many threads
+	 * keep the cores busy (a restore of 3.4 GB from cofferd on loopback
+	 * into tmpfs: 6.0 -> 5.5 s on 2 cores; bench/README.md). */
+	if (nth <= 0)
+		nth = cf_fs_ncpu() * (r->store->remote ? 2 : 1);
 
 	memset(res, 0, sizeof(*res));
 	if ((s = cf_repo_find_snapshot(r, o->snapshot, err)) == NULL)
