@@ -544,10 +544,14 @@ cf_restore(struct cf_repo *r, const struct cf_restore_opts *o,
 	int rc;
 
 	/* Transfers from a server wait on the network: twice as many threads
-	 * keep the cores busy (a restore of 3.4 GB from cofferd on loopback
-	 * into tmpfs: 6.0 -> 5.5 s on 2 cores; bench/README.md). */
-	if (nth <= 0)
-		nth = cf_fs_ncpu() * (r->store->remote ? 2 : 1);
+	 * keep the cores busy (3.4 GB from cofferd on loopback into tmpfs, 2
+	 * cores: 5.0 -> 4.6 s; bench/README.md), up to 16, well under the
+	 * 64 read cells they share (repo.c). */
+	if (nth <= 0) {
+		nth = cf_fs_ncpu();
+		if (r->store->remote)
+			nth = nth >= 8 ? 16 : 2 * nth;
+	}
 
 	memset(res, 0, sizeof(*res));
 	if ((s = cf_repo_find_snapshot(r, o->snapshot, err)) == NULL)

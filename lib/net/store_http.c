@@ -44,8 +44,8 @@ struct resp {
  * program starts: a command on a local folder then maps none of the TLS,
  * Kerberos, LDAP and SSH libraries behind it (7 MiB of resident memory at
  * start, more than a tenth of an unchanged re-backup's peak, and a third
- * of its start-up time).  The soname is the ABI of the headers we build
- * against; cofferd, which links libcurl for S3, gets the same instance.
+ * of its start-up time).  libcurl.so.4 is the ABI of the headers we build
+ * against.
  */
 #define CURL_SONAME "libcurl.so.4"
 
@@ -84,11 +84,19 @@ static char cu_err[256]; /* set once by cu_load() if it failed */
 static void
 cu_load(void)
 {
-	void *lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-	const char *e;
+	/* A program linked with libcurl (cofferd) uses its own copy: one
+	 * libcurl per process, initialised once.  Else the OpenSSL build,
+	 * then the GnuTLS one (the two -dev packages Debian ships). */
+	static const char *const names[] = {CURL_SONAME, "libcurl-gnutls.so.4"};
+	void *lib =
+	    dlsym(RTLD_DEFAULT, "curl_easy_init") != NULL ? RTLD_DEFAULT : NULL;
+	const char *e = NULL;
 
+	for (size_t i = 0; lib == NULL && i < 2; i++)
+		if ((lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL)) == NULL &&
+		    e == NULL)
+			e = dlerror();
 	if (lib == NULL) {
-		e = dlerror();
 		snprintf(cu_err, sizeof(cu_err), "cannot load %s: %s",
 		    CURL_SONAME, e != NULL ? e : "unknown error");
 		return;

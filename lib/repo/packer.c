@@ -280,13 +280,17 @@ whole_get(struct cf_packer *pk)
 	return buf;
 }
 
-/* Keep the buffer of a stored pack for the next one, if it holds
- * CF_PACK_PREALLOC bytes (it may have been grown, or never preallocated). */
+/* Keep the buffer of a stored pack for the next one if it is the one
+ * cf_packw_new() allocated: CF_PACK_PREALLOC bytes, page-aligned.  One
+ * that was never preallocated, or grew (doubled), is freed. */
 static void
 whole_put(struct cf_packer *pk, uint8_t *buf)
 {
+	size_t u = malloc_usable_size(buf);
+
 	pthread_mutex_lock(&pk->wmu);
-	if (malloc_usable_size(buf) >= CF_PACK_PREALLOC &&
+	if (u >= CF_PACK_PREALLOC && u <= CF_PACK_PREALLOC + (64u << 10) &&
+	    ((uintptr_t)buf & (CF_PACK_ALIGN - 1)) == 0 &&
 	    pk->nwhole < WHOLE_POOL) {
 		pk->whole[pk->nwhole++] = buf;
 		buf = NULL;

@@ -63,6 +63,11 @@ static const char schema[] =
     " expires INT NOT NULL, PRIMARY KEY(pk, nonce)) WITHOUT ROWID;"
     "INSERT OR IGNORE INTO meta VALUES('schema','1');";
 
+/* Prepared when the database opens: a failed ROLLBACK would leave the
+ * transaction open, and every later request failing. */
+static const char sql_begin[] = "BEGIN IMMEDIATE", sql_commit[] = "COMMIT",
+                  sql_rollback[] = "ROLLBACK";
+
 static int
 dberr(struct meta_sqlite *m, struct cf_err *err, const char *what)
 {
@@ -168,7 +173,7 @@ static int
 begin(struct meta_sqlite *m, struct cf_err *err)
 {
 	pthread_mutex_lock(&m->mu);
-	if (exec(m, err, stmt(m, err, "BEGIN IMMEDIATE", "")) != 0) {
+	if (exec(m, err, stmt(m, err, sql_begin, "")) != 0) {
 		pthread_mutex_unlock(&m->mu);
 		return -1;
 	}
@@ -180,10 +185,10 @@ end(struct meta_sqlite *m, int rc, struct cf_err *err)
 {
 	struct cf_err e2;
 
-	if (rc >= 0 && exec(m, err, stmt(m, err, "COMMIT", "")) != 0)
+	if (rc >= 0 && exec(m, err, stmt(m, err, sql_commit, "")) != 0)
 		rc = -1;
 	if (rc < 0)
-		(void)exec(m, &e2, stmt(m, &e2, "ROLLBACK", ""));
+		(void)exec(m, &e2, stmt(m, &e2, sql_rollback, ""));
 	pthread_mutex_unlock(&m->mu);
 	return rc;
 }
@@ -843,7 +848,10 @@ cf_meta_sqlite_open(const char *path, struct cf_err *err)
 	        NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(m->db, 30000) != SQLITE_OK ||
 	    attach_nonces(m, npath) != SQLITE_OK ||
-	    sqlite3_exec(m->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+	    sqlite3_exec(m->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    prepared(m, err, sql_begin) == NULL ||
+	    prepared(m, err, sql_commit) == NULL ||
+	    prepared(m, err, sql_rollback) == NULL) {
 		cf_err_set(err, CF_EDB, "cannot open metadata database %s: %s",
 		    path, m->db ? sqlite3_errmsg(m->db) : "out of memory");
 		s_close(&m->base);
