@@ -69,10 +69,12 @@ cf_index_open(const char *path, struct cf_err *err)
 		db_err(x, err, "schema");
 		goto err0;
 	}
+	/* Every location of the blob, the first indexed chosen below: an
+	 * ORDER BY rowid made SQLite sort (a temporary B-tree) on every
+	 * lookup, a third of the cost of each. */
 	if (prepare(x, &x->lookup,
-	        "SELECT pack,type,flags,off,len,rawlen,seq FROM blobs WHERE "
-	        "id=?"
-	        " ORDER BY rowid LIMIT 1",
+	        "SELECT pack,type,flags,off,len,rawlen,seq,rowid FROM blobs"
+	        " WHERE id=?",
 	        err) ||
 	    prepare(x, &x->insert,
 	        "INSERT OR IGNORE INTO blobs VALUES(?,?,?,?,?,?,?,?)", err) ||
@@ -128,17 +130,28 @@ cf_index_lookup(struct cf_index *x, const uint8_t id[static 32],
 {
 	int rc;
 
+	sqlite3_int64 first = 0;
+	int found = 0;
+
 	pthread_mutex_lock(&x->mu);
 	sqlite3_bind_blob(x->lookup, 1, id, 32, SQLITE_STATIC);
-	rc = sqlite3_step(x->lookup);
-	if (rc == SQLITE_ROW) {
-		row_to_loc(x->lookup, 0, loc);
+	/* One row, or two while a prune moves the blob: the older wins. */
+	while ((rc = sqlite3_step(x->lookup)) == SQLITE_ROW) {
+		sqlite3_int64 rowid = sqlite3_column_int64(x->lookup, 7);
+
+		if (!found || rowid < first) {
+			row_to_loc(x->lookup, 0, loc);
+			first = rowid;
+			found = 1;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		rc = db_err(x, err, "lookup");
+	} else if (found) {
 		memcpy(loc->e.id, id, 32);
 		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = 1;
 	} else {
-		rc = db_err(x, err, "lookup");
+		rc = 1;
 	}
 	sqlite3_reset(x->lookup);
 	pthread_mutex_unlock(&x->mu);

@@ -405,6 +405,11 @@ test_cache(void)
 	      loc_eq(&got, &l[0]));
 	memset(pack, 0xee, 32);
 	CHECK(cf_index_has_pack(x, pack, &err) == 1);
+	/* ... also when the second pack's name sorts first. */
+	dup = mkloc(0x11, 0x02, CF_BLOB_TREE, 0, 7, 300, 5000, 9);
+	CHECK(cf_index_add(x, NULL, &dup, 1, &err) == 0);
+	CHECK(cf_index_lookup(x, l[1].e.id, &got, &err) == 0 &&
+	      loc_eq(&got, &l[1]));
 	/* Entries in no index file yet. */
 	extra = mkloc(0xdd, 0x06, CF_BLOB_DATA, 0, 0, 20, 4, 0);
 	CHECK(cf_index_add(x, NULL, &extra, 1, &err) == 0);
@@ -415,8 +420,8 @@ test_cache(void)
 
 	/* Persistent; then the sync logic. */
 	REQUIRE((x = cf_index_open(path, &err)) != NULL);
-	test_cache_queries(x, l,
-	    4); /* aa, bb, dd, and ee (a second location) */
+	/* aa, bb, dd, and ee and 11 (second locations) */
+	test_cache_queries(x, l, 5);
 	CHECK(cf_index_has_file(x, "f3", &err) == 1);
 	CHECK(cf_index_sync_files(x, present, &nm, &dropped, &err) == 0);
 	CHECK(dropped == 0);
