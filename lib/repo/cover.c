@@ -64,24 +64,6 @@ cf_covers_free(struct cf_covers *c)
 	free(c);
 }
 
-/* The bytes of object ${name} of ${kind}, checked against its name. */
-static int
-get_named(struct cf_store *s, enum cf_kind kind, const char *name,
-    struct cf_buf *b, struct cf_err *err)
-{
-	uint8_t h[32];
-	char hex[65];
-
-	if (cf_store_get(s, kind, name, 0, CF_GET_ALL, b, err))
-		return -1;
-	cf_crypto_hash(b->p, b->len, h);
-	cf_hex(hex, h, 32);
-	if (strcmp(hex, name) != 0)
-		return cf_err_set(err, CF_EAUTH,
-		    "%.16s: content does not match its name", name);
-	return 0;
-}
-
 /** cf_cover_encode(ver, names, count, out): a cover record's payload. */
 void
 cf_cover_encode(uint32_t ver, const uint8_t *names, uint64_t count,
@@ -146,7 +128,7 @@ load_one(void *arg, const char *name, uint64_t size)
 
 	(void)size;
 	cf_buf_init(&b, COVER_MAX_BYTES + 4096);
-	if (get_named(l->s, CF_KIND_META, name, &b, &e2) != 0) {
+	if (cf_repo_get_named(l->s, CF_KIND_META, name, &b, &e2) != 0) {
 		if (e2.code != CF_ENOTFOUND && e2.code != CF_EAUTH &&
 		    e2.code != CF_EFORMAT && e2.code != CF_ELIMIT)
 			rc = cf_err_set(l->err, e2.code, "cover %.16s: %s",
@@ -209,7 +191,7 @@ collect_one(void *arg, const char *name, uint64_t size)
 	cf_buf_init(&b, 128u << 20);
 	if (cf_unhex(id, 32, name) != 0) {
 		/* not an object's name */
-	} else if (get_named(c->s, c->kind, name, &b, &e2) != 0) {
+	} else if (cf_repo_get_named(c->s, c->kind, name, &b, &e2) != 0) {
 		if (e2.code != CF_ENOTFOUND && e2.code != CF_EAUTH &&
 		    e2.code != CF_EFORMAT && e2.code != CF_ELIMIT)
 			rc = cf_err_set(c->err, e2.code, "%.16s: %s", name,

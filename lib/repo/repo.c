@@ -617,13 +617,18 @@ name_present(void *arg, const char *name)
 	return 0;
 }
 
-static int
-check_name(const char *name, const uint8_t *p, size_t n, struct cf_err *err)
+/** cf_repo_get_named(s, kind, name, b, err): an object checked against
+ * its name. */
+int
+cf_repo_get_named(struct cf_store *s, enum cf_kind kind, const char *name,
+    struct cf_buf *b, struct cf_err *err)
 {
 	uint8_t h[32];
 	char hex[65];
 
-	cf_crypto_hash(p, n, h);
+	if (cf_store_get(s, kind, name, 0, CF_GET_ALL, b, err))
+		return -1;
+	cf_crypto_hash(b->p, b->len, h);
 	cf_hex(hex, h, 32);
 	if (strcmp(hex, name) != 0)
 		return cf_err_set(err, CF_EAUTH,
@@ -641,10 +646,7 @@ import_index(struct cf_repo *r, const char *name, struct cf_err *err)
 	int rc;
 
 	cf_buf_init(&b, 1u << 30);
-	rc =
-	    cf_store_get(r->store, CF_KIND_INDEX, name, 0, CF_GET_ALL, &b, err);
-	if (rc == 0)
-		rc = check_name(name, b.p, b.len, err);
+	rc = cf_repo_get_named(r->store, CF_KIND_INDEX, name, &b, err);
 	if (rc == 0)
 		rc = cf_keys_sym_open(r->keys, CF_OBJ_INDEX, b.p, b.len, &plain,
 		    &n, err);
@@ -1063,21 +1065,15 @@ struct cf_snapshot *
 cf_repo_load_snapshot(struct cf_repo *r, const char *name, struct cf_err *err)
 {
 	struct cf_snapshot *s = NULL;
-	uint8_t *plain = NULL, h[32];
+	uint8_t *plain = NULL;
 	struct cf_buf b;
-	char hex[65];
 	size_t n, ver;
 	int trusted;
 
 	cf_buf_init(&b, 64u << 20);
-	if (cf_store_get(r->store, CF_KIND_SNAPSHOT, name, 0, CF_GET_ALL, &b,
-	        err))
-		goto out;
-	cf_crypto_hash(b.p, b.len, h);
-	cf_hex(hex, h, 32);
-	if (strcmp(hex, name) != 0) {
-		cf_err_set(err, CF_EAUTH,
-		    "snapshot %.8s: content does not match its name", name);
+	if (cf_repo_get_named(r->store, CF_KIND_SNAPSHOT, name, &b, err)) {
+		if (err->code == CF_EAUTH)
+			name_err(err, name);
 		goto out;
 	}
 	/* One sealed with a retired key version must be named by the newest

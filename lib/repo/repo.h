@@ -145,6 +145,11 @@ struct cf_snapshot *cf_repo_find_snapshot(struct cf_repo *r, const char *spec,
 /** cf_repo_save_snapshot(r, s, err): encrypt and store; fills s->name. */
 int cf_repo_save_snapshot(struct cf_repo *r, struct cf_snapshot *s,
     struct cf_err *err) CF_WUR;
+/** cf_repo_get_named(s, kind, name, b, err): the bytes of object ${name},
+ * which must hash (BLAKE2b-256, hex) to its name: CF_EAUTH if not.  Every
+ * object stored by cf_repo_put_object() is read back through this. */
+int cf_repo_get_named(struct cf_store *s, enum cf_kind kind, const char *name,
+    struct cf_buf *b, struct cf_err *err) CF_WUR;
 /** cf_repo_put_object(r, kind, bytes, n, name, err): store bytes under the
  * hex BLAKE2b-256 of their content, written to ${name}. */
 int cf_repo_put_object(struct cf_repo *r, enum cf_kind kind, const uint8_t *p,

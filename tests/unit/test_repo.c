@@ -546,12 +546,48 @@ forgotten(struct cf_repo *r, uint8_t tag)
 	return has;
 }
 
+/* The names in folder ${dir}, into ${v} (at most ${max}). */
+static size_t
+ls_names(const char *dir, char v[][80], size_t max)
+{
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	REQUIRE((d = opendir(dir)) != NULL);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && n < max && strlen(de->d_name) < 80)
+			memcpy(v[n++], de->d_name, strlen(de->d_name) + 1);
+	closedir(d);
+	return n;
+}
+
+/* The path of the one object of ${dir} not among v[0..n). */
+static void
+added_path(const char *dir, char v[][80], size_t n, char *out, size_t outsz)
+{
+	char now[16][80];
+	size_t k = ls_names(dir, now, 16), found = 0;
+
+	for (size_t i = 0; i < k; i++) {
+		size_t j = 0;
+
+		while (j < n && strcmp(now[i], v[j]) != 0)
+			j++;
+		if (j == n) {
+			snprintf(out, outsz, "%s/%s", dir, now[i]);
+			found++;
+		}
+	}
+	REQUIRE(found == 1);
+}
+
 static void
 test_cover(const char *dir)
 {
 	uint8_t ak1[32], ak2[32], ak3[32];
-	char root[4200], cache[4200], meta[4300];
-	char a[65], b[65], c[65], d[65], e[65];
+	char root[4200], cache[4200], meta[4300], f33[4400], f44[4400];
+	char a[65], b[65], c[65], d[65], e[65], before[16][80];
 	struct cf_snapshot **v;
 	struct cf_repo *r, *old;
 	struct cf_store *st;
@@ -562,6 +598,7 @@ test_cover(const char *dir)
 
 	test_join(root, sizeof(root), dir, "zone");
 	test_join(cache, sizeof(cache), dir, "zcache");
+	test_join(meta, sizeof(meta), root, "meta");
 	randombytes_buf(ak1, sizeof(ak1));
 	randombytes_buf(ak2, sizeof(ak2));
 	randombytes_buf(ak3, sizeof(ak3));
@@ -587,7 +624,9 @@ test_cover(const char *dir)
 	CHECK(r->keys->nold == 1);
 	REQUIRE(save_snap(r, 3000, c, &err) == 0);
 	CHECK(loads(r, a) == 1 && loads(r, c) == 1 && loads(r, b) == 0);
+	n = ls_names(meta, before, 16);
 	forget_fake(r, 0x33);
+	added_path(meta, before, n, f33, sizeof(f33));
 	CHECK(forgotten(r, 0x11) && !forgotten(r, 0x22) && forgotten(r, 0x33));
 	cf_repo_close(r);
 
@@ -600,6 +639,9 @@ test_cover(const char *dir)
 	REQUIRE(save_snap(old, 4000, e, &err) == 0);
 	forge_cover(old, e);
 	forge_cover(old, b);
+	n = ls_names(meta, before, 16);
+	forget_fake(old, 0x44);
+	added_path(meta, before, n, f44, sizeof(f44));
 	cf_repo_close(old);
 	REQUIRE((r = open_zone_at(root, ak3, 3, cache)) != NULL);
 	CHECK(r->keys->nold == 2);
@@ -612,10 +654,14 @@ test_cover(const char *dir)
 	CHECK(strncmp(r->retired_err.msg, "snapshot ", 9) == 0 &&
 	      strstr(r->retired_err.msg, "retired") != NULL);
 	cf_snapshots_free(v, n);
+	CHECK(!forgotten(r, 0x44));
+	/* The server puts the removed device's record in place of a covered
+	 * one: the cover names bytes, not a file, so it excuses nothing. */
+	CHECK(rename(f44, f33) == 0);
+	CHECK(!forgotten(r, 0x44) && !forgotten(r, 0x33) && forgotten(r, 0x11));
 	cf_repo_close(r);
 
 	/* Without the covers, the retired versions vouch for nothing. */
-	test_join(meta, sizeof(meta), root, "meta");
 	REQUIRE((dd = opendir(meta)) != NULL);
 	n = 0;
 	while ((de = readdir(dd)) != NULL) {
