@@ -88,25 +88,29 @@ cu_load(void)
 	 * libcurl per process, initialised once.  Else the OpenSSL build,
 	 * then the GnuTLS one (the two -dev packages Debian ships). */
 	static const char *const names[] = {CURL_SONAME, "libcurl-gnutls.so.4"};
-	void *lib =
-	    dlsym(RTLD_DEFAULT, "curl_easy_init") != NULL ? RTLD_DEFAULT : NULL;
+	void *lib = RTLD_DEFAULT; /* (a null pointer in glibc) */
 	const char *e = NULL;
 
-	for (size_t i = 0; lib == NULL && i < 2; i++)
-		if ((lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL)) == NULL &&
-		    e == NULL)
-			e = dlerror();
-	if (lib == NULL) {
-		snprintf(cu_err, sizeof(cu_err), "cannot load %s: %s",
-		    CURL_SONAME, e != NULL ? e : "unknown error");
-		return;
+	if (dlsym(RTLD_DEFAULT, "curl_easy_init") == NULL) {
+		for (size_t i = 0; i < 2; i++) {
+			if ((lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL)) !=
+			    NULL)
+				break;
+			if (e == NULL)
+				e = dlerror();
+		}
+		if (lib == NULL) {
+			snprintf(cu_err, sizeof(cu_err), "cannot load %s: %s",
+			    CURL_SONAME, e != NULL ? e : "unknown error");
+			return;
+		}
 	}
 	for (size_t i = 0; i < sizeof(cu_syms) / sizeof(cu_syms[0]); i++) {
 		void *f = dlsym(lib, cu_syms[i].name);
 
 		if (f == NULL) {
-			snprintf(cu_err, sizeof(cu_err), "%s has no %s",
-			    CURL_SONAME, cu_syms[i].name);
+			snprintf(cu_err, sizeof(cu_err), "libcurl has no %s",
+			    cu_syms[i].name);
 			return;
 		}
 		/* POSIX guarantees a function pointer fits in a void *. */
