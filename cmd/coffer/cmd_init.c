@@ -246,8 +246,8 @@ key_create(struct gopts *g, struct cf_repo *r, struct opt *opts)
 	crypto_sign_seed_keypair(wo->ed, sk, seed);
 	cf_identity_from_sk(wo, sk);
 	if (write_credential(out, base, zone, seed, r, &err) == 0 &&
-	    cf_account_add(a, CF_ROLE_WRITEONLY, name ? name : "write-only",
-	        wo->ed, wo->xpk, &err) == 0)
+	    cf_account_add_writer(a, name ? name : "write-only", wo->ed,
+	        wo->xpk, zone, &err) == 0)
 		rc = 0;
 	if (rc == 0 && !g->quiet)
 		printf("wrote a write-only credential for zone '%s' to %s\n"

@@ -543,10 +543,10 @@ subject(struct cf_record *r, uint8_t role, const char *name,
 	snprintf(r->subject.name, sizeof(r->subject.name), "%s", name);
 }
 
-/** cf_account_add(a, role, name, ed, x, err): add a member. */
-int
-cf_account_add(struct cf_account *a, uint8_t role, const char *name,
-    const uint8_t ed[static 32], const uint8_t x[static 32], struct cf_err *err)
+static int
+add_member(struct cf_account *a, uint8_t role, const char *name,
+    const uint8_t ed[static 32], const uint8_t x[static 32], const char *zone,
+    struct cf_err *err)
 {
 	const struct cf_member *m = cf_chain_find(a->chain, ed);
 	struct cf_record *r;
@@ -570,9 +570,27 @@ cf_account_add(struct cf_account *a, uint8_t role, const char *name,
 		rc = append(a, r, err);
 	if (rc == 0)
 		rc = cf_http_device_add(a->s, ed,
-		    role == CF_ROLE_WRITEONLY ? 1u : 0u, err);
+		    role == CF_ROLE_WRITEONLY ? 1u : 0u, zone, err);
 	free(r);
 	return rc;
+}
+
+/** cf_account_add(a, role, name, ed, x, err): add a member. */
+int
+cf_account_add(struct cf_account *a, uint8_t role, const char *name,
+    const uint8_t ed[static 32], const uint8_t x[static 32], struct cf_err *err)
+{
+	return add_member(a, role, name, ed, x, NULL, err);
+}
+
+/** cf_account_add_writer(a, name, ed, x, zone, err): add a write-only
+ * member, whose key the server lets reach zone ${zone} only. */
+int
+cf_account_add_writer(struct cf_account *a, const char *name,
+    const uint8_t ed[static 32], const uint8_t x[static 32], const char *zone,
+    struct cf_err *err)
+{
+	return add_member(a, CF_ROLE_WRITEONLY, name, ed, x, zone, err);
 }
 
 /** cf_account_create(s, me, name, recovery, state, err): a new account. */

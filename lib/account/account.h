@@ -62,6 +62,12 @@ void cf_account_close(struct cf_account *a);
 int cf_account_add(struct cf_account *a, uint8_t role, const char *name,
     const uint8_t ed[static 32], const uint8_t x[static 32],
     struct cf_err *err) CF_WUR;
+/** cf_account_add_writer(a, name, ed, x, zone, err): append a record
+ * adding a write-only member; the server lets its key reach ${zone} and
+ * nothing else of the account. */
+int cf_account_add_writer(struct cf_account *a, const char *name,
+    const uint8_t ed[static 32], const uint8_t x[static 32], const char *zone,
+    struct cf_err *err) CF_WUR;
 
 /** A zone to re-key when a device is removed. */
 typedef int (*cf_rekey_fn)(void *arg, const uint8_t *old_ak, uint32_t old_epoch,

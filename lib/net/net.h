@@ -38,10 +38,11 @@ int cf_http_ref_get(struct cf_store *s, const char *name, struct cf_buf *out,
  * ${expect} (0: if it does not exist); 1 if it changed meanwhile. */
 int cf_http_ref_cas(struct cf_store *s, const char *name, uint64_t expect,
     const uint8_t *p, size_t n, struct cf_err *err) CF_WUR;
-/** cf_http_device_add(s, pk, scope, err): let key ${pk} act for the
- * account (the server's list; the account's own list is the chain). */
+/** cf_http_device_add(s, pk, scope, zone, err): let key ${pk} act for
+ * the account (the server's list; the account's own list is the chain),
+ * in repository ${zone} only unless it is NULL. */
 int cf_http_device_add(struct cf_store *s, const uint8_t pk[static 32],
-    unsigned scope, struct cf_err *err) CF_WUR;
+    unsigned scope, const char *zone, struct cf_err *err) CF_WUR;
 /** cf_http_device_remove(s, pk, err): make the server refuse ${pk}. */
 int cf_http_device_remove(struct cf_store *s, const uint8_t pk[static 32],
     struct cf_err *err) CF_WUR;

@@ -701,15 +701,16 @@ cf_http_ref_cas(struct cf_store *s, const char *name, uint64_t expect,
 
 int
 cf_http_device_add(struct cf_store *s, const uint8_t pk[static 32],
-    unsigned scope, struct cf_err *err)
+    unsigned scope, const char *zone, struct cf_err *err)
 {
 	struct http *h = (struct http *)s;
-	char body[80], hex[65];
+	char body[160], hex[65];
 	struct call k = {"POST", "/v1/devices", (const uint8_t *)body, 0, NULL,
 	    NULL, 0, NULL};
 
 	cf_hex(hex, pk, 32);
-	k.n = (size_t)snprintf(body, sizeof(body), "%s %u", hex, scope);
+	k.n = (size_t)snprintf(body, sizeof(body), "%s %u%s%s", hex, scope,
+	    zone != NULL ? " " : "", zone != NULL ? zone : "");
 	return run(h, &k, NULL, err);
 }
 

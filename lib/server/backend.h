@@ -29,6 +29,9 @@ struct cf_device_row {
 	int64_t account;
 	uint32_t scope;
 	int disabled; /* the account is disabled */
+	/* The only repository (zone) this key may use; "" for all of its
+	 * account's.  Write-only credentials are bound to their zone. */
+	char zone[CF_REPO_NAME_MAX + 1];
 };
 
 struct cf_account_row {
@@ -115,10 +118,11 @@ struct cf_meta_ops {
 	void (*close)(struct cf_meta *);
 	/* Added for accounts with several devices (may be NULL in a store
 	 * that predates them: the server then answers 501). */
-	/* Add device ${pk} to ${account}; 1 if the key belongs to another
-	 * account already. */
+	/* Add device ${pk} to ${account}, limited to repository ${zone}
+	 * unless it is ""; 1 if the key belongs to another account already. */
 	int (*device_add)(struct cf_meta *, int64_t account,
-	    const uint8_t pk[32], uint32_t scope, int64_t now, struct cf_err *);
+	    const uint8_t pk[32], uint32_t scope, const char *zone, int64_t now,
+	    struct cf_err *);
 	/* Forget device ${pk} of ${account}; 1 if it is not one of its. */
 	int (*device_remove)(struct cf_meta *, int64_t account,
 	    const uint8_t pk[32], struct cf_err *);

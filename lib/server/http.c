@@ -575,9 +575,9 @@ devices(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 {
 	struct cf_err err = {0};
 	uint8_t pk[32];
-	char hex[65], body[80];
+	char hex[65], body[160], zone[65], extra;
 	unsigned scope = 0;
-	int rc;
+	int rc, fields;
 
 	if (s->meta->ops->device_add == NULL)
 		return reply_err(c, q, 501,
@@ -599,14 +599,21 @@ devices(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 		            : reply(c, q, 204, NULL, "", 0);
 	}
 	if (q->route.name[0] != '\0' || q->small.len >= sizeof(body))
-		return reply_err(c, q, 400, "POST /v1/devices with PK SCOPE");
+		return reply_err(c, q, 400,
+		    "POST /v1/devices with PK SCOPE [ZONE]");
 	if (q->small.len > 0) /* small.p is NULL for an empty body */
 		memcpy(body, q->small.p, q->small.len);
 	body[q->small.len] = '\0';
-	if (sscanf(body, "%64s %u", hex, &scope) != 2 ||
-	    cf_unhex(pk, 32, hex) != 0 || scope > CF_SCOPE_APPEND_ONLY)
-		return reply_err(c, q, 400, "POST /v1/devices with PK SCOPE");
-	rc = s->meta->ops->device_add(s->meta, q->dev.account, pk, scope,
+	/* "PK SCOPE" or "PK SCOPE ZONE": the key may use only that
+	 * repository (a write-only credential, bound to its zone) */
+	zone[0] = '\0';
+	fields = sscanf(body, "%64s %u %64s %c", hex, &scope, zone, &extra);
+	if ((fields != 2 && fields != 3) || cf_unhex(pk, 32, hex) != 0 ||
+	    scope > CF_SCOPE_APPEND_ONLY ||
+	    (fields == 3 && !cf_proto_repo_ok(zone)))
+		return reply_err(c, q, 400,
+		    "POST /v1/devices with PK SCOPE [ZONE]");
+	rc = s->meta->ops->device_add(s->meta, q->dev.account, pk, scope, zone,
 	    now_s(), &err);
 	return rc < 0 ? reply_err(c, q, 503, "metadata store unavailable")
 	       : rc   ? reply_err(c, q, 409, "key belongs to another account")
@@ -836,6 +843,17 @@ method_ok(const struct cf_route *r, const char *m)
 	}
 }
 
+/* A key bound to a zone reaches its objects and refs, nothing else: not
+ * the account's other zones, its device chain (_account), its list of
+ * repositories, devices or pairing. */
+static int
+in_zone(const struct cf_route *r, const char *zone)
+{
+	return (r->kind == CF_ROUTE_OBJECT || r->kind == CF_ROUTE_LIST ||
+	           r->kind == CF_ROUTE_REF) &&
+	       strcmp(r->repo, zone) == 0;
+}
+
 static enum MHD_Result
 first_call(struct cf_server *s, struct MHD_Connection *c, struct req *q,
     const char *method, const char *url)
@@ -856,6 +874,8 @@ first_call(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 		s->m.auth_fail++;
 		return reply_err(c, q, st, why);
 	}
+	if (q->dev.zone[0] != '\0' && !in_zone(&q->route, q->dev.zone))
+		return reply_err(c, q, 403, "this key is bound to one zone");
 	if (q->route.kind == CF_ROUTE_OBJECT && strcmp(method, "PUT") == 0)
 		return put_start(s, c, q);
 	if (q->route.kind == CF_ROUTE_REGISTER ||

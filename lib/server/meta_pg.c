@@ -122,6 +122,9 @@ static const char *const migrations[] = {
     /* 2: repo_list reads the config objects of an account without
      * walking its other objects */
     "CREATE INDEX objects_configs ON objects(account, repo) WHERE kind = 0;",
+    /* 3: a device key may be bound to one repository (a write-only
+     * credential to its zone); '' for all of its account's */
+    "ALTER TABLE devices ADD COLUMN zone bytea NOT NULL DEFAULT ''::bytea;",
 };
 /* clang-format on */
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -218,7 +221,8 @@ static const char *const sql[ST_COUNT] = {
     [ST_DEVICE_NEW] = "INSERT INTO devices(pk, account, scope, created)"
 		      " VALUES($1, $2::int8, $3::int8, $4::int8)",
     [ST_DEVICE_ACCOUNT] = "SELECT account FROM devices WHERE pk = $1",
-    [ST_DEVICE_GET] = "SELECT d.account, d.scope, a.disabled FROM devices d"
+    [ST_DEVICE_GET] = "SELECT d.account, d.scope, a.disabled, d.zone"
+		      " FROM devices d"
 		      " JOIN accounts a ON a.id = d.account WHERE d.pk = $1",
     [ST_NONCE_CLEAN] = "DELETE FROM nonces WHERE expires < $1::int8",
     [ST_NONCE_ADD] = "INSERT INTO nonces(pk, nonce, expires, token)"
@@ -293,8 +297,8 @@ static const char *const sql[ST_COUNT] = {
 	" ELSE $3::int8 END,"
 	" quota_objects = CASE WHEN $4::int8 < 0 THEN quota_objects"
 	" ELSE $4::int8 END WHERE id = $1::int8",
-    [ST_DEVICE_ADD] = "INSERT INTO devices(pk, account, scope, created)"
-		      " VALUES($1, $2::int8, $3::int8, $4::int8)"
+    [ST_DEVICE_ADD] = "INSERT INTO devices(pk, account, scope, created,"
+		      " zone) VALUES($1, $2::int8, $3::int8, $4::int8, $5)"
 		      " ON CONFLICT (pk) DO NOTHING",
     [ST_DEVICE_REMOVE] = "DELETE FROM devices WHERE pk = $1 AND"
 			 " account = $2::int8",
@@ -829,6 +833,7 @@ op_device_get(struct meta_pg *m, struct pgconn *pc, void *arg, int again,
 		a->d->account = col_int(r, 0, 0);
 		a->d->scope = (uint32_t)col_int(r, 0, 1);
 		a->d->disabled = (int)col_int(r, 0, 2);
+		col_str(r, 0, 3, a->d->zone, sizeof(a->d->zone));
 	}
 	PQclear(r);
 	return rc;
@@ -1464,6 +1469,7 @@ struct devadd_args {
 	int64_t account;
 	const uint8_t *pk;
 	uint32_t scope;
+	const char *zone;
 	int64_t now;
 };
 
@@ -1472,8 +1478,8 @@ op_device_add(struct meta_pg *m, struct pgconn *pc, void *arg, int again,
     struct cf_err *err)
 {
 	struct devadd_args *a = arg;
-	long n = q_changes(m, pc, err, ST_DEVICE_ADD, "biii", a->pk, a->account,
-	    (int64_t)a->scope, a->now);
+	long n = q_changes(m, pc, err, ST_DEVICE_ADD, "biiit", a->pk,
+	    a->account, (int64_t)a->scope, a->now, a->zone);
 	int64_t owner = 0;
 	int rc;
 
@@ -1489,9 +1495,9 @@ op_device_add(struct meta_pg *m, struct pgconn *pc, void *arg, int again,
 
 static int
 pg_device_add(struct cf_meta *mm, int64_t account, const uint8_t pk[32],
-    uint32_t scope, int64_t now, struct cf_err *err)
+    uint32_t scope, const char *zone, int64_t now, struct cf_err *err)
 {
-	struct devadd_args a = {account, pk, scope, now};
+	struct devadd_args a = {account, pk, scope, zone ? zone : "", now};
 
 	return run((struct meta_pg *)mm, op_device_add, &a, err);
 }
@@ -1513,7 +1519,7 @@ static int
 pg_device_remove(struct cf_meta *mm, int64_t account, const uint8_t pk[32],
     struct cf_err *err)
 {
-	struct devadd_args a = {account, pk, 0, 0};
+	struct devadd_args a = {account, pk, 0, NULL, 0};
 
 	return run((struct meta_pg *)mm, op_device_remove, &a, err);
 }

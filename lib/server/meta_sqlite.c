@@ -44,7 +44,7 @@ static const char schema[] =
     " used_bytes INT NOT NULL DEFAULT 0, used_objects INT NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS devices(pk BLOB PRIMARY KEY,"
     " account INT NOT NULL REFERENCES accounts(id), scope INT NOT NULL,"
-    " created INT NOT NULL) WITHOUT ROWID;"
+    " created INT NOT NULL, zone TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS invites(hash BLOB PRIMARY KEY,"
     " expires INT NOT NULL, scope INT NOT NULL, used INT NOT NULL DEFAULT 0)"
     " WITHOUT ROWID;"
@@ -62,6 +62,23 @@ static const char schema[] =
     "NULL,"
     " expires INT NOT NULL, PRIMARY KEY(pk, nonce)) WITHOUT ROWID;"
     "INSERT OR IGNORE INTO meta VALUES('schema','1');";
+
+/* A database made before devices could be bound to a zone gets the
+ * column (every existing device keeps its whole account). */
+static int
+migrate(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, "SELECT zone FROM devices LIMIT 0", -1, &st,
+	        NULL) == SQLITE_OK) {
+		sqlite3_finalize(st);
+		return SQLITE_OK;
+	}
+	return sqlite3_exec(db,
+	    "ALTER TABLE devices ADD COLUMN zone TEXT NOT NULL DEFAULT ''",
+	    NULL, NULL, NULL);
+}
 
 /* Prepared when the database opens: a failed ROLLBACK would leave the
  * transaction open, and every later request failing. */
@@ -255,7 +272,10 @@ s_register(struct cf_meta *mm, const uint8_t *hash, const uint8_t pk[32],
 	if (rc == 0) {
 		*account = sqlite3_last_insert_rowid(m->db);
 		rc = exec(m, err,
-		    stmt(m, err, "INSERT INTO devices VALUES(?,?,?,?)", "biii",
+		    stmt(m, err,
+		        "INSERT INTO devices(pk,account,scope,created)"
+		        " VALUES(?,?,?,?)",
+		        "biii",
 		        pk, *account, (int64_t)scope, now));
 	}
 	return end(m, rc, err);
@@ -271,14 +291,18 @@ s_device_get(struct cf_meta *mm, const uint8_t pk[32], struct cf_device_row *d,
 
 	pthread_mutex_lock(&m->mu);
 	st = stmt(m, err,
-	    "SELECT d.account, d.scope, a.disabled FROM devices d"
+	    "SELECT d.account, d.scope, a.disabled, d.zone FROM devices d"
 	    " JOIN accounts a ON a.id=d.account WHERE d.pk=?",
 	    "b", pk);
 	rc = st ? sqlite3_step(st) : SQLITE_ERROR;
 	if (rc == SQLITE_ROW) {
+		const unsigned char *z = sqlite3_column_text(st, 3);
+
 		d->account = sqlite3_column_int64(st, 0);
 		d->scope = (uint32_t)sqlite3_column_int64(st, 1);
 		d->disabled = sqlite3_column_int(st, 2);
+		snprintf(d->zone, sizeof(d->zone), "%s",
+		    z != NULL ? (const char *)z : "");
 		rc = 0;
 	} else {
 		rc =
@@ -740,7 +764,7 @@ s_close(struct cf_meta *mm)
 
 static int
 s_device_add(struct cf_meta *mm, int64_t a, const uint8_t pk[32],
-    uint32_t scope, int64_t now, struct cf_err *err)
+    uint32_t scope, const char *zone, int64_t now, struct cf_err *err)
 {
 	struct meta_sqlite *m = (struct meta_sqlite *)mm;
 	int rc;
@@ -749,9 +773,9 @@ s_device_add(struct cf_meta *mm, int64_t a, const uint8_t pk[32],
 		return -1;
 	rc = exec(m, err,
 	    stmt(m, err,
-	        "INSERT OR IGNORE INTO devices VALUES"
-	        "(?,?,?,?)",
-	        "biii", pk, a, (int64_t)scope, now));
+	        "INSERT OR IGNORE INTO devices(pk,account,scope,created,"
+	        "zone) VALUES(?,?,?,?,?)",
+	        "biiit", pk, a, (int64_t)scope, now, zone ? zone : ""));
 	if (rc == 0 && sqlite3_changes(m->db) == 0) {
 		sqlite3_stmt *st = stmt(m, err,
 		    "SELECT account FROM devices "
@@ -849,6 +873,7 @@ cf_meta_sqlite_open(const char *path, struct cf_err *err)
 	    sqlite3_busy_timeout(m->db, 30000) != SQLITE_OK ||
 	    attach_nonces(m, npath) != SQLITE_OK ||
 	    sqlite3_exec(m->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    migrate(m->db) != SQLITE_OK ||
 	    prepared(m, err, sql_begin) == NULL ||
 	    prepared(m, err, sql_commit) == NULL ||
 	    prepared(m, err, sql_rollback) == NULL) {

@@ -639,16 +639,21 @@ t_devices(struct cf_meta *m)
 	}
 	cf_crypto_random(pk2, 32);
 	cf_crypto_random(pk3, 32);
-	CHECK_RC(m->ops->device_add(m, a, pk2, CF_SCOPE_APPEND_ONLY, now(),
-	             &err),
+	/* the account's first device reaches all of its zones */
+	CHECK_RC(m->ops->device_get(m, pk1, &d, &err), 0);
+	CHECK(d.account == a && d.zone[0] == '\0');
+	CHECK_RC(m->ops->device_add(m, a, pk2, CF_SCOPE_APPEND_ONLY, "nas",
+	             now(), &err),
 	    0);
 	CHECK_RC(m->ops->device_get(m, pk2, &d, &err), 0);
 	CHECK(d.account == a && d.scope == CF_SCOPE_APPEND_ONLY && !d.disabled);
+	CHECK(strcmp(d.zone, "nas") == 0);
 	CHECK(account_row(m, a).devices == 2);
-	CHECK_RC(m->ops->device_add(m, a, pk2, 0, now(), &err), 0);
-	CHECK_RC(m->ops->device_add(m, b, pk2, 0, now(), &err), 1);
-	CHECK_RC(m->ops->device_add(m, b, pk1, 0, now(), &err), 1);
-	CHECK_RC(m->ops->device_add(m, (int64_t)1 << 50, pk3, 0, now(), &err),
+	CHECK_RC(m->ops->device_add(m, a, pk2, 0, NULL, now(), &err), 0);
+	CHECK_RC(m->ops->device_add(m, b, pk2, 0, NULL, now(), &err), 1);
+	CHECK_RC(m->ops->device_add(m, b, pk1, 0, NULL, now(), &err), 1);
+	CHECK_RC(m->ops->device_add(m, (int64_t)1 << 50, pk3, 0, NULL, now(),
+	             &err),
 	    -1);
 	CHECK_RC(m->ops->device_get(m, pk3, &d, &err), 1);
 	CHECK_RC(m->ops->device_remove(m, b, pk2, &err), 1);
@@ -657,9 +662,9 @@ t_devices(struct cf_meta *m)
 	CHECK_RC(m->ops->device_remove(m, a, pk2, &err), 1);
 	CHECK(account_row(m, a).devices == 1);
 	/* a removed key may join another account */
-	CHECK_RC(m->ops->device_add(m, b, pk2, 0, now(), &err), 0);
+	CHECK_RC(m->ops->device_add(m, b, pk2, 0, NULL, now(), &err), 0);
 	CHECK_RC(m->ops->device_get(m, pk2, &d, &err), 0);
-	CHECK(d.account == b && d.scope == 0);
+	CHECK(d.account == b && d.scope == 0 && d.zone[0] == '\0');
 }
 
 static int

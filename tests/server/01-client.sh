@@ -157,6 +157,29 @@ expect 0 as a coffer zone list
 [ "$(grep -v '^_' "$T/out" | sort | tr '\n' ' ')" = "default other " ] ||
 	{ show_io; fail "zone list"; }
 
+log "the write-only key reaches its zone and nothing else of the account"
+# its device key, from the credential, where signreq looks for one
+mkdir -m 700 "$T/wokey"
+python3 -c 'import sys; t = open(sys.argv[1]).read().split()
+open(sys.argv[2], "wb").write(bytes.fromhex(t[t.index("device") + 1]))' \
+	"$T/wo.cred" "$T/wokey/device.key"
+chmod 600 "$T/wokey/device.key"
+printf 'x' >"$T/one"
+for req in "GET /v1/r/other/o/data/" "GET /v1/r/_account/o/meta/" \
+	"GET /v1/repos" "GET /v1/r/other/ref/x" \
+	"PUT /v1/r/other/o/data/$(python3 -c 'import hashlib,sys
+print(hashlib.blake2b(b"x", digest_size=32).hexdigest())')"; do
+	# shellcheck disable=SC2086
+	raw "$SRV_PORT" "$SIGNREQ" "$T/wokey" $req "$T/one" >"$T/raw" 2>&1
+	[ "$(head -n 1 "$T/raw")" = 403 ] ||
+		{ cat "$T/raw"; fail "write-only key: $req was not refused"; }
+done
+raw "$SRV_PORT" "$SIGNREQ" "$T/wokey" GET /v1/r/default/o/data/ >"$T/raw" 2>&1
+[ "$(head -n 1 "$T/raw")" = 200 ] ||
+	{ cat "$T/raw"; fail "write-only key: its own zone was refused"; }
+expect 0 as a coffer snapshots --json --repo "$SRV_URL/other"
+[ "$(jget "$T/out" 'len(d)')" = 1 ] || fail "/other changed"
+
 log "a second account: its own 'default', none of the first's zones"
 expect 0 new_client b "$SRV_URL" "$(admin srv invite)"
 expect 0 as b coffer snapshots --json
