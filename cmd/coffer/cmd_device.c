@@ -147,17 +147,32 @@ device_invite(struct gopts *g, struct actx *x, int approve, int timeout,
 
 struct rekeyctx {
 	struct actx *x;
-	char names[256][65];
-	size_t n;
+	char (*names)[65];
+	size_t n, cap;
+	int nomem;
 };
 
+/* Every zone, however many: one left out would keep only retired key
+ * versions and no longer open. */
 static int
 collect_zone(void *arg, const char *name)
 {
 	struct rekeyctx *r = arg;
 
-	if (name[0] != '_' && r->n < 256)
-		snprintf(r->names[r->n++], 65, "%s", name);
+	if (name[0] == '_')
+		return 0;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 64;
+		char(*p)[65] = reallocarray(r->names, cap, sizeof(*p));
+
+		if (p == NULL) {
+			r->nomem = 1;
+			return 1; /* stops the listing */
+		}
+		r->names = p;
+		r->cap = cap;
+	}
+	snprintf(r->names[r->n++], 65, "%s", name);
 	return 0;
 }
 
@@ -206,10 +221,13 @@ remove_member(struct actx *x, const uint8_t ed[32], struct cf_err *err)
 		return cf_err_set(err, CF_ENOMEM, "out of memory");
 	r->x = x;
 	rc = cf_http_repos(x->a->s, collect_zone, r, err);
+	if (r->nomem)
+		rc = cf_err_set(err, CF_ENOMEM, "out of memory");
 	if (rc == 0)
 		rc = cf_account_remove(x->a, ed, rekey_zones, r, err);
 	if (rc == 0)
 		drop_old(r, cf_account_epoch(x->a));
+	free(r->names);
 	free(r);
 	return rc;
 }
@@ -368,6 +386,8 @@ zones_open(const char *base, struct cf_account *a, const uint8_t *sk,
 		    "cannot make a temporary folder");
 	}
 	rc = cf_http_repos(a->s, collect_zone, r, err);
+	if (r->nomem)
+		rc = cf_err_set(err, CF_ENOMEM, "out of memory");
 	for (size_t i = 0; rc == 0 && i < r->n; i++) {
 		struct cf_store *s = store_as(base, r->names[i], sk, err);
 
@@ -382,6 +402,7 @@ zones_open(const char *base, struct cf_account *a, const uint8_t *sk,
 			    r->names[i]);
 		cf_repo_close(repo);
 	}
+	free(r->names);
 	free(r);
 	(void)nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return rc;

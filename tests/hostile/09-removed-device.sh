@@ -7,6 +7,7 @@
 # what was written before the removal and nothing written after: forge
 # tryzone opens the zone's key slots with the account key tablet had, and
 # tries every snapshot, pack and index file with the key ring it gets.
+# With 300 more zones, so that the removal must rekey more than 256.
 . "$(dirname "$0")/lib.sh" "$@"
 
 start_server
@@ -28,10 +29,19 @@ read -r AK1 E1 < <(forge unwrap "$T/tablet.cfg" "$T/tablet.wrap")
 [ "$E1" = 1 ] || fail "tablet's key is of epoch $E1"
 PK=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT hex(pk) FROM devices WHERE hex(pk)=upper(?)", (sys.argv[2],)).fetchone()[0])' "$DATA/meta.db" "$TABLET_ED")
 
+log "300 more zones (the removal rekeys every one, not the first 256)"
+for i in $(seq -w 0 299); do
+	dev laptop "$COFFER" zone create "m$i" --repo "$URL" --quiet ||
+		fail "zone create m$i"
+done
+
 log "laptop removes tablet"
 expect 0 dev laptop "$COFFER" device remove tablet --repo "$URL"
 gen "$T/new" 10
 expect 0 dev laptop "$COFFER" backup --repo "$URL" "$T/new" --quiet
+for z in m000 m299; do
+	expect 0 dev phone "$COFFER" backup --repo "$URL/$z" "$T/new" --quiet
+done
 expect 0 dev phone "$COFFER" backup --repo "$URL" "$T/old" --quiet
 
 log "tablet's commands fail, and write nothing"
