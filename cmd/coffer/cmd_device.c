@@ -52,14 +52,6 @@ role_name(uint8_t role)
 	                                   : "device";
 }
 
-static const char *
-member_name(const struct cf_chain *c, const uint8_t ed[32])
-{
-	const struct cf_member *m = cf_chain_find(c, ed);
-
-	return m ? m->name : "(a removed device)";
-}
-
 static void
 list_devices(const struct gopts *g, const struct actx *x)
 {
@@ -80,14 +72,14 @@ list_devices(const struct gopts *g, const struct actx *x)
 			printf(",\"fingerprint\":\"%s\",\"role\":\"%s\","
 			       "\"added\":%lld,\"added_by\":",
 			    fpr, role_name(m->role), (long long)m->added);
-			json_str(stdout, member_name(c, m->added_by),
-			    strlen(member_name(c, m->added_by)));
+			json_str(stdout, m->added_by_name,
+			    strlen(m->added_by_name));
 			printf(",\"this_device\":%s}", me ? "true" : "false");
 		} else {
 			printf("%s %-20s %s  %-12s added %s by %s\n",
 			    me ? "*" : " ", m->name, fpr, role_name(m->role), t,
 			    m->seq == 0 ? "itself (account created)"
-			                : member_name(c, m->added_by));
+			                : m->added_by_name);
 		}
 	}
 	if (g->json)

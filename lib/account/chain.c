@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,6 +167,7 @@ has_wrap(const struct cf_record *r, const uint8_t ed[32])
 static int
 add_member(struct cf_chain *c, const struct cf_record *r)
 {
+	const struct cf_member *by = cf_chain_find(c, r->signer);
 	struct cf_member *m;
 
 	if (c->n == CF_CHAIN_MAX_MEMBERS)
@@ -174,6 +176,9 @@ add_member(struct cf_chain *c, const struct cf_record *r)
 	*m = r->subject;
 	m->added = r->time;
 	memcpy(m->added_by, r->signer, 32);
+	/* the genesis is signed by its own subject */
+	snprintf(m->added_by_name, sizeof(m->added_by_name), "%s",
+	    by != NULL ? by->name : r->subject.name);
 	m->seq = r->seq;
 	return 0;
 }

@@ -47,6 +47,8 @@ struct cf_member {
 	char name[CF_CHAIN_NAME_MAX + 1];
 	int64_t added; /* time of the record that added it */
 	uint8_t added_by[32];
+	/* its signer's name then (kept after that signer is removed) */
+	char added_by_name[CF_CHAIN_NAME_MAX + 1];
 	uint64_t seq; /* of that record */
 };
 

@@ -29,6 +29,8 @@ read -r AK1 E1 < <(forge unwrap "$T/tablet.cfg" "$T/tablet.wrap")
 [ "$E1" = 1 ] || fail "tablet's key is of epoch $E1"
 PK=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT hex(pk) FROM devices WHERE hex(pk)=upper(?)", (sys.argv[2],)).fetchone()[0])' "$DATA/meta.db" "$TABLET_ED")
 
+pair tablet watch # its approver's name outlives tablet's removal
+
 log "300 more zones (the removal rekeys every one, not the first 256)"
 for i in $(seq -w 0 299); do
 	dev laptop "$COFFER" zone create "m$i" --repo "$URL" --quiet ||
@@ -42,6 +44,12 @@ expect 0 dev laptop "$COFFER" backup --repo "$URL" "$T/new" --quiet
 for z in m000 m299; do
 	expect 0 dev phone "$COFFER" backup --repo "$URL/$z" "$T/new" --quiet
 done
+expect 0 dev watch "$COFFER" device list --json --repo "$URL"
+[ "$(python3 -c 'import json, sys
+print([(m["name"], m["added_by"]) for m in json.load(open(sys.argv[1]))])' \
+	"$T/out")" = \
+	"[('laptop', 'laptop'), ('recovery key', 'laptop'), ('phone', 'laptop'), ('watch', 'tablet')]" ] ||
+	{ show_io; fail "device list: who added whom"; }
 expect 0 dev phone "$COFFER" backup --repo "$URL" "$T/old" --quiet
 
 log "tablet's commands fail, and write nothing"
