@@ -24,16 +24,69 @@ value_of(char c)
 	return -1;
 }
 
-/* The check character of a group: weights catch any single substitution
- * and any swap of two neighbours (weights distinct and odd mod 32). */
+/*
+ * The check character of a group.  Its five characters w0..w4 (four data,
+ * one check), read as elements of GF(32) (polynomial x^5 + x^2 + 1, a
+ * primitive one, so alpha = x has order 31), satisfy
+ *
+ *     alpha^1 w0 + alpha^2 w1 + alpha^3 w2 + alpha^4 w3 + alpha^5 w4
+ *         = alpha^g                       (g: the group's index, 0..6)
+ *
+ * One wrong character changes the sum by alpha^(j+1) e, never 0; two
+ * characters a != b exchanged (neighbours or not, the check character
+ * included) change it by (a + b)(alpha^(j+1) + alpha^(k+1)), never 0 since
+ * the powers differ; a whole group written in another group's place sums
+ * to that group's alpha^g.  Every such typo is caught.
+ */
+static int
+gf_mul(int a, int b)
+{
+	int p = 0;
+
+	for (int i = 0; i < 5; i++) {
+		if (b & 1)
+			p ^= a;
+		b >>= 1;
+		a <<= 1;
+		if (a & 32)
+			a ^= 0x25;
+	}
+	return p;
+}
+
+static int
+gf_pow(int e) /* alpha^e */
+{
+	int p = 1;
+
+	while (e-- > 0)
+		p = gf_mul(p, 2);
+	return p;
+}
+
+/* The sum of a group's first ${n} characters, weighted. */
+static int
+group_sum(const int *v, int n)
+{
+	int s = 0;
+
+	for (int j = 0; j < n; j++)
+		s ^= gf_mul(gf_pow(j + 1), v[j]);
+	return s;
+}
+
 static int
 check_of(const int v[DATA], int group)
 {
-	int s = group * 7 + 3;
+	/* alpha^5 w4 = alpha^g + sum: w4 = alpha^(31-5) (alpha^g + sum) */
+	return gf_mul(gf_pow(31 - (DATA + 1)),
+	    gf_pow(group) ^ group_sum(v, DATA));
+}
 
-	for (int i = 0; i < DATA; i++)
-		s += (2 * i + 3) * v[i];
-	return s & 31;
+static int
+group_ok(const int v[DATA + 1], int group)
+{
+	return group_sum(v, DATA + 1) == gf_pow(group);
 }
 
 static int
@@ -93,7 +146,7 @@ cf_recovery_decode(const char *text, uint8_t secret[static CF_RECOVERY_BYTES],
 	for (int g = 0; g < GROUPS; g++) {
 		const int *gv = v + g * (DATA + 1);
 
-		if (check_of(gv, g) != gv[DATA])
+		if (!group_ok(gv, g))
 			return cf_err_set(err, CF_EFORMAT,
 			    "recovery key: group %d has a typo", g + 1);
 		for (int i = 0; i < DATA; i++)

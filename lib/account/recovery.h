@@ -2,7 +2,8 @@
  * recovery.h: the recovery key a user writes down, and the identity it
  * stands for.  128 random bits, written as 7 groups of 5 characters
  * (Crockford base32: no I, L, O, U): 4 data characters and 1 check
- * character per group, so a typo is caught and its group named.  The key
+ * character per group, so a typo (a wrong character, two exchanged, a
+ * group in another's place) is caught and its group named.  The key
  * derives an Ed25519 signing key and an X25519 box key: the recovery
  * identity, a member of the device chain that can add a device when every
  * device is lost.  Pure.
