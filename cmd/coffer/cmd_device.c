@@ -419,9 +419,17 @@ join_recovery(struct gopts *g, const char *base, const char *name,
 	cf_identity_from_sk(rec, sk);
 	account_state(base, state, sizeof(state));
 	strcat(state, "-recovery");
-	if ((a = cf_account_open(store_as(base, "_account", rec->sk, err), rec,
-	         state, NULL, err)) == NULL ||
-	    zones_open(base, a, rec->sk, err) != 0 ||
+	a = cf_account_open(store_as(base, "_account", rec->sk, err), rec,
+	    state, NULL, err);
+	if (a == NULL && err->code == CF_EAUTH &&
+	    strstr(err->msg, "unknown device") != NULL)
+		/* The server knows no such key: rotated away, or a key of
+		 * another account or server. */
+		cf_err_set(err, CF_EAUTH,
+		    "this recovery key opens no account on %s (was it "
+		    "replaced by 'coffer recovery-key rotate'?)",
+		    base);
+	if (a == NULL || zones_open(base, a, rec->sk, err) != 0 ||
 	    (me = load_identity(1, err)) == NULL ||
 	    cf_account_add(a, CF_ROLE_DEVICE, name, me->ed, me->xpk, err) != 0)
 		goto out;
