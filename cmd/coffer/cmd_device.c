@@ -494,19 +494,38 @@ zone_create(struct gopts *g, struct actx *x, const char *name,
 	return 0;
 }
 
+struct zlist {
+	const struct gopts *g;
+	size_t n;
+};
+
 static int
 print_zone(void *arg, const char *name)
 {
-	const struct gopts *g = arg;
+	struct zlist *z = arg;
 
 	if (name[0] == '_')
 		return 0;
-	if (g->json) {
+	if (z->g->json) {
+		printf("%s", z->n ? "," : "[");
 		json_str(stdout, name, strlen(name));
-		printf("\n");
 	} else {
 		printf("%s\n", name);
 	}
+	z->n++;
+	return 0;
+}
+
+/* zone list: one name a line, or --json: an array of names. */
+static int
+zone_list(struct gopts *g, struct actx *x, struct cf_err *err)
+{
+	struct zlist z = {g, 0};
+
+	if (cf_http_repos(x->a->s, print_zone, &z, err) != 0)
+		return -1;
+	if (g->json)
+		printf("%s]\n", z.n ? "" : "[");
 	return 0;
 }
 
@@ -615,9 +634,7 @@ cmd_zone(struct gopts *g, int argc, char **argv)
 	else if (actx_open(g, &x, &err) != 0)
 		rc = report(g, &err);
 	else if (!strcmp(pos[0], "list"))
-		rc = cf_http_repos(x.a->s, print_zone, g, &err)
-		         ? report(g, &err)
-		         : 0;
+		rc = zone_list(g, &x, &err) ? report(g, &err) : 0;
 	else
 		rc = zone_create(g, &x, pos[1], &err) ? report(g, &err) : 0;
 	actx_close(&x);
