@@ -90,7 +90,7 @@ expect_fail dev phone "$COFFER" device join --repo "$URL" --name phone2 --recove
 said "in the account already"
 same "joined twice"
 
-log "a device key with loose permissions, corrupt, unreadable"
+log "a device key with loose permissions, or corrupt"
 chmod 644 "$T/phone.cfg/device.key"
 for c in "device list" "snapshots" "device invite --approve --timeout 3"; do
 	# shellcheck disable=SC2086
@@ -102,12 +102,42 @@ cp "$T/phone.cfg/device.key" "$T/phone.key"
 head -c 10 "$T/phone.key" >"$T/phone.cfg/device.key"
 expect_fail dev phone "$COFFER" device list --repo "$URL"
 said "device key"
-if [ "$(id -u)" -ne 0 ]; then # root reads a file of mode 000
-	cp "$T/phone.key" "$T/phone.cfg/device.key"
-	chmod 000 "$T/phone.cfg/device.key"
+log "an unreadable device key (mode 000)"
+cp "$T/phone.key" "$T/phone.cfg/device.key"
+chmod 000 "$T/phone.cfg/device.key"
+KEY=$T/phone.cfg/device.key
+snap_server
+if [ "$(id -u)" -ne 0 ]; then
 	expect_fail dev phone "$COFFER" device list --repo "$URL"
-	said "cannot open device key"
+else
+	# Root reads a file of mode 000, so the device's owner is user nobody
+	# here: its own copy of phone's config (a key of mode 000 that it
+	# owns), its cache, and the coffer binary, in $T (made traversable).
+	command -v setpriv >/dev/null ||
+		fail "setpriv (util-linux) is needed to run this as root"
+	NB_UID=$(id -u nobody)
+	NB_GID=$(id -g nobody)
+	mkdir "$T/nb" "$T/nb/cache"
+	cp -a "$T/phone.cfg" "$T/nb/cfg"
+	cp "$COFFER" "$T/nb/coffer"
+	chmod 755 "$T/nb/coffer"
+	chown -R "$NB_UID:$NB_GID" "$T/nb/cfg" "$T/nb/cache"
+	chmod 711 "$T" "$T/nb"
+	KEY=$T/nb/cfg/device.key
+	as_nobody() {
+		COFFER_CONFIG_DIR=$T/nb/cfg COFFER_CACHE_DIR=$T/nb/cache \
+			setpriv --reuid="$NB_UID" --regid="$NB_GID" --clear-groups "$@"
+	}
+	[ "$(as_nobody id -u)" = "$NB_UID" ] || fail "setpriv did not switch to nobody"
+	[ "$(stat -c '%a %u' "$KEY")" = "0 $NB_UID" ] || fail "the key is not nobody's, mode 000"
+	expect_fail as_nobody "$T/nb/coffer" device list --repo "$URL"
 fi
+said "cannot open device key $KEY" "Permission denied"
+[ "$(wc -l <"$T/err")" = 1 ] || { show_io; fail "more than one error line"; }
+[ ! -s "$T/out" ] || { show_io; fail "output on stdout"; }
+[ "$(id -u)" -eq 0 ] || chmod 600 "$KEY"
+cmp -s "$KEY" "$T/phone.key" || fail "the unreadable key was replaced"
+unchanged "unreadable device key"
 cp "$T/phone.key" "$T/phone.cfg/device.key"
 chmod 600 "$T/phone.cfg/device.key"
 same "device key problems"
