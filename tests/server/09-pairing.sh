@@ -25,10 +25,37 @@ invite_start() {
 	CODE=$(sed -n 's/^ *coffer device join .* NAME \(.*\)$/\1/p' "$T/inv.out")
 	[ -n "$CODE" ] || { cat "$T/inv.out" "$T/inv.err" >&2; fail "no pairing code"; }
 }
+# tty_invite_start OLD ANSWER: 'coffer device invite' (no --approve) by OLD
+# on a terminal of its own (term.py), where ANSWER is typed when asked: $INV,
+# $CODE, what the terminal showed in $T/tty.txt.
+tty_invite_start() {
+	local i
+	: >"$T/tty.txt"
+	as "$1" python3 "$SERVER_HERE/term.py" "$T/tty.txt" "$2" \
+		"$COFFER" device invite --timeout 60 &
+	INV=$!
+	CODE=
+	for i in $(seq 1 200); do
+		CODE=$(sed -n 's/^ *coffer device join .* NAME \(.*\)$/\1/p' "$T/tty.txt")
+		[ -n "$CODE" ] && return 0
+		sleep 0.05
+	done
+	cat "$T/tty.txt" >&2
+	fail "no pairing code on the terminal"
+}
+# inv_wait: the inviter's exit status in $INV_RC.
+inv_wait() {
+	INV_RC=0
+	wait "$INV" || INV_RC=$?
+}
+# joiner_fpr NEW: the fingerprint NEW printed when joining.
+joiner_fpr() {
+	sed -n "s/^this device: \"$1\", fingerprint \([0-9a-f-]*\) (.*/\1/p" "$T/err"
+}
 # fingerprints NEW: what NEW printed when joining ($FPR_JOIN) and what the
 # inviter showed for approval ($FPR_INV).
 fingerprints() {
-	FPR_JOIN=$(sed -n "s/^this device: \"$1\", fingerprint \([0-9a-f-]*\) (.*/\1/p" "$T/err")
+	FPR_JOIN=$(joiner_fpr "$1")
 	FPR_INV=$(sed -n "s/^device \"$1\" with fingerprint \([0-9a-f-]*\) asks to join$/\1/p" "$T/inv.err")
 	[ -n "$FPR_JOIN" ] || { show_io; fail "$1 printed no fingerprint"; }
 	[ "$FPR_JOIN" = "$FPR_INV" ] ||
@@ -41,6 +68,15 @@ pair() {
 	wait "$INV" || { cat "$T/inv.out" "$T/inv.err" >&2; fail "device invite by $1"; }
 	has "$T/inv.out" "device added"
 	fingerprints "$2"
+}
+# digest: a hash of the server's objects, refs and device keys (pairing
+# mailboxes excluded), by tests/hostile/srv.py.
+digest() { python3 "$SERVER_HERE/../hostile/srv.py" "$SRV_DATA" digest; }
+# members CLIENT: "name/added_by" of each member CLIENT sees, in order.
+members() {
+	as "$1" coffer device list --json >"$T/list.json" ||
+		fail "device list by $1"
+	jget "$T/list.json" '" ".join("%s/%s" % (m["name"], m["added_by"]) for m in d)'
 }
 # server_fingerprints: the fingerprint of each device key the server holds
 # (BLAKE2b-256 of the Ed25519 key, 8 bytes in hex, in groups of 4), sorted.
@@ -106,3 +142,66 @@ grep -qE "^\* phone +$FPR_PHONE  device +added [^ ].* by laptop$" "$T/out" ||
 grep -qE "^  desk +[0-9a-f-]{19}  device +added [^ ].* by itself \(account created\)$" "$T/out" ||
 	{ show_io; fail "desk's line"; }
 has "$T/out" "key epoch 1, chain of 4 records"
+
+log "approval on a terminal: name and fingerprint shown, asked; y adds it"
+tty_invite_start desk y
+expect 0 as tablet coffer device join --name tablet "$CODE" --timeout 30
+inv_wait
+[ "$INV_RC" = 0 ] || { cat "$T/tty.txt" >&2; fail "device invite exited $INV_RC"; }
+FPR=$(joiner_fpr tablet)
+[ -n "$FPR" ] || { show_io; fail "tablet printed no fingerprint"; }
+has "$T/tty.txt" "device \"tablet\" with fingerprint $FPR asks to join"
+has "$T/tty.txt" "approve it? (compare the fingerprint it shows) [y/N] y"
+has "$T/tty.txt" "device added"
+has "$T/out" "this device joined the account"
+[ "$(members desk)" = "desk/desk recovery key/desk laptop/desk phone/laptop tablet/desk" ] ||
+	fail "members: $(members desk)"
+[ "$(jget "$T/list.json" '[m["fingerprint"] for m in d if m["name"] == "tablet"]')" = \
+	"['$FPR']" ] || fail "tablet's fingerprint: $(cat "$T/list.json")"
+expect 0 as tablet coffer snapshots
+
+# refused JOINER: the join that was refused: it failed, and the server and
+# the members are as they were ($SNAP, $MEMBERS).
+refused() {
+	[ "$(digest)" = "$SNAP" ] || fail "the refused join changed the server"
+	[ "$(members desk)" = "$MEMBERS" ] || fail "members: $(members desk)"
+	! ls "$T/$1.cfg/accounts/"*/head >/dev/null 2>&1 ||
+		fail "$1 keeps a chain head"
+	expect_fail as "$1" coffer snapshots
+}
+
+log "n on the terminal refuses it: the joiner fails, nothing is added"
+SNAP=$(digest)
+MEMBERS=$(members desk)
+tty_invite_start desk n
+expect_fail as tv coffer device join --name tv "$CODE" --timeout 30
+cp "$T/err" "$T/tv.err"
+inv_wait
+[ "$INV_RC" != 0 ] || { cat "$T/tty.txt" >&2; fail "device invite succeeded"; }
+FPR=$(joiner_fpr tv)
+[ -n "$FPR" ] || { show_io; fail "tv printed no fingerprint"; }
+has "$T/tty.txt" "device \"tv\" with fingerprint $FPR asks to join"
+has "$T/tty.txt" "approve it? (compare the fingerprint it shows) [y/N] n"
+has "$T/tty.txt" "pairing refused"
+hasnt "$T/tty.txt" "device added"
+refused tv
+
+log "no terminal to ask on: refused the same way"
+as desk setsid -w "$COFFER" device invite --timeout 60 </dev/null \
+	>"$T/inv.out" 2>"$T/inv.err" &
+INV=$!
+for _ in $(seq 1 200); do
+	grep -q 'coffer device join' "$T/inv.out" && break
+	sleep 0.05
+done
+CODE=$(sed -n 's/^ *coffer device join .* NAME \(.*\)$/\1/p' "$T/inv.out")
+[ -n "$CODE" ] || { cat "$T/inv.out" "$T/inv.err" >&2; fail "no pairing code"; }
+expect_fail as tv coffer device join --name tv "$CODE" --timeout 30
+cp "$T/err" "$T/tv.err"
+inv_wait
+[ "$INV_RC" != 0 ] || { cat "$T/inv.err" >&2; fail "device invite succeeded"; }
+grep -q "^device \"tv\" with fingerprint $FPR asks to join$" "$T/inv.err" ||
+	{ cat "$T/inv.err" >&2; fail "the inviter did not show tv"; }
+grep -q "pairing refused" "$T/inv.err" ||
+	{ cat "$T/inv.err" >&2; fail "the inviter did not say it refused"; }
+refused tv
