@@ -105,8 +105,11 @@ ask_approve(void *arg, const char *name, const char *fpr)
 	    name, fpr);
 	if (*auto_ok)
 		return 0;
-	if ((tty = fopen("/dev/tty", "r+")) == NULL)
+	if ((tty = fopen("/dev/tty", "r+")) == NULL) {
+		fprintf(stderr, "no terminal to ask for approval on: refused "
+		                "(--approve approves without asking)\n");
 		return -1;
+	}
 	fprintf(tty, "approve it? (compare the fingerprint it shows) [y/N] ");
 	fflush(tty);
 	if (fgets(line, sizeof(line), tty) == NULL)

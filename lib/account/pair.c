@@ -14,6 +14,7 @@
 #define ATTEMPTS 3
 #define POLL_MS 300
 #define INFO_MAX 200
+#define RECEIPT_S 10 /* how long a refusal waits to be read */
 
 static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -137,6 +138,23 @@ parse_info(const uint8_t *p, size_t n, struct joiner *j)
 	return 0;
 }
 
+/* After a refusal (or a failure) was posted as a2.${k}: wait (a few
+ * seconds at most) for the other side's receipt b2.${k} before the mailbox
+ * is voided, which would leave that answer unread ("void or expired"). */
+static void
+receipt(struct cf_store *s, const char *id, int k, int timeout_s)
+{
+	struct cf_err e2 = {0};
+	struct cf_buf b;
+	char slot[8];
+
+	cf_buf_init(&b, 64);
+	snprintf(slot, sizeof(slot), "b2.%d", k);
+	(void)!wait_msg(s, id, slot, &b,
+	    timeout_s < RECEIPT_S ? timeout_s : RECEIPT_S, &e2);
+	cf_buf_release(&b);
+}
+
 /* One attempt of the existing device: 1 if the code was wrong. */
 static int
 accept_once(struct cf_account *a, const struct cf_pair_offer *o, int k,
@@ -175,6 +193,8 @@ accept_once(struct cf_account *a, const struct cf_pair_offer *o, int k,
 	}
 	cf_fingerprint(j.ed, fpr);
 	memcpy(reply, "NO", 2);
+	memcpy(reply + 2, a->chain->head, 32);
+	cf_le64_put(reply + 34, a->chain->seq);
 	if (approve(arg, j.name, fpr) == 0) {
 		/* A device already in the chain (its earlier pairing lost its
 		 * answer) is not added twice: it gets the current head. */
@@ -183,19 +203,24 @@ accept_once(struct cf_account *a, const struct cf_pair_offer *o, int k,
 		         err)) != 0) {
 			struct cf_err e2 = {0};
 
+			/* "ER": the other side stops waiting, told why */
+			memcpy(reply, "ER", 2);
 			snprintf(slot, sizeof(slot), "a2.%d", k);
-			(void)!seal_put(a->s, o->id, slot, keys, NULL, 0, reply,
-			    42, &e2); /* "NO": the other side stops waiting */
+			if (seal_put(a->s, o->id, slot, keys, NULL, 0, reply,
+			        42, &e2) == 0)
+				receipt(a->s, o->id, k, timeout_s);
 			goto out;
 		}
 		memcpy(reply, "OK", 2);
+		memcpy(reply + 2, a->chain->head, 32);
+		cf_le64_put(reply + 34, a->chain->seq);
 	}
-	memcpy(reply + 2, a->chain->head, 32);
-	cf_le64_put(reply + 34, a->chain->seq);
 	snprintf(slot, sizeof(slot), "a2.%d", k);
 	rc = seal_put(a->s, o->id, slot, keys, NULL, 0, reply, 42, err);
-	if (rc == 0 && memcmp(reply, "NO", 2) == 0)
+	if (rc == 0 && memcmp(reply, "NO", 2) == 0) {
+		receipt(a->s, o->id, k, timeout_s);
 		rc = cf_err_set(err, CF_EUSAGE, "pairing refused");
+	}
 out:
 	sodium_memzero(keys, sizeof(keys));
 	sodium_memzero(&p, sizeof(p));
@@ -310,11 +335,23 @@ join_once(struct cf_store *s, const char *id, const char *secret, int k,
 		    "SECURITY ALERT: the other "
 		    "device's answer does not authenticate: it was tampered "
 		    "with on the server");
-	else if (rc == 0 && memcmp(reply, "OK", 2) != 0)
-		rc = cf_err_set(err, CF_EAUTH,
-		    "the other device refused the "
-		    "pairing");
-	else if (rc == 0)
+	else if (rc == 0 && memcmp(reply, "OK", 2) != 0) {
+		/* Read: the other side may void the mailbox now. */
+		struct cf_err e2 = {0};
+
+		snprintf(slot, sizeof(slot), "b2.%d", k);
+		(void)!cf_http_pair_put(s, id, slot, (const uint8_t *)"R", 1,
+		    &e2);
+		rc = memcmp(reply, "ER", 2) == 0
+		         ? cf_err_set(err, CF_EIO,
+		               "the other device could not "
+		               "add this one (it shows why); the pairing is "
+		               "void, ask for a new code")
+		         : cf_err_set(err, CF_EAUTH,
+		               "the other device refused to "
+		               "add this one (declined on its terminal, or it "
+		               "had none to ask on); the pairing is void");
+	} else if (rc == 0)
 		memcpy(pin, reply + 2, 32);
 out:
 	sodium_memzero(keys, sizeof(keys));

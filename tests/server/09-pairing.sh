@@ -160,9 +160,14 @@ has "$T/out" "this device joined the account"
 	"['$FPR']" ] || fail "tablet's fingerprint: $(cat "$T/list.json")"
 expect 0 as tablet coffer snapshots
 
-# refused JOINER: the join that was refused: it failed, and the server and
-# the members are as they were ($SNAP, $MEMBERS).
+# refused JOINER: the join that was refused: it failed, saying so (not
+# "wrong pairing code"), and the server and the members are as they were
+# ($SNAP, $MEMBERS).
 refused() {
+	grep -q "^coffer device: the other device refused to add this one" "$T/$1.err" ||
+		{ cat "$T/$1.err" >&2; fail "$1 was not told of the refusal"; }
+	grep -q "wrong pairing code" "$T/$1.err" &&
+		{ cat "$T/$1.err" >&2; fail "$1 was told of a wrong code"; }
 	[ "$(digest)" = "$SNAP" ] || fail "the refused join changed the server"
 	[ "$(members desk)" = "$MEMBERS" ] || fail "members: $(members desk)"
 	! ls "$T/$1.cfg/accounts/"*/head >/dev/null 2>&1 ||
@@ -176,8 +181,12 @@ MEMBERS=$(members desk)
 tty_invite_start desk n
 expect_fail as tv coffer device join --name tv "$CODE" --timeout 30
 cp "$T/err" "$T/tv.err"
+T_JOINED=$(now_s)
 inv_wait
 [ "$INV_RC" != 0 ] || { cat "$T/tty.txt" >&2; fail "device invite succeeded"; }
+# the joiner acknowledged the refusal: the inviter did not wait its 10 s
+[ "$(elapsed "$T_JOINED" | cut -d. -f1)" -lt 5 ] ||
+	fail "the inviter waited $(elapsed "$T_JOINED") s after the joiner read the refusal"
 FPR=$(joiner_fpr tv)
 [ -n "$FPR" ] || { show_io; fail "tv printed no fingerprint"; }
 has "$T/tty.txt" "device \"tv\" with fingerprint $FPR asks to join"
@@ -202,6 +211,8 @@ inv_wait
 [ "$INV_RC" != 0 ] || { cat "$T/inv.err" >&2; fail "device invite succeeded"; }
 grep -q "^device \"tv\" with fingerprint $FPR asks to join$" "$T/inv.err" ||
 	{ cat "$T/inv.err" >&2; fail "the inviter did not show tv"; }
+grep -q "^no terminal to ask for approval on: refused" "$T/inv.err" ||
+	{ cat "$T/inv.err" >&2; fail "the inviter did not say why it refused"; }
 grep -q "pairing refused" "$T/inv.err" ||
 	{ cat "$T/inv.err" >&2; fail "the inviter did not say it refused"; }
 refused tv
