@@ -8,6 +8,9 @@ Everything here is what an operator with a shell on the server can do.
   srv.py DATA digest                       hash of every object, ref and
                                            device row (pairing mailboxes
                                            excluded) and of the blob files
+  srv.py DATA devices                      the Ed25519 key of each device
+                                           (of every account), in hex,
+                                           sorted
   srv.py DATA ref-get ACCT REPO NAME       print a ref's value
   srv.py DATA ref-set ACCT REPO NAME VALUE set it (version + 1)
   srv.py DATA ref-flip ACCT REPO NAME OFF  flip a bit of byte OFF (negative:
@@ -103,6 +106,9 @@ def main(argv):
             except FileNotFoundError:
                 h.update(b"missing")
         print(h.hexdigest())
+    elif cmd == "devices":
+        for (pk,) in db.execute("SELECT pk FROM devices ORDER BY 1"):
+            print(bytes(pk).hex())
     elif cmd == "ref-get":
         r = db.execute("SELECT value FROM refs WHERE account=? AND repo=? AND "
                        "name=?", (int(a[0]), a[1], a[2])).fetchone()

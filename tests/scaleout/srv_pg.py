@@ -116,6 +116,9 @@ def main(argv):
             except RuntimeError:
                 h.update(b"missing")
         print(h.hexdigest())
+    elif cmd == "devices":
+        for r in q("SELECT pk FROM devices ORDER BY 1"):
+            print(unhex(r[0]).hex())
     elif cmd == "ref-get":
         r = q("SELECT value FROM refs WHERE account=%d AND repo=%s AND "
               "name=%s" % (int(a[0]), b(a[1]), b(a[2])))

@@ -10,9 +10,6 @@
 start_server srv
 export COFFER_REPO=$SRV_URL
 unset COFFER_PASSWORD_FILE # cofferd zones open with the device's keys
-# digest: a hash of the server's objects, refs and device keys (pairing
-# mailboxes excluded), by tests/hostile/srv.py.
-digest() { python3 "$SERVER_HERE/../hostile/srv.py" "$SRV_DATA" digest; }
 ndevices() {
 	admin srv accounts --json >"$T/acc.json"
 	jget "$T/acc.json" 'd["devices"]'

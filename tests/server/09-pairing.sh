@@ -69,9 +69,6 @@ pair() {
 	has "$T/inv.out" "device added"
 	fingerprints "$2"
 }
-# digest: a hash of the server's objects, refs and device keys (pairing
-# mailboxes excluded), by tests/hostile/srv.py.
-digest() { python3 "$SERVER_HERE/../hostile/srv.py" "$SRV_DATA" digest; }
 # members CLIENT: "name/added_by" of each member CLIENT sees, in order.
 members() {
 	as "$1" coffer device list --json >"$T/list.json" ||
@@ -81,15 +78,13 @@ members() {
 # server_fingerprints: the fingerprint of each device key the server holds
 # (BLAKE2b-256 of the Ed25519 key, 8 bytes in hex, in groups of 4), sorted.
 server_fingerprints() {
-	python3 - "$SRV_DATA/meta.db" <<'PY'
-import hashlib, sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
+	srv devices | python3 -c '
+import hashlib, sys
 out = []
-for (pk,) in db.execute("SELECT pk FROM devices"):
-    h = hashlib.blake2b(bytes(pk), digest_size=32).hexdigest()[:16]
+for pk in sys.stdin.read().split():
+    h = hashlib.blake2b(bytes.fromhex(pk), digest_size=32).hexdigest()[:16]
     out.append("-".join(h[i:i + 4] for i in range(0, 16, 4)))
-print(" ".join(sorted(out)))
-PY
+print(" ".join(sorted(out)))'
 }
 
 log "an account; desk pairs laptop, laptop pairs phone"

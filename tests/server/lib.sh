@@ -15,6 +15,10 @@
 #       device key and cache ($T/CLIENT.cfg, $T/CLIENT.cache)
 #   new_client CLIENT URL [TOKEN]        coffer init through the URL
 #   raw ...                              tests/server/raw.py (see there)
+#   srv ARGS...                          tests/hostile/srv.py on the data of
+#       the latest server started (tests/scaleout: its srv_pg.py)
+#   digest                               a hash of that server's objects,
+#       refs and device keys (pairing mailboxes excluded)
 # Exit status: 0 pass, 1 fail, 77 skip (meson's convention).
 
 if [ $# -lt 3 ] || [ ! -x "$2" ] || [ ! -x "$3" ]; then
@@ -124,6 +128,12 @@ new_client() {
 }
 
 raw() { python3 "$SERVER_HERE/raw.py" "$@"; }
+# COFFER_TEST_SRV_PY: another srv.py (tests/scaleout: PostgreSQL and S3)
+srv() {
+	python3 "${COFFER_TEST_SRV_PY:-$SERVER_HERE/../hostile/srv.py}" \
+		"$SRV_DATA" "$@"
+}
+digest() { srv digest; }
 
 # healthz [PORT]: the server answers GET /healthz with 200 "ok".
 healthz() {
