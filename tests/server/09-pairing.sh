@@ -13,12 +13,12 @@ unset COFFER_PASSWORD_FILE # cofferd zones open with the device's keys
 # invite_start OLD [options]: 'coffer device invite' by OLD in the
 # background: $INV, $CODE (output in $T/inv.out, $T/inv.err).
 invite_start() {
-	local old=$1 i
+	local old=$1
 	shift
 	as "$old" coffer device invite --timeout 60 "$@" \
 		>"$T/inv.out" 2>"$T/inv.err" &
 	INV=$!
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		grep -q 'coffer device join' "$T/inv.out" && break
 		sleep 0.05
 	done
@@ -29,13 +29,12 @@ invite_start() {
 # on a terminal of its own (term.py), where ANSWER is typed when asked: $INV,
 # $CODE, what the terminal showed in $T/tty.txt.
 tty_invite_start() {
-	local i
 	: >"$T/tty.txt"
 	as "$1" python3 "$SERVER_HERE/term.py" "$T/tty.txt" "$2" \
 		"$COFFER" device invite --timeout 60 &
 	INV=$!
 	CODE=
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		CODE=$(sed -n 's/^ *coffer device join .* NAME \(.*\)$/\1/p' "$T/tty.txt")
 		[ -n "$CODE" ] && return 0
 		sleep 0.05
