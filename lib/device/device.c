@@ -51,7 +51,14 @@ read_seed(const char *path, uint8_t seed[SEED_BYTES], struct cf_err *err)
 		return cf_err_set(err, CF_EFORMAT, "%s is not a key file",
 		    path);
 	}
-	if ((st.st_mode & 077) != 0 || st.st_uid != geteuid()) {
+	if (st.st_uid != geteuid()) {
+		close(fd);
+		return cf_err_set(err, CF_EAUTH,
+		    "device key %s belongs to another user (uid %u): "
+		    "use your own COFFER_CONFIG_DIR",
+		    path, (unsigned)st.st_uid);
+	}
+	if ((st.st_mode & 077) != 0) {
 		close(fd);
 		return cf_err_set(err, CF_EAUTH,
 		    "device key %s is readable by others (mode %03o): "

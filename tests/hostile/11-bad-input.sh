@@ -140,5 +140,12 @@ cmp -s "$KEY" "$T/phone.key" || fail "the unreadable key was replaced"
 unchanged "unreadable device key"
 cp "$T/phone.key" "$T/phone.cfg/device.key"
 chmod 600 "$T/phone.cfg/device.key"
+if [ "$(id -u)" -eq 0 ]; then
+	log "a device key of another user (mode 600)"
+	chown "$(id -u nobody)" "$T/phone.cfg/device.key"
+	expect_fail dev phone "$COFFER" device list --repo "$URL"
+	said "device key" "belongs to another user"
+	chown 0 "$T/phone.cfg/device.key"
+fi
 same "device key problems"
 expect 0 dev phone "$COFFER" device list --repo "$URL"
