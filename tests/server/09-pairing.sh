@@ -12,18 +12,22 @@ unset COFFER_PASSWORD_FILE # cofferd zones open with the device's keys
 
 # invite_start OLD [options]: 'coffer device invite' by OLD in the
 # background: $INV, $CODE (output in $T/inv.out, $T/inv.err).
-invite_start() {
-	local old=$1
-	shift
-	as "$old" coffer device invite --timeout 60 "$@" \
-		>"$T/inv.out" 2>"$T/inv.err" &
-	INV=$!
+# wait_code: the pairing code the inviter printed in $T/inv.out, in $CODE.
+wait_code() {
 	for _ in $(seq 1 200); do
 		grep -q 'coffer device join' "$T/inv.out" && break
 		sleep 0.05
 	done
 	CODE=$(sed -n 's/^ *coffer device join .* NAME \(.*\)$/\1/p' "$T/inv.out")
 	[ -n "$CODE" ] || { cat "$T/inv.out" "$T/inv.err" >&2; fail "no pairing code"; }
+}
+invite_start() {
+	local old=$1
+	shift
+	as "$old" coffer device invite --timeout 60 "$@" \
+		>"$T/inv.out" 2>"$T/inv.err" &
+	INV=$!
+	wait_code
 }
 # tty_invite_start OLD ANSWER: 'coffer device invite' (no --approve) by OLD
 # on a terminal of its own (term.py), where ANSWER is typed when asked: $INV,
@@ -193,12 +197,7 @@ log "no terminal to ask on: refused the same way"
 as desk setsid -w "$COFFER" device invite --timeout 60 </dev/null \
 	>"$T/inv.out" 2>"$T/inv.err" &
 INV=$!
-for _ in $(seq 1 200); do
-	grep -q 'coffer device join' "$T/inv.out" && break
-	sleep 0.05
-done
-CODE=$(sed -n 's/^ *coffer device join .* NAME \(.*\)$/\1/p' "$T/inv.out")
-[ -n "$CODE" ] || { cat "$T/inv.out" "$T/inv.err" >&2; fail "no pairing code"; }
+wait_code
 expect_fail as tv coffer device join --name tv "$CODE" --timeout 30
 cp "$T/err" "$T/tv.err"
 inv_wait
