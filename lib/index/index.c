@@ -1,4 +1,5 @@
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,11 +12,33 @@
 #define IDX_VERSION 1
 #define IDX_MAX_ENTRIES 50000000u
 
+/*
+ * Lookups go through connections of their own, a few, each with its lock
+ * and opened on first use: restore workers, backup workers and the walk
+ * look blobs up at once, and behind the one connection's lock they queued
+ * (a third of a restore's context switches were waits for it).  WAL lets
+ * them read while the main connection writes; each sees what was
+ * committed, and every add commits before it returns.
+ */
+#define READERS 4
+
+struct reader {
+	pthread_mutex_t mu;
+	sqlite3 *db; /* NULL until first used, or if it would not open */
+	sqlite3_stmt *lookup;
+	int tried;
+};
+
 struct cf_index {
 	sqlite3 *db;
 	sqlite3_stmt *lookup, *insert, *hasfile, *addfile, *haspack;
 	pthread_mutex_t mu;
+	char *path;
+	struct reader rd[READERS];
 };
+
+static const char lookup_sql[] =
+    "SELECT pack,type,flags,off,len,rawlen,seq,rowid FROM blobs WHERE id=?";
 
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
@@ -56,6 +79,12 @@ cf_index_open(const char *path, struct cf_err *err)
 		return NULL;
 	}
 	pthread_mutex_init(&x->mu, NULL);
+	for (int i = 0; i < READERS; i++)
+		pthread_mutex_init(&x->rd[i].mu, NULL);
+	if ((x->path = strdup(path)) == NULL) {
+		cf_err_set(err, CF_ENOMEM, "out of memory");
+		goto err0;
+	}
 	if (sqlite3_open_v2(path, &x->db,
 	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	            SQLITE_OPEN_NOMUTEX,
@@ -72,10 +101,7 @@ cf_index_open(const char *path, struct cf_err *err)
 	/* Every location of the blob, the first indexed chosen below: an
 	 * ORDER BY rowid made SQLite sort (a temporary B-tree) on every
 	 * lookup, a third of the cost of each. */
-	if (prepare(x, &x->lookup,
-	        "SELECT pack,type,flags,off,len,rawlen,seq,rowid FROM blobs"
-	        " WHERE id=?",
-	        err) ||
+	if (prepare(x, &x->lookup, lookup_sql, err) ||
 	    prepare(x, &x->insert,
 	        "INSERT OR IGNORE INTO blobs VALUES(?,?,?,?,?,?,?,?)", err) ||
 	    prepare(x, &x->hasfile, "SELECT 1 FROM files WHERE name=?", err) ||
@@ -101,9 +127,52 @@ cf_index_close(struct cf_index *x)
 	sqlite3_finalize(x->hasfile);
 	sqlite3_finalize(x->addfile);
 	sqlite3_finalize(x->haspack);
+	for (int i = 0; i < READERS; i++) {
+		sqlite3_finalize(x->rd[i].lookup);
+		sqlite3_close(x->rd[i].db);
+		pthread_mutex_destroy(&x->rd[i].mu);
+	}
 	sqlite3_close(x->db);
 	pthread_mutex_destroy(&x->mu);
+	free(x->path);
 	free(x);
+}
+
+/* The reader of this thread, open; NULL (the main connection then
+ * serves) if it cannot be opened. */
+static struct reader *
+reader_of(struct cf_index *x)
+{
+	static atomic_uint next;
+	static _Thread_local int mine = -1;
+	struct reader *r;
+
+	if (mine < 0)
+		mine = (int)(atomic_fetch_add(&next, 1) % READERS);
+	r = &x->rd[mine];
+	pthread_mutex_lock(&r->mu);
+	if (r->db == NULL && !r->tried) {
+		r->tried = 1;
+		if (sqlite3_open_v2(x->path, &r->db,
+		        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+		        NULL) != SQLITE_OK ||
+		    sqlite3_busy_timeout(r->db, 60000) != SQLITE_OK ||
+		    /* the OS caches the file: each reader keeps little */
+		    sqlite3_exec(r->db, "PRAGMA cache_size=-256", NULL, NULL,
+		        NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v3(r->db, lookup_sql, -1,
+		        SQLITE_PREPARE_PERSISTENT, &r->lookup,
+		        NULL) != SQLITE_OK) {
+			sqlite3_finalize(r->lookup);
+			sqlite3_close(r->db);
+			r->lookup = NULL;
+			r->db = NULL;
+		}
+	}
+	if (r->db != NULL)
+		return r; /* locked */
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
 }
 
 static void
@@ -128,33 +197,36 @@ int
 cf_index_lookup(struct cf_index *x, const uint8_t id[static 32],
     struct cf_loc *loc, struct cf_err *err)
 {
-	int rc;
-
+	struct reader *r = reader_of(x);
+	pthread_mutex_t *mu = r != NULL ? &r->mu : &x->mu;
+	sqlite3_stmt *st = r != NULL ? r->lookup : x->lookup;
 	sqlite3_int64 first = 0;
-	int found = 0;
+	int rc, found = 0;
 
-	pthread_mutex_lock(&x->mu);
-	sqlite3_bind_blob(x->lookup, 1, id, 32, SQLITE_STATIC);
+	if (r == NULL)
+		pthread_mutex_lock(mu);
+	sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
 	/* One row, or two while a prune moves the blob: the older wins. */
-	while ((rc = sqlite3_step(x->lookup)) == SQLITE_ROW) {
-		sqlite3_int64 rowid = sqlite3_column_int64(x->lookup, 7);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_int64 rowid = sqlite3_column_int64(st, 7);
 
 		if (!found || rowid < first) {
-			row_to_loc(x->lookup, 0, loc);
+			row_to_loc(st, 0, loc);
 			first = rowid;
 			found = 1;
 		}
 	}
 	if (rc != SQLITE_DONE) {
-		rc = db_err(x, err, "lookup");
+		rc = cf_err_set(err, CF_EDB, "index cache: lookup: %s",
+		    sqlite3_errmsg(r != NULL ? r->db : x->db));
 	} else if (found) {
 		memcpy(loc->e.id, id, 32);
 		rc = 0;
 	} else {
 		rc = 1;
 	}
-	sqlite3_reset(x->lookup);
-	pthread_mutex_unlock(&x->mu);
+	sqlite3_reset(st);
+	pthread_mutex_unlock(mu);
 	return rc;
 }
 

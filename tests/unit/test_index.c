@@ -11,6 +11,8 @@
  *    drop-everything logic of sync_files.
  * Usage: test_index VECTORDIR [--regen]
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -445,6 +447,82 @@ test_cache(void)
 	test_rm_rf(dir);
 }
 
+/* Lookups from several threads (each with a reader connection of its
+ * own) while the main connection adds: every entry added before a lookup
+ * starts is found, and found whole. */
+#define CC_N 3000
+#define CC_THREADS 6
+
+struct cc {
+	struct cf_index *x;
+	atomic_int added, stop, bad;
+};
+
+static struct cf_loc
+cc_loc(int i)
+{
+	struct cf_loc l = mkloc((uint8_t)(i % 7 + 1), 0, CF_BLOB_DATA, 0,
+	    (uint64_t)i * 100, 100, 90, (uint64_t)i);
+
+	memcpy(l.e.id, &i, sizeof(i));
+	l.e.id[31] = 0x5a;
+	return l;
+}
+
+static void *
+cc_reader(void *arg)
+{
+	struct cc *c = arg;
+	uint64_t seed = (uint64_t)(uintptr_t)&seed;
+	struct cf_err err = {0};
+	struct cf_loc got, want, none = cc_loc(-1);
+
+	while (!atomic_load(&c->stop)) {
+		int n = atomic_load(&c->added), k;
+
+		seed = seed * 6364136223846793005u + 1442695040888963407u;
+		if (n == 0)
+			continue;
+		k = (int)((seed >> 33) % (uint64_t)n);
+		want = cc_loc(k);
+		if (cf_index_lookup(c->x, want.e.id, &got, &err) != 0 ||
+		    !loc_eq(&got, &want))
+			atomic_fetch_add(&c->bad, 1);
+		if (cf_index_lookup(c->x, none.e.id, &got, &err) != 1)
+			atomic_fetch_add(&c->bad, 1);
+	}
+	return NULL;
+}
+
+static void
+test_concurrent(void)
+{
+	char dir[4096], path[4200];
+	struct cc c = {0};
+	struct cf_err err = {0};
+	pthread_t th[CC_THREADS];
+
+	REQUIRE(test_tmpdir(dir, sizeof(dir)) == 0);
+	test_join(path, sizeof(path), dir, "index.db");
+	REQUIRE((c.x = cf_index_open(path, &err)) != NULL);
+	for (int i = 0; i < CC_THREADS; i++)
+		REQUIRE(pthread_create(&th[i], NULL, cc_reader, &c) == 0);
+	for (int i = 0; i < CC_N; i += 10) {
+		struct cf_loc l[10];
+
+		for (int j = 0; j < 10; j++)
+			l[j] = cc_loc(i + j);
+		CHECK(cf_index_add(c.x, NULL, l, 10, &err) == 0);
+		atomic_store(&c.added, i + 10);
+	}
+	atomic_store(&c.stop, 1);
+	for (int i = 0; i < CC_THREADS; i++)
+		pthread_join(th[i], NULL);
+	CHECK(atomic_load(&c.bad) == 0);
+	cf_index_close(c.x);
+	test_rm_rf(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -456,5 +534,6 @@ main(int argc, char **argv)
 	test_roundtrip();
 	test_rejects();
 	test_cache();
+	test_concurrent();
 	return check_done("unit-index");
 }
