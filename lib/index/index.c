@@ -1,7 +1,9 @@
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -68,6 +70,20 @@ prepare(struct cf_index *x, sqlite3_stmt **st, const char *sql,
 	return 0;
 }
 
+/* Ask the kernel to read the cache file ahead, in the background: a
+ * restore or check after a reboot otherwise reads it a page at a time,
+ * each lookup waiting for the disk. */
+static void
+prefetch(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+		close(fd);
+	}
+}
+
 /** cf_index_open(path, err): open the local index cache. */
 struct cf_index *
 cf_index_open(const char *path, struct cf_err *err)
@@ -94,6 +110,7 @@ cf_index_open(const char *path, struct cf_err *err)
 		goto err0;
 	}
 	sqlite3_busy_timeout(x->db, 60000);
+	prefetch(path);
 	if (sqlite3_exec(x->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
 		db_err(x, err, "schema");
 		goto err0;
