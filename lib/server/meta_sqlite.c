@@ -275,8 +275,7 @@ s_register(struct cf_meta *mm, const uint8_t *hash, const uint8_t pk[32],
 		    stmt(m, err,
 		        "INSERT INTO devices(pk,account,scope,created)"
 		        " VALUES(?,?,?,?)",
-		        "biii",
-		        pk, *account, (int64_t)scope, now));
+		        "biii", pk, *account, (int64_t)scope, now));
 	}
 	return end(m, rc, err);
 }
