@@ -4,7 +4,9 @@
 # snapshots bit for bit.  'coffer recovery-key rotate' then writes a new
 # key: the old one no longer joins (a clear error, nothing changed on the
 # server: objects, refs and device keys hash the same, the account keeps
-# its device count), the new one does.
+# its device count), the new one does.  On a terminal, init shows the key
+# and has it typed back: a typo or another key is refused, and init run
+# again completes the account.
 . "$(dirname "$0")/lib.sh" "$@"
 
 start_server srv
@@ -89,3 +91,32 @@ treecmp "$T/src" "$T/r3$T/src"
 expect 0 as fresh coffer snapshots --json
 [ "$(jget "$T/out" '[s["tags"] for s in d]')" = "[[], ['second'], ['rescued']]" ] ||
 	{ show_io; fail "the new device's snapshots"; }
+
+log "init on a terminal: the recovery key shown must be typed back"
+# (tests/server/confirm.py types back what the terminal showed, or a typo)
+TOK=$(admin srv invite)
+: >"$T/tty.txt"
+expect_fail as tty python3 "$SERVER_HERE/confirm.py" "$T/tty.txt" typo \
+	"$COFFER" init --invite "$TOK" --name tty
+has "$T/tty.txt" "YOUR RECOVERY KEY (write it down; it is shown once)"
+has "$T/tty.txt" "group 3 has a typo"
+hasnt "$T/tty.txt" "created zone"
+: >"$T/tty.txt"
+expect_fail as tty python3 "$SERVER_HERE/confirm.py" "$T/tty.txt" other \
+	"$COFFER" init --name tty
+has "$T/tty.txt" "that is not the recovery key shown"
+# The device was registered by the first attempt (its invitation is
+# spent): init again, confirmed this time, makes the account.
+: >"$T/tty.txt"
+expect 0 as tty python3 "$SERVER_HERE/confirm.py" "$T/tty.txt" loose \
+	"$COFFER" init --name tty
+has "$T/tty.txt" "created zone"
+expect 0 as tty coffer device list --json
+[ "$(jget "$T/out" '[(m["name"], m["role"]) for m in d]')" = \
+	"[('tty', 'device'), ('recovery key', 'recovery key')]" ] ||
+	{ show_io; fail "the account made on a terminal"; }
+# the key the terminal showed last is the one that was kept
+grep -oE '[0-9A-Z]{5}(-[0-9A-Z]{5}){6}' "$T/tty.txt" | tail -n 1 >"$T/tty.rk"
+chmod 600 "$T/tty.rk"
+expect 0 as tty2 coffer device join --name tty2 --recovery-key-file "$T/tty.rk"
+has "$T/out" "this device joined the account with the recovery key"
