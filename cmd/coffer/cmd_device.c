@@ -158,7 +158,7 @@ collect_zone(void *arg, const char *name)
 		return 0;
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? 2 * r->cap : 64;
-		char(*p)[65] = reallocarray(r->names, cap, sizeof(*p));
+		char(*p)[65] = cf_realloc_array(r->names, cap, sizeof(*p));
 
 		if (p == NULL) {
 			r->nomem = 1;
