@@ -7,19 +7,19 @@ recovery key it shows, as a user would.
 CMD runs in a new session whose controlling terminal is a new
 pseudo-terminal.  Everything it writes there is appended to TRANSCRIPT.
 When the terminal asks to "type it again to confirm", the key it showed
-(7 groups of 5 characters) is typed back: as shown (MODE "exact"), in lower
+(7 groups of 5 characters) is typed back (through term.py's driver): as shown (MODE "exact"), in lower
 case with spaces for dashes (MODE "loose"), with one character of group 3
 changed (MODE "typo"), or as another valid key (MODE "other", the key of
 16 zero bytes).  Exits with CMD's
 exit status, or 124 after 120 s (CMD is then killed).
 """
 import os
-import pty
 import re
-import select
-import signal
 import sys
-import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import term  # noqa: E402  (tests/server/term.py: the terminal driver)
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 KEY = re.compile(rb"\b([0-9A-Z]{5}(?:-[0-9A-Z]{5}){6})\b")
@@ -76,43 +76,18 @@ def main(argv):
     if len(argv) < 4:
         sys.exit(__doc__)
     transcript, mode, cmd = argv[1], argv[2], argv[3:]
-    pid, fd = pty.fork()
-    if pid == 0:
-        try:
-            os.execvp(cmd[0], cmd)
-        finally:
-            os._exit(127)
-    seen, typed = b"", False
-    end = time.monotonic() + 120
-    with open(transcript, "ab", buffering=0) as out:
-        while time.monotonic() < end:
-            r, _, _ = select.select([fd], [], [], 0.2)
-            if not r:
-                continue
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # EIO: the other side is closed
-                break
-            if not chunk:
-                break
-            out.write(chunk.replace(b"\r", b""))
-            seen += chunk
-            if not typed and b"type it again to confirm: " in seen:
-                m = KEY.search(seen)
-                if m is None:
-                    print("confirm.py: no key on the terminal", file=sys.stderr)
-                    os.kill(pid, signal.SIGKILL)
-                    break
-                os.write(fd, answer(m.group(1).decode(), mode).encode() + b"\n")
-                typed = True
-        else:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return 124
-    _, st = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(st):
-        return 128 + os.WTERMSIG(st)
-    return os.WEXITSTATUS(st)
+    typed = [False]
+
+    def respond(seen):
+        if typed[0] or b"type it again to confirm: " not in seen:
+            return None
+        typed[0] = True
+        m = KEY.search(seen)
+        # no key shown: an empty line, which init refuses
+        key = answer(m.group(1).decode(), mode) if m else ""
+        return key.encode() + b"\n"
+
+    return term.drive(transcript, cmd, respond)
 
 
 if __name__ == "__main__":

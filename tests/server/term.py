@@ -18,17 +18,18 @@ import sys
 import time
 
 
-def main(argv):
-    if len(argv) < 4:
-        sys.exit(__doc__)
-    transcript, answer, cmd = argv[1], argv[2].encode() + b"\n", argv[3:]
+def drive(transcript, cmd, respond):
+    """Run CMD on a new pseudo-terminal, appending what it shows to
+    TRANSCRIPT; respond(seen) is called with all shown so far and returns
+    the bytes to type then, or None.  CMD's exit status (128 + N for a
+    signal N), or 124 after 120 s (CMD is then killed)."""
     pid, fd = pty.fork()
     if pid == 0:
         try:
             os.execvp(cmd[0], cmd)
         finally:
             os._exit(127)
-    seen, asked = b"", False
+    seen = b""
     end = time.monotonic() + 120
     with open(transcript, "ab", buffering=0) as out:
         while time.monotonic() < end:
@@ -43,16 +44,31 @@ def main(argv):
                 break
             out.write(chunk.replace(b"\r", b""))
             seen += chunk
-            if not asked and b"[y/N] " in seen:
-                os.write(fd, answer)
-                asked = True
+            typed = respond(seen)
+            if typed is not None:
+                os.write(fd, typed)
         else:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            sys.exit(124)
+            return 124
     _, status = os.waitpid(pid, 0)
-    sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status)
-             else 128 + os.WTERMSIG(status))
+    return (os.WEXITSTATUS(status) if os.WIFEXITED(status)
+            else 128 + os.WTERMSIG(status))
+
+
+def main(argv):
+    if len(argv) < 4:
+        sys.exit(__doc__)
+    transcript, answer, cmd = argv[1], argv[2].encode() + b"\n", argv[3:]
+    asked = [False]
+
+    def respond(seen):
+        if asked[0] or b"[y/N] " not in seen:
+            return None
+        asked[0] = True
+        return answer
+
+    sys.exit(drive(transcript, cmd, respond))
 
 
 if __name__ == "__main__":
