@@ -64,6 +64,7 @@ print_result(const struct gopts *g, const struct cf_backup_result *res,
 		       "\"dirs\":%llu,\"bytes\":%llu,\"new_bytes\":%llu,"
 		       "\"stored_bytes\":%llu,\"unchanged_files\":%llu,"
 		       "\"unreadable\":%llu,\"changed_during_read\":%llu,"
+		       "\"prescanned_dirs\":%llu,\"reused_dirs\":%llu,"
 		       "\"seconds\":%.3f}\n",
 		    res->name, res->parent, (unsigned long long)res->files,
 		    (unsigned long long)res->dirs,
@@ -72,7 +73,9 @@ print_result(const struct gopts *g, const struct cf_backup_result *res,
 		    (unsigned long long)res->stored_bytes,
 		    (unsigned long long)res->unchanged,
 		    (unsigned long long)res->unreadable,
-		    (unsigned long long)res->changed, secs);
+		    (unsigned long long)res->changed,
+		    (unsigned long long)res->prescanned_dirs,
+		    (unsigned long long)res->reused_dirs, secs);
 		return;
 	}
 	if (g->quiet)
@@ -103,8 +106,19 @@ run_backup(struct gopts *g, struct cf_backup_opts *bo)
 	struct cf_repo *r;
 	int rc;
 
-	if ((r = open_repo(g, &rc)) == NULL)
+	/* The tree is statted while the key is derived (cf_prescan_start).
+	 * Tests choose: COFFER_TEST_PRESCAN=wait lets it finish first, =off
+	 * leaves it out. */
+	const char *pre = getenv("COFFER_TEST_PRESCAN");
+
+	if (pre == NULL || strcmp(pre, "off") != 0)
+		bo->prescan = cf_prescan_start(bo);
+	if (pre != NULL && strcmp(pre, "wait") == 0)
+		cf_prescan_wait(bo->prescan);
+	if ((r = open_repo(g, &rc)) == NULL) {
+		cf_prescan_free(bo->prescan);
 		return rc;
+	}
 	bo->ctr = &ctr;
 	bo->scan = !g->quiet && !g->json;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -121,6 +135,7 @@ run_backup(struct gopts *g, struct cf_backup_opts *bo)
 		        (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 		rc = res.unreadable ? EXIT_PARTIAL : EXIT_OK;
 	}
+	cf_prescan_free(bo->prescan);
 	cf_repo_close(r);
 	return rc;
 }

@@ -41,12 +41,18 @@ struct bent {
 	struct cf_node n;
 	uint8_t *name, *target, *xattrs, *chunks; /* owned */
 	int skip;
+	/* A subfolder, once finished: its state (prescan.c) if known, and
+	 * what it holds (struct cf_subtree). */
+	int has_state;
+	uint8_t state[32];
+	uint64_t sub_files, sub_dirs, sub_bytes;
 };
 
 struct bdir {
 	struct bdir *parent;
 	size_t pidx;
 	int fd;
+	int virt;           /* above a path given: only some entries listed */
 	int have_old;       /* its tree in the parent snapshot was read: */
 	uint8_t old_id[32]; /* that tree's id */
 	char *path;
@@ -98,9 +104,15 @@ struct bctx {
 	pthread_cond_t dcv;
 	int root_done;
 	uint8_t root_id[32];
-	atomic_ullong unreadable, changed, unchanged, new_blobs;
+	atomic_ullong unreadable, changed, unchanged, new_blobs, prescanned;
+	atomic_ullong reused;
 	struct cf_idset doomed; /* packs a prune plans to delete */
 	int nworkers;
+	int reuse;           /* subtrees may be named without a walk */
+	pthread_mutex_t smu; /* the folders' states, for the cache */
+	struct cf_subtree *subs;
+	size_t nsubs, capsubs;
+	int record;
 };
 
 static void run_job(struct bctx *b, struct wctx *w, const struct job *j);
@@ -220,6 +232,63 @@ finish_dir(struct bctx *b, struct wctx *w, struct bdir *d, uint8_t id[32],
 	           : 0;
 }
 
+/* The state of finished folder ${d} and what it holds, into ${sub}: 0 if
+ * unknown (an entry left out, a subfolder's state unknown). */
+static int
+dir_state(const struct bdir *d, struct cf_subtree *sub)
+{
+	struct cf_dirstate ds;
+
+	sub->files = sub->bytes = 0;
+	sub->dirs = 1;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct bent *e = &d->ents[i];
+
+		if (e->skip || (e->n.type == CF_NT_DIR && !e->has_state))
+			return 0;
+	}
+	cf_dirstate_init(&ds);
+	for (size_t i = 0; i < d->n; i++) {
+		const struct bent *e = &d->ents[i];
+
+		cf_dirstate_entry(&ds, &e->n);
+		if (e->n.type == CF_NT_FILE) {
+			sub->files++;
+			sub->bytes += e->n.size;
+		} else if (e->n.type == CF_NT_DIR) {
+			sub->files += e->sub_files;
+			sub->bytes += e->sub_bytes;
+			sub->dirs += e->sub_dirs;
+		}
+	}
+	for (size_t i = 0; i < d->n; i++)
+		if (d->ents[i].n.type == CF_NT_DIR)
+			cf_dirstate_kid(&ds, d->ents[i].state);
+	cf_dirstate_final(&ds, sub->state);
+	return 1;
+}
+
+/* Keep a folder's state for the cache, written once its tree is stored. */
+static void
+remember(struct bctx *b, const struct cf_subtree *sub)
+{
+	pthread_mutex_lock(&b->smu);
+	if (b->nsubs == b->capsubs) {
+		size_t nc = b->capsubs ? 2 * b->capsubs : 256;
+		void *nv = cf_realloc_array(b->subs, nc, sizeof(*b->subs));
+
+		if (nv == NULL) {
+			b->record = 0; /* a cache only: the next backup walks */
+			pthread_mutex_unlock(&b->smu);
+			return;
+		}
+		b->subs = nv;
+		b->capsubs = nc;
+	}
+	b->subs[b->nsubs++] = *sub;
+	pthread_mutex_unlock(&b->smu);
+}
+
 /* Drop one reference to ${d}; the last one finishes it and climbs. */
 static void
 dir_release(struct bctx *b, struct wctx *w, struct bdir *d)
@@ -229,16 +298,31 @@ dir_release(struct bctx *b, struct wctx *w, struct bdir *d)
 
 	while (d != NULL && atomic_fetch_sub(&d->pending, 1) == 1) {
 		struct bdir *parent = d->parent;
+		struct cf_subtree sub;
+		int known = 0;
 
 		if (!failed(b) && finish_dir(b, w, d, id, &err))
 			fail(b, &err);
 		atomic_fetch_add(&b->ctr->dirs, 1);
+		if (!failed(b) && b->record && !d->virt &&
+		    (known = dir_state(d, &sub)) != 0) {
+			memcpy(sub.tree, id, 32);
+			remember(b, &sub);
+		}
 		free_ents(d);
 		if (d->fd >= 0)
 			close(d->fd);
 		free(d->path);
 		if (parent != NULL) {
-			memcpy(parent->ents[d->pidx].n.subtree, id, 32);
+			struct bent *pe = &parent->ents[d->pidx];
+
+			memcpy(pe->n.subtree, id, 32);
+			if ((pe->has_state = known) != 0) {
+				memcpy(pe->state, sub.state, 32);
+				pe->sub_files = sub.files;
+				pe->sub_dirs = sub.dirs;
+				pe->sub_bytes = sub.bytes;
+			}
 		} else {
 			pthread_mutex_lock(&b->dmu);
 			memcpy(b->root_id, id, 32);
@@ -322,18 +406,6 @@ read_file(struct bctx *b, struct wctx *w, int fd, struct cf_buf *ids,
 			return cf_err_set(err, CF_EINTERNAL, "stopped");
 	}
 	return 0;
-}
-
-/* Folders are listed without touching their atime, which is part of the
- * snapshot: else an unchanged folder would encode to a new tree next time. */
-static int
-open_dir(int dirfd, const char *name, int flags)
-{
-	int fd = openat(dirfd, name, flags | O_NOATIME);
-
-	if (fd < 0 && errno == EPERM)
-		fd = openat(dirfd, name, flags);
-	return fd;
 }
 
 static int
@@ -475,80 +547,6 @@ pfind(const struct cf_tree *t, const char *name)
 	return cf_tree_find(t, name, strlen(name));
 }
 
-static int
-str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void
-free_names(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int
-excluded(const struct cf_backup_opts *o, const char *dir, const char *name)
-{
-	char *full = cf_path_join(dir, name, strlen(name));
-	int ex = full != NULL &&
-	         cf_exclude_match(o->excludes, o->nexcludes, full, name);
-
-	free(full);
-	return ex;
-}
-
-/* The names in folder ${fd} that no pattern excludes, sorted. */
-static int
-list_dir(const struct cf_backup_opts *o, int fd, const char *path, char ***out,
-    size_t *nout)
-{
-	struct dirent *de;
-	char **v = NULL;
-	size_t n = 0, cap = 0;
-	DIR *dir;
-	int dfd;
-
-	if ((dfd = dup(fd)) < 0 || (dir = fdopendir(dfd)) == NULL) {
-		if (dfd >= 0)
-			close(dfd);
-		return -1;
-	}
-	rewinddir(dir);
-	while ((errno = 0, de = readdir(dir)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (o->nexcludes > 0 && excluded(o, path, de->d_name))
-			continue;
-		if (n == cap) {
-			void *np;
-
-			cap = cap ? cap * 2 : 32;
-			if ((np = cf_realloc_array(v, cap, sizeof(char *))) ==
-			    NULL)
-				goto fail;
-			v = np;
-		}
-		if ((v[n] = strdup(de->d_name)) == NULL)
-			goto fail;
-		n++;
-	}
-	if (errno != 0)
-		goto fail;
-	closedir(dir);
-	if (n > 1)
-		qsort(v, n, sizeof(char *), str_cmp);
-	*out = v;
-	*nout = n;
-	return 0;
-fail:
-	closedir(dir);
-	free_names(v, n);
-	return -1;
-}
-
 static void walk_dir(struct bctx *b, struct wctx *w, struct bdir *d,
     const struct cf_tree *pt, const struct vnode *v);
 
@@ -575,7 +573,7 @@ descend(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 		dir_release(b, w, d);
 		return;
 	}
-	if ((c->fd = open_dir(d->fd, (char *)e->name, flags)) < 0) {
+	if ((c->fd = cf_fs_open_dir(d->fd, (char *)e->name, flags)) < 0) {
 		warn(b, d->path, e->name, e->n.namelen, strerror(errno));
 		e->skip = 1;
 		b->unreadable++;
@@ -586,6 +584,7 @@ descend(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 	}
 	c->parent = d;
 	c->pidx = i;
+	c->virt = kid != NULL && !kid->leaf;
 	atomic_store(&c->pending, 1);
 	if (subtree != NULL &&
 	    cf_repo_load_tree(b->r, subtree, w->zc, &ct, &err) == 0) {
@@ -598,6 +597,49 @@ descend(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 		cf_tree_release(cpt);
 }
 
+/* Subfolder ${i} of ${d}, named in the parent snapshot by tree ${pn}, is
+ * named again without being walked if the prescan found it in the state
+ * that tree was made from (the local cache says which state that was) and
+ * the tree is indexed.  Not while a prune plans to delete packs: that
+ * tree's files could be in one. */
+static int
+reuse_subtree(struct bctx *b, struct bdir *d, size_t i,
+    const struct cf_node *pn, const struct vnode *kid)
+{
+	struct bent *e = &d->ents[i];
+	struct cf_subtree sub;
+	struct cf_err err = {0};
+	struct cf_loc loc;
+	uint8_t state[32];
+	char *path;
+	int ok;
+
+	if (!b->reuse || pn == NULL || pn->type != CF_NT_DIR ||
+	    (kid != NULL && !kid->leaf) ||
+	    (path = cf_path_join(d->path, (char *)e->name, e->n.namelen)) ==
+	        NULL)
+		return 0;
+	ok = cf_prescan_state(b->o->prescan, path, state) &&
+	     cf_index_subtree_get(b->r->index, pn->subtree, &sub, &err) == 0 &&
+	     sodium_memcmp(sub.state, state, 32) == 0 &&
+	     cf_index_lookup(b->r->index, pn->subtree, &loc, &err) == 0;
+	free(path);
+	if (!ok)
+		return 0;
+	memcpy(e->n.subtree, pn->subtree, 32);
+	e->has_state = 1;
+	memcpy(e->state, state, 32);
+	e->sub_files = sub.files;
+	e->sub_dirs = sub.dirs;
+	e->sub_bytes = sub.bytes;
+	b->unchanged += sub.files;
+	b->reused += sub.dirs;
+	atomic_fetch_add(&b->ctr->files, sub.files);
+	atomic_fetch_add(&b->ctr->dirs, sub.dirs);
+	atomic_fetch_add(&b->ctr->bytes, sub.bytes);
+	return 1;
+}
+
 /* A subfolder is walked by whichever thread is free: the walker lists the
  * top, the workers take folders as they take files, so a re-backup that
  * reads nothing still stats on every core.  (A folder named on the command
@@ -608,6 +650,8 @@ walk_subdir(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 {
 	struct job j = {.d = d, .i = i, .dir = 1};
 
+	if (reuse_subtree(b, d, i, pn, kid))
+		return;
 	atomic_fetch_add(&d->pending, 1);
 	if (pn != NULL && pn->type == CF_NT_DIR) {
 		memcpy(j.subtree, pn->subtree, 32);
@@ -762,6 +806,75 @@ walk_entry(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
 		walk_file(b, w, d, i, pn);
 }
 
+/* Folder ${d} as the prescan saw it, if that is as the parent snapshot
+ * has it (every field of every entry but the atime, which is taken from
+ * the prescan): its entries are copied from ${pt}, with no listing and no
+ * stat.  The rules are those of walk_entry() for a stat that matches. */
+static int
+quick_dir(struct bctx *b, struct bdir *d, const struct cf_tree *pt)
+{
+	const struct cf_prescan_dir *pd;
+	const uint32_t *at_ns;
+	const int64_t *at_s;
+
+	if (pt == NULL || b->o->force ||
+	    (pd = cf_prescan_find(b->o->prescan, d->path)) == NULL ||
+	    !cf_prescan_match(b->o->prescan, pd, pt->nodes, pt->n, &at_s,
+	        &at_ns) ||
+	    (d->ents = calloc(pt->n + 1, sizeof(*d->ents))) == NULL)
+		return 0;
+	d->n = pt->n;
+	for (size_t i = 0; i < pt->n; i++) {
+		const struct cf_node *pn = &pt->nodes[i];
+		struct bent *e = &d->ents[i];
+
+		e->n = *pn;
+		e->n.atime_s = at_s[i];
+		e->n.atime_ns = at_ns[i];
+		e->n.chunks = NULL;
+		e->n.nchunks = 0;
+		e->n.xattrs = e->n.target = NULL;
+		e->n.xattrslen = e->n.targetlen = 0;
+		memset(e->n.subtree, 0, 32);
+		if ((e->name = malloc(pn->namelen + 1)) == NULL)
+			goto oom;
+		memcpy(e->name, pn->name, pn->namelen);
+		e->name[pn->namelen] = '\0';
+		e->n.name = e->name;
+		if (pn->xattrslen > 0) {
+			if ((e->xattrs = malloc(pn->xattrslen)) == NULL)
+				goto oom;
+			memcpy(e->xattrs, pn->xattrs, pn->xattrslen);
+			e->n.xattrs = e->xattrs;
+			e->n.xattrslen = pn->xattrslen;
+		}
+		if (pn->type == CF_NT_SYMLINK && pn->targetlen > 0) {
+			if ((e->target = malloc(pn->targetlen)) == NULL)
+				goto oom;
+			memcpy(e->target, pn->target, pn->targetlen);
+			e->n.target = e->target;
+			e->n.targetlen = pn->targetlen;
+		}
+	}
+	atomic_fetch_add(&b->prescanned, 1);
+	return 1;
+oom:
+	free_ents(d);
+	d->ents = NULL;
+	d->n = 0;
+	return 0; /* the usual walk says so, if it runs out too */
+}
+
+static void
+quick_entry(struct bctx *b, struct wctx *w, struct bdir *d, size_t i,
+    const struct cf_node *pn)
+{
+	if (pn->type == CF_NT_DIR)
+		walk_subdir(b, w, d, i, pn, NULL);
+	else if (pn->type == CF_NT_FILE)
+		walk_file(b, w, d, i, pn);
+}
+
 static void
 walk_dir(struct bctx *b, struct wctx *w, struct bdir *d,
     const struct cf_tree *pt, const struct vnode *v)
@@ -770,12 +883,18 @@ walk_dir(struct bctx *b, struct wctx *w, struct bdir *d,
 	size_t n = 0;
 	int oom;
 
+	if (v == NULL && quick_dir(b, d, pt)) {
+		for (size_t i = 0; i < d->n && !failed(b); i++)
+			quick_entry(b, w, d, i, &pt->nodes[i]);
+		dir_release(b, w, d);
+		return;
+	}
 	if (v != NULL) {
 		n = v->nkids;
 		names = calloc(n + 1, sizeof(char *));
 		for (size_t i = 0; names != NULL && i < n; i++)
 			names[i] = strdup(v->kids[i]->name);
-	} else if (list_dir(b->o, d->fd, d->path, &names, &n) != 0) {
+	} else if (cf_fs_list_dir(b->o, d->fd, d->path, &names, &n) != 0) {
 		warn(b, d->path, (const uint8_t *)"", 0, strerror(errno));
 		b->unreadable++;
 		names = NULL;
@@ -800,7 +919,7 @@ walk_dir(struct bctx *b, struct wctx *w, struct bdir *d,
 		}
 	}
 	if (names != NULL)
-		free_names(names, n);
+		cf_fs_free_names(names, n);
 	n = d->n;
 	for (size_t i = 0; i < n && !failed(b); i++)
 		walk_entry(b, w, d, i, pt, v != NULL ? v->kids[i] : NULL);
@@ -850,44 +969,6 @@ vnode_kid(struct vnode *v, const char *name, size_t nl)
 	return k;
 }
 
-/** Lexically normalise ${in} (made absolute against the cwd). */
-static char *
-abs_path(const char *in)
-{
-	char cwd[4096], *src, *out, *tok, *save;
-	size_t len = 0;
-
-	if (in[0] == '/')
-		snprintf(cwd, sizeof(cwd), "%s", "");
-	else if (getcwd(cwd, sizeof(cwd)) == NULL)
-		return NULL;
-	if ((src = malloc(strlen(cwd) + strlen(in) + 2)) == NULL)
-		return NULL;
-	sprintf(src, "%s/%s", cwd, in);
-	if ((out = malloc(strlen(src) + 2)) == NULL) {
-		free(src);
-		return NULL;
-	}
-	out[0] = '\0';
-	for (tok = strtok_r(src, "/", &save); tok != NULL;
-	     tok = strtok_r(NULL, "/", &save)) {
-		if (strcmp(tok, ".") == 0)
-			continue;
-		if (strcmp(tok, "..") == 0) {
-			char *s = strrchr(out, '/');
-
-			len = s ? (size_t)(s - out) : 0;
-			out[len] = '\0';
-			continue;
-		}
-		len += (size_t)sprintf(out + len, "/%s", tok);
-	}
-	if (len == 0)
-		strcpy(out, "/");
-	free(src);
-	return out;
-}
-
 static int
 add_path(struct vnode *root, const char *abs)
 {
@@ -928,7 +1009,7 @@ scan_tree(struct bctx *b, int dirfd, const char *path, int depth)
 	size_t n;
 	struct stat st;
 
-	if (depth > 4096 || list_dir(b->o, dirfd, path, &names, &n) != 0)
+	if (depth > 4096 || cf_fs_list_dir(b->o, dirfd, path, &names, &n) != 0)
 		return;
 	for (size_t i = 0; i < n && !failed(b); i++) {
 		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0)
@@ -938,7 +1019,7 @@ scan_tree(struct bctx *b, int dirfd, const char *path, int depth)
 			atomic_fetch_add(&b->ctr->scan_bytes,
 			    (uint64_t)st.st_size);
 		} else if (S_ISDIR(st.st_mode)) {
-			int fd = open_dir(dirfd, names[i],
+			int fd = cf_fs_open_dir(dirfd, names[i],
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			char *sub =
 			    cf_path_join(path, names[i], strlen(names[i]));
@@ -950,7 +1031,7 @@ scan_tree(struct bctx *b, int dirfd, const char *path, int depth)
 			free(sub);
 		}
 	}
-	free_names(names, n);
+	cf_fs_free_names(names, n);
 }
 
 struct scanarg {
@@ -973,7 +1054,7 @@ scanner(void *arg)
 			atomic_fetch_add(&s->b->ctr->scan_bytes,
 			    (uint64_t)st.st_size);
 		} else if (S_ISDIR(st.st_mode)) {
-			int fd = open_dir(AT_FDCWD, s->paths[i],
+			int fd = cf_fs_open_dir(AT_FDCWD, s->paths[i],
 			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 			if (fd >= 0) {
@@ -1076,19 +1157,19 @@ prepare_paths(const struct cf_backup_opts *o, char ***out, size_t *nout,
 			cf_err_sys(err, "cannot back up %s", o->paths[i]);
 			goto fail;
 		}
-		if ((v[n] = abs_path(o->paths[i])) == NULL ||
+		if ((v[n] = cf_fs_abs_path(o->paths[i])) == NULL ||
 		    add_path(*root, v[n]) != 0) {
 			cf_err_set(err, CF_ENOMEM, "out of memory");
 			goto fail;
 		}
 		n++;
 	}
-	qsort(v, n, sizeof(char *), str_cmp);
+	qsort(v, n, sizeof(char *), cf_fs_str_cmp);
 	*out = v;
 	*nout = n;
 	return 0;
 fail:
-	free_names(v, n + 1);
+	cf_fs_free_names(v, n + 1);
 	vnode_free(*root);
 	*root = NULL;
 	return -1;
@@ -1142,6 +1223,8 @@ bctx_destroy(struct bctx *b)
 	pthread_mutex_destroy(&b->emu);
 	pthread_mutex_destroy(&b->dmu);
 	pthread_cond_destroy(&b->dcv);
+	pthread_mutex_destroy(&b->smu);
+	free(b->subs);
 }
 
 static void
@@ -1157,6 +1240,8 @@ bctx_init(struct bctx *b, struct cf_repo *r, const struct cf_backup_opts *o)
 	pthread_mutex_init(&b->emu, NULL);
 	pthread_mutex_init(&b->dmu, NULL);
 	pthread_cond_init(&b->dcv, NULL);
+	pthread_mutex_init(&b->smu, NULL);
+	b->record = r->index != NULL && !r->keys->write_only;
 }
 
 /* Walk from the root and wait until every folder is finished. */
@@ -1171,7 +1256,7 @@ run_walk(struct bctx *b, const struct vnode *root,
 
 	if (wctx_init(&w, b->r) || (d = calloc(1, sizeof(*d))) == NULL ||
 	    (d->path = strdup("/")) == NULL ||
-	    (d->fd = open_dir(AT_FDCWD, "/",
+	    (d->fd = cf_fs_open_dir(AT_FDCWD, "/",
 	         O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		cf_err_set(&err, CF_ENOMEM, "cannot start the walk");
 		fail(b, &err);
@@ -1179,6 +1264,7 @@ run_walk(struct bctx *b, const struct vnode *root,
 		return;
 	}
 	atomic_store(&d->pending, 1);
+	d->virt = !root->leaf;
 	if (parent != NULL &&
 	    cf_repo_load_tree(b->r, parent->tree, w.zc, &pt, &err) == 0) {
 		ppt = &pt;
@@ -1206,6 +1292,7 @@ run_threads(struct bctx *b, const struct vnode *root,
 
 	if (nth > 64)
 		nth = 64;
+	cf_prescan_stop(b->o->prescan);
 	if (b->o->scan)
 		scanning = pthread_create(&scan, NULL, scanner, &sa) == 0;
 	for (; started < nth; started++)
@@ -1263,6 +1350,8 @@ cf_backup(struct cf_repo *r, const struct cf_backup_opts *o,
 	 * only, stayed in no index file for ever. */
 	if (orph.adopted > 0 && cf_packer_flush(b.pk, err) != 0)
 		goto out;
+	b.reuse =
+	    b.record && o->prescan != NULL && !o->force && b.doomed.n == 0;
 	if (run_threads(&b, root, parent, paths, npaths) != 0) {
 		*err = b.err;
 		goto out;
@@ -1270,12 +1359,21 @@ cf_backup(struct cf_repo *r, const struct cf_backup_opts *o,
 	if (cf_packer_flush(b.pk, err) ||
 	    save_snapshot(&b, paths, npaths, parent, res, err))
 		goto out;
+	/* Only now are the trees named there stored (and indexed). */
+	if (b.record) {
+		struct cf_err e2 = {0};
+
+		if (cf_index_subtree_put(r->index, b.subs, b.nsubs, &e2) != 0)
+			b.record = 0; /* a cache: the next backup walks */
+	}
 	cf_packer_stats(b.pk, &st);
 	res->stored_bytes = st.stored_bytes;
 	res->new_blobs = st.blobs;
 	res->unreadable = b.unreadable;
 	res->changed = b.changed;
 	res->unchanged = b.unchanged;
+	res->prescanned_dirs = b.prescanned;
+	res->reused_dirs = b.reused;
 	if (parent != NULL)
 		memcpy(res->parent, parent->name, 65);
 	rc = 0;
@@ -1283,7 +1381,7 @@ out:
 	cf_packer_free(b.pk);
 	cf_snapshot_free(parent);
 	vnode_free(root);
-	free_names(paths, npaths);
+	cf_fs_free_names(paths, npaths);
 	bctx_destroy(&b);
 	return rc;
 }

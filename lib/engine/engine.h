@@ -41,14 +41,29 @@ struct cf_backup_opts {
 	int scan;           /* count totals first (for an ETA) */
 	cf_warn_fn warn;
 	void *arg;
-	struct cf_counters *ctr; /* may be NULL */
+	struct cf_counters *ctr;    /* may be NULL */
+	struct cf_prescan *prescan; /* may be NULL: see cf_prescan_start() */
 };
+
+/* A backup's stat walk, begun before the repository is open: while the
+ * key is derived, another core stats the tree, and the backup then skips
+ * the folders it finds unchanged since the parent snapshot.  Start it with
+ * the options of the backup (which must outlive it), pass it in
+ * o->prescan, free it after cf_backup(). */
+struct cf_prescan;
+/** cf_prescan_start(o): NULL when not worth it (one core, --force). */
+struct cf_prescan *cf_prescan_start(const struct cf_backup_opts *o);
+/** cf_prescan_wait(p): let it finish rather than stop it at the walk. */
+void cf_prescan_wait(struct cf_prescan *p);
+void cf_prescan_free(struct cf_prescan *p);
 
 struct cf_backup_result {
 	char name[65];
 	char parent[65]; /* "" if none */
 	uint64_t files, dirs, bytes, new_bytes, stored_bytes, new_blobs;
 	uint64_t unreadable, changed, unchanged;
+	uint64_t prescanned_dirs; /* folders listed by the prescan only */
+	uint64_t reused_dirs;     /* folders named again, not walked */
 };
 
 /** cf_backup(r, o, res, err): one snapshot of o->paths.  Files that cannot

@@ -1,6 +1,9 @@
 /* walk.c: file system helpers of the engine: metadata, xattrs, patterns. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -165,6 +168,132 @@ cf_path_join(const char *dir, const char *name, size_t n)
 	memcpy(p + dl, name, n);
 	p[dl + n] = '\0';
 	return p;
+}
+
+/* Folders are listed without touching their atime, which is part of the
+ * snapshot: else an unchanged folder would encode to a new tree next time. */
+int
+cf_fs_open_dir(int dirfd, const char *name, int flags)
+{
+	int fd = openat(dirfd, name, flags | O_NOATIME);
+
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dirfd, name, flags);
+	return fd;
+}
+
+int
+cf_fs_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+cf_fs_free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int
+excluded(const struct cf_backup_opts *o, const char *dir, const char *name)
+{
+	char *full = cf_path_join(dir, name, strlen(name));
+	int ex = full != NULL &&
+	         cf_exclude_match(o->excludes, o->nexcludes, full, name);
+
+	free(full);
+	return ex;
+}
+
+/** cf_fs_list_dir(o, fd, path, out, nout): the names in folder ${fd} that
+ * no pattern of ${o} excludes, sorted. */
+int
+cf_fs_list_dir(const struct cf_backup_opts *o, int fd, const char *path,
+    char ***out, size_t *nout)
+{
+	struct dirent *de;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	DIR *dir;
+	int dfd;
+
+	if ((dfd = dup(fd)) < 0 || (dir = fdopendir(dfd)) == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	rewinddir(dir);
+	while ((errno = 0, de = readdir(dir)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (o->nexcludes > 0 && excluded(o, path, de->d_name))
+			continue;
+		if (n == cap) {
+			void *np;
+
+			cap = cap ? cap * 2 : 32;
+			if ((np = cf_realloc_array(v, cap, sizeof(char *))) ==
+			    NULL)
+				goto fail;
+			v = np;
+		}
+		if ((v[n] = strdup(de->d_name)) == NULL)
+			goto fail;
+		n++;
+	}
+	if (errno != 0)
+		goto fail;
+	closedir(dir);
+	if (n > 1)
+		qsort(v, n, sizeof(char *), cf_fs_str_cmp);
+	*out = v;
+	*nout = n;
+	return 0;
+fail:
+	closedir(dir);
+	cf_fs_free_names(v, n);
+	return -1;
+}
+
+/** cf_fs_abs_path(in): ${in} lexically normalised, made absolute against
+ * the cwd; malloc()ed. */
+char *
+cf_fs_abs_path(const char *in)
+{
+	char cwd[4096], *src, *out, *tok, *save;
+	size_t len = 0;
+
+	if (in[0] == '/')
+		snprintf(cwd, sizeof(cwd), "%s", "");
+	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	if ((src = malloc(strlen(cwd) + strlen(in) + 2)) == NULL)
+		return NULL;
+	sprintf(src, "%s/%s", cwd, in);
+	if ((out = malloc(strlen(src) + 2)) == NULL) {
+		free(src);
+		return NULL;
+	}
+	out[0] = '\0';
+	for (tok = strtok_r(src, "/", &save); tok != NULL;
+	     tok = strtok_r(NULL, "/", &save)) {
+		if (strcmp(tok, ".") == 0)
+			continue;
+		if (strcmp(tok, "..") == 0) {
+			char *s = strrchr(out, '/');
+
+			len = s ? (size_t)(s - out) : 0;
+			out[len] = '\0';
+			continue;
+		}
+		len += (size_t)sprintf(out + len, "/%s", tok);
+	}
+	if (len == 0)
+		strcpy(out, "/");
+	free(src);
+	return out;
 }
 
 /** cf_exclude_match(pats, n, path, base): does a pattern exclude it? */

@@ -34,6 +34,7 @@ struct reader {
 struct cf_index {
 	sqlite3 *db;
 	sqlite3_stmt *lookup, *insert, *hasfile, *addfile, *haspack;
+	sqlite3_stmt *subget, *subput;
 	pthread_mutex_t mu;
 	char *path;
 	struct reader rd[READERS];
@@ -51,7 +52,10 @@ static const char schema[] =
     " type INT, flags INT, off INT, len INT, rawlen INT, seq INT,"
     " UNIQUE(id, pack));"
     "CREATE INDEX IF NOT EXISTS blobs_pack ON blobs(pack);"
-    "CREATE TABLE IF NOT EXISTS files(name TEXT PRIMARY KEY) WITHOUT ROWID;";
+    "CREATE TABLE IF NOT EXISTS files(name TEXT PRIMARY KEY) WITHOUT ROWID;"
+    /* Folders as a backup found them (index.h, cf_subtree). */
+    "CREATE TABLE IF NOT EXISTS subtrees(tree BLOB PRIMARY KEY,"
+    " state BLOB NOT NULL, files INT, dirs INT, bytes INT) WITHOUT ROWID;";
 
 static int
 db_err(struct cf_index *x, struct cf_err *err, const char *what)
@@ -125,7 +129,12 @@ cf_index_open(const char *path, struct cf_err *err)
 	    prepare(x, &x->addfile, "INSERT OR IGNORE INTO files VALUES(?)",
 	        err) ||
 	    prepare(x, &x->haspack, "SELECT 1 FROM blobs WHERE pack=? LIMIT 1",
-	        err))
+	        err) ||
+	    prepare(x, &x->subget,
+	        "SELECT state,files,dirs,bytes FROM subtrees WHERE tree=?",
+	        err) ||
+	    prepare(x, &x->subput,
+	        "INSERT OR REPLACE INTO subtrees VALUES(?,?,?,?,?)", err))
 		goto err0;
 	return x;
 err0:
@@ -144,6 +153,8 @@ cf_index_close(struct cf_index *x)
 	sqlite3_finalize(x->hasfile);
 	sqlite3_finalize(x->addfile);
 	sqlite3_finalize(x->haspack);
+	sqlite3_finalize(x->subget);
+	sqlite3_finalize(x->subput);
 	for (int i = 0; i < READERS; i++) {
 		sqlite3_finalize(x->rd[i].lookup);
 		sqlite3_close(x->rd[i].db);
@@ -368,7 +379,9 @@ cf_index_sync_files(struct cf_index *x, int (*present)(void *, const char *),
 		}
 	sqlite3_finalize(st);
 	if (gone) {
-		if (sqlite3_exec(x->db, "DELETE FROM blobs; DELETE FROM files;",
+		if (sqlite3_exec(x->db,
+		        "DELETE FROM blobs; DELETE FROM files;"
+		        " DELETE FROM subtrees;",
 		        NULL, NULL, NULL) != SQLITE_OK) {
 			pthread_mutex_unlock(&x->mu);
 			return db_err(x, err, "reset");
@@ -533,4 +546,66 @@ cf_indexfile_decode(const uint8_t *p, size_t n, struct cf_loc **locs,
 bad:
 	free(l);
 	return cf_err_set(err, CF_EFORMAT, "index file entry invalid");
+}
+
+/** cf_index_subtree_get(x, tree, out, err): 0 found, 1 absent. */
+int
+cf_index_subtree_get(struct cf_index *x, const uint8_t tree[static 32],
+    struct cf_subtree *out, struct cf_err *err)
+{
+	sqlite3_stmt *st = x->subget;
+	int rc;
+
+	pthread_mutex_lock(&x->mu);
+	sqlite3_bind_blob(st, 1, tree, 32, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+		memcpy(out->tree, tree, 32);
+		memcpy(out->state, sqlite3_column_blob(st, 0), 32);
+		out->files = (uint64_t)sqlite3_column_int64(st, 1);
+		out->dirs = (uint64_t)sqlite3_column_int64(st, 2);
+		out->bytes = (uint64_t)sqlite3_column_int64(st, 3);
+		rc = 0;
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		rc = 1;
+	} else {
+		rc = db_err(x, err, "subtree lookup");
+	}
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&x->mu);
+	return rc;
+}
+
+/** cf_index_subtree_put(x, v, n, err): record ${n} folders at once. */
+int
+cf_index_subtree_put(struct cf_index *x, const struct cf_subtree *v, size_t n,
+    struct cf_err *err)
+{
+	sqlite3_stmt *st = x->subput;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	pthread_mutex_lock(&x->mu);
+	if (sqlite3_exec(x->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_err(x, err, "begin");
+		goto out;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		sqlite3_bind_blob(st, 1, v[i].tree, 32, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, v[i].state, 32, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)v[i].files);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)v[i].dirs);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)v[i].bytes);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_err(x, err, "subtree insert");
+		sqlite3_reset(st);
+	}
+	if (sqlite3_exec(x->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL,
+	        NULL) != SQLITE_OK &&
+	    rc == 0)
+		rc = db_err(x, err, "commit");
+out:
+	pthread_mutex_unlock(&x->mu);
+	return rc;
 }

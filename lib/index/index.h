@@ -57,6 +57,22 @@ int cf_index_each_blob(struct cf_index *x, const uint8_t pack[static 32],
     int (*fn)(void *, const struct cf_loc *), void *arg,
     struct cf_err *err) CF_WUR;
 
+/* A folder as a backup found it: tree ${tree} was made from a folder whose
+ * entries, stat by stat (and its subfolders', recursively), digest to
+ * ${state} (engine/prescan.c), and holds ${files} files of ${bytes} bytes
+ * in ${dirs} folders (itself included).  A later backup that finds the
+ * same state names the tree again without loading it. */
+struct cf_subtree {
+	uint8_t tree[32], state[32];
+	uint64_t files, dirs, bytes;
+};
+/** cf_index_subtree_get(x, tree, out, err): 0 found, 1 absent. */
+int cf_index_subtree_get(struct cf_index *x, const uint8_t tree[static 32],
+    struct cf_subtree *out, struct cf_err *err) CF_WUR;
+/** cf_index_subtree_put(x, v, n, err): record ${n} of them. */
+int cf_index_subtree_put(struct cf_index *x, const struct cf_subtree *v,
+    size_t n, struct cf_err *err) CF_WUR;
+
 /** cf_indexfile_encode(locs, n, out): plaintext of an index file. */
 void cf_indexfile_encode(const struct cf_loc *locs, size_t n,
     struct cf_buf *out);
