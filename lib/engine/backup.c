@@ -620,8 +620,8 @@ reuse_subtree(struct bctx *b, struct bdir *d, size_t i,
 	        NULL)
 		return 0;
 	ok = cf_prescan_state(b->o->prescan, path, state) &&
-	     cf_index_subtree_get(b->r->index, pn->subtree, &sub, &err) == 0 &&
-	     sodium_memcmp(sub.state, state, 32) == 0 &&
+	     cf_index_subtree_get(b->r->index, state, &sub, &err) == 0 &&
+	     memcmp(sub.tree, pn->subtree, 32) == 0 &&
 	     cf_index_lookup(b->r->index, pn->subtree, &loc, &err) == 0;
 	free(path);
 	if (!ok)

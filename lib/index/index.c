@@ -54,8 +54,8 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS blobs_pack ON blobs(pack);"
     "CREATE TABLE IF NOT EXISTS files(name TEXT PRIMARY KEY) WITHOUT ROWID;"
     /* Folders as a backup found them (index.h, cf_subtree). */
-    "CREATE TABLE IF NOT EXISTS subtrees(tree BLOB PRIMARY KEY,"
-    " state BLOB NOT NULL, files INT, dirs INT, bytes INT) WITHOUT ROWID;";
+    "CREATE TABLE IF NOT EXISTS folders(state BLOB PRIMARY KEY,"
+    " tree BLOB NOT NULL, files INT, dirs INT, bytes INT) WITHOUT ROWID;";
 
 static int
 db_err(struct cf_index *x, struct cf_err *err, const char *what)
@@ -131,10 +131,10 @@ cf_index_open(const char *path, struct cf_err *err)
 	    prepare(x, &x->haspack, "SELECT 1 FROM blobs WHERE pack=? LIMIT 1",
 	        err) ||
 	    prepare(x, &x->subget,
-	        "SELECT state,files,dirs,bytes FROM subtrees WHERE tree=?",
+	        "SELECT tree,files,dirs,bytes FROM folders WHERE state=?",
 	        err) ||
 	    prepare(x, &x->subput,
-	        "INSERT OR REPLACE INTO subtrees VALUES(?,?,?,?,?)", err))
+	        "INSERT OR REPLACE INTO folders VALUES(?,?,?,?,?)", err))
 		goto err0;
 	return x;
 err0:
@@ -381,7 +381,7 @@ cf_index_sync_files(struct cf_index *x, int (*present)(void *, const char *),
 	if (gone) {
 		if (sqlite3_exec(x->db,
 		        "DELETE FROM blobs; DELETE FROM files;"
-		        " DELETE FROM subtrees;",
+		        " DELETE FROM folders;",
 		        NULL, NULL, NULL) != SQLITE_OK) {
 			pthread_mutex_unlock(&x->mu);
 			return db_err(x, err, "reset");
@@ -548,20 +548,20 @@ bad:
 	return cf_err_set(err, CF_EFORMAT, "index file entry invalid");
 }
 
-/** cf_index_subtree_get(x, tree, out, err): 0 found, 1 absent. */
+/** cf_index_subtree_get(x, state, out, err): 0 found, 1 absent. */
 int
-cf_index_subtree_get(struct cf_index *x, const uint8_t tree[static 32],
+cf_index_subtree_get(struct cf_index *x, const uint8_t state[static 32],
     struct cf_subtree *out, struct cf_err *err)
 {
 	sqlite3_stmt *st = x->subget;
 	int rc;
 
 	pthread_mutex_lock(&x->mu);
-	sqlite3_bind_blob(st, 1, tree, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, state, 32, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
-		memcpy(out->tree, tree, 32);
-		memcpy(out->state, sqlite3_column_blob(st, 0), 32);
+		memcpy(out->state, state, 32);
+		memcpy(out->tree, sqlite3_column_blob(st, 0), 32);
 		out->files = (uint64_t)sqlite3_column_int64(st, 1);
 		out->dirs = (uint64_t)sqlite3_column_int64(st, 2);
 		out->bytes = (uint64_t)sqlite3_column_int64(st, 3);
@@ -592,8 +592,8 @@ cf_index_subtree_put(struct cf_index *x, const struct cf_subtree *v, size_t n,
 		goto out;
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		sqlite3_bind_blob(st, 1, v[i].tree, 32, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 2, v[i].state, 32, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 1, v[i].state, 32, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, v[i].tree, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)v[i].files);
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)v[i].dirs);
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)v[i].bytes);

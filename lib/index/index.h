@@ -66,8 +66,10 @@ struct cf_subtree {
 	uint8_t tree[32], state[32];
 	uint64_t files, dirs, bytes;
 };
-/** cf_index_subtree_get(x, tree, out, err): 0 found, 1 absent. */
-int cf_index_subtree_get(struct cf_index *x, const uint8_t tree[static 32],
+/** cf_index_subtree_get(x, state, out, err): the folder last found in
+ * ${state}: 0 found, 1 absent.  (Keyed by state, not tree: every empty
+ * folder has the same tree, each its own state.) */
+int cf_index_subtree_get(struct cf_index *x, const uint8_t state[static 32],
     struct cf_subtree *out, struct cf_err *err) CF_WUR;
 /** cf_index_subtree_put(x, v, n, err): record ${n} of them. */
 int cf_index_subtree_put(struct cf_index *x, const struct cf_subtree *v,
