@@ -32,6 +32,7 @@
 #include "util/ring.h"
 
 #define QCAP 512
+#define SUBS_BATCH 4096 /* folder states written to the cache at once */
 /* The read ring: the chunker's look-ahead, and room to read ahead 2 MiB. */
 #define READRING (CF_CHUNK_MAX + (2u << 20))
 
@@ -108,11 +109,11 @@ struct bctx {
 	atomic_ullong reused;
 	struct cf_idset doomed; /* packs a prune plans to delete */
 	int nworkers;
-	int reuse;           /* subtrees may be named without a walk */
-	pthread_mutex_t smu; /* the folders' states, for the cache */
-	struct cf_subtree *subs;
-	size_t nsubs, capsubs;
-	int record;
+	int reuse;               /* subtrees may be named without a walk */
+	pthread_mutex_t smu;     /* the folders' states, for the cache */
+	struct cf_subtree *subs; /* SUBS_BATCH of them */
+	size_t nsubs;
+	atomic_int record;
 };
 
 static void run_job(struct bctx *b, struct wctx *w, const struct job *j);
@@ -268,24 +269,34 @@ dir_state(const struct bdir *d, struct cf_subtree *sub)
 	return 1;
 }
 
-/* Keep a folder's state for the cache, written once its tree is stored. */
+/* Write the folder states kept so far to the cache.  Before the trees are
+ * stored is safe: a state names a tree only once that tree is indexed
+ * (reuse_subtree), and an index entry means a pack stored. */
+static void
+flush_states(struct bctx *b)
+{
+	struct cf_err err = {0};
+
+	if (b->nsubs > 0 &&
+	    cf_index_subtree_put(b->r->index, b->subs, b->nsubs, &err) != 0)
+		atomic_store(&b->record,
+		    0); /* a cache: the next backup walks */
+	b->nsubs = 0;
+}
+
+/* Keep a folder's state for the cache, in batches of SUBS_BATCH. */
 static void
 remember(struct bctx *b, const struct cf_subtree *sub)
 {
 	pthread_mutex_lock(&b->smu);
-	if (b->nsubs == b->capsubs) {
-		size_t nc = b->capsubs ? 2 * b->capsubs : 256;
-		void *nv = cf_realloc_array(b->subs, nc, sizeof(*b->subs));
-
-		if (nv == NULL) {
-			b->record = 0; /* a cache only: the next backup walks */
-			pthread_mutex_unlock(&b->smu);
-			return;
-		}
-		b->subs = nv;
-		b->capsubs = nc;
+	if (b->subs == NULL &&
+	    (b->subs = calloc(SUBS_BATCH, sizeof(*b->subs))) == NULL)
+		atomic_store(&b->record, 0);
+	if (b->subs != NULL) {
+		b->subs[b->nsubs++] = *sub;
+		if (b->nsubs == SUBS_BATCH)
+			flush_states(b);
 	}
-	b->subs[b->nsubs++] = *sub;
 	pthread_mutex_unlock(&b->smu);
 }
 
@@ -1241,7 +1252,7 @@ bctx_init(struct bctx *b, struct cf_repo *r, const struct cf_backup_opts *o)
 	pthread_mutex_init(&b->dmu, NULL);
 	pthread_cond_init(&b->dcv, NULL);
 	pthread_mutex_init(&b->smu, NULL);
-	b->record = r->index != NULL && !r->keys->write_only;
+	atomic_store(&b->record, r->index != NULL && !r->keys->write_only);
 }
 
 /* Walk from the root and wait until every folder is finished. */
@@ -1359,13 +1370,8 @@ cf_backup(struct cf_repo *r, const struct cf_backup_opts *o,
 	if (cf_packer_flush(b.pk, err) ||
 	    save_snapshot(&b, paths, npaths, parent, res, err))
 		goto out;
-	/* Only now are the trees named there stored (and indexed). */
-	if (b.record) {
-		struct cf_err e2 = {0};
-
-		if (cf_index_subtree_put(r->index, b.subs, b.nsubs, &e2) != 0)
-			b.record = 0; /* a cache: the next backup walks */
-	}
+	if (atomic_load(&b.record))
+		flush_states(&b);
 	cf_packer_stats(b.pk, &st);
 	res->stored_bytes = st.stored_bytes;
 	res->new_blobs = st.blobs;
