@@ -417,6 +417,33 @@ test_cache(void)
 	CHECK(cf_index_add(x, NULL, &extra, 1, &err) == 0);
 	CHECK(cf_index_lookup(x, extra.e.id, &got, &err) == 0);
 	CHECK(cf_index_add(x, "f3", NULL, 0, &err) == 0);
+	/* Folder states: keyed by state (two states may name one tree). */
+	{
+		struct cf_subtree v[3], o;
+
+		memset(v, 0, sizeof(v));
+		for (int i = 0; i < 3; i++) {
+			memset(v[i].state, 0x30 + i, 32);
+			memset(v[i].tree, i == 2 ? 0x40 : 0x41 + i, 32);
+			v[i].files = 1000 + (uint64_t)i;
+			v[i].dirs = 10 + (uint64_t)i;
+			v[i].bytes = ((uint64_t)1 << 40) + (uint64_t)i;
+		}
+		memset(v[1].tree, 0x40, 32); /* the same tree as v[2] */
+		CHECK(cf_index_subtree_put(x, v, 3, &err) == 0);
+		CHECK(cf_index_subtree_put(x, v, 0, &err) == 0);
+		for (int i = 0; i < 3; i++) {
+			CHECK(cf_index_subtree_get(x, v[i].state, &o, &err) ==
+			      0);
+			CHECK(memcmp(&o, &v[i], sizeof(o)) == 0);
+		}
+		memset(o.state, 0x3f, 32);
+		CHECK(cf_index_subtree_get(x, o.state, &o, &err) == 1);
+		v[0].files = 7; /* a state found again replaces its row */
+		CHECK(cf_index_subtree_put(x, v, 1, &err) == 0);
+		CHECK(cf_index_subtree_get(x, v[0].state, &o, &err) == 0 &&
+		      o.files == 7);
+	}
 	cf_index_close(x);
 	cf_index_close(NULL);
 
@@ -425,6 +452,14 @@ test_cache(void)
 	/* aa, bb, dd, and ee and 11 (second locations) */
 	test_cache_queries(x, l, 5);
 	CHECK(cf_index_has_file(x, "f3", &err) == 1);
+	{
+		struct cf_subtree o;
+		uint8_t st[32];
+
+		memset(st, 0x32, 32);
+		CHECK(cf_index_subtree_get(x, st, &o, &err) == 0 &&
+		      o.dirs == 12 && o.tree[0] == 0x40);
+	}
 	CHECK(cf_index_sync_files(x, present, &nm, &dropped, &err) == 0);
 	CHECK(dropped == 0);
 	CHECK(cf_index_lookup(x, l[2].e.id, &got, &err) == 0);
@@ -433,6 +468,13 @@ test_cache(void)
 	CHECK(dropped == 1);
 	CHECK(cf_index_lookup(x, l[2].e.id, &got, &err) == 1);
 	CHECK(cf_index_lookup(x, extra.e.id, &got, &err) == 1);
+	{ /* the folder states go with it */
+		struct cf_subtree o;
+		uint8_t st[32];
+
+		memset(st, 0x30, 32);
+		CHECK(cf_index_subtree_get(x, st, &o, &err) == 1);
+	}
 	CHECK(cf_index_has_file(x, "f1", &err) == 0);
 	CHECK(cf_index_has_pack(x, l[0].pack, &err) == 0);
 	nm.n = 0; /* nothing recorded, nothing to drop */
