@@ -10,19 +10,10 @@
 # scenario re-runs itself in a private mount namespace with its own tmpfs
 # on /mnt and keeps the source there (other tests creating folders in /tmp
 # would otherwise change /tmp's mtime between two backups).
-if [ -z "${COFFER_CLI_NS:-}" ] && [ "$(id -u)" = 0 ] &&
-	unshare --mount --propagation private true 2>/dev/null; then
-	COFFER_CLI_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
-fi
+PRIVATE_DATA=1
 . "$(dirname "$0")/lib.sh" "$@"
 
-if [ -n "${COFFER_CLI_NS:-}" ] && mount -t tmpfs -o size=1g,mode=755 coffer-cli /mnt; then
-	DATA=/mnt/data
-else
-	echo "note: no private mount namespace; /tmp may change under us"
-	DATA=$T/data
-fi
-mkdir -p "$DATA"
+private_data 1g
 SRC=$DATA/src
 W=$T/opened
 

@@ -13,19 +13,10 @@
 #
 # Like 03, in a private mount namespace when it can be: the ancestors of
 # the tree backed up must not change between two backups.
-if [ -z "${COFFER_CLI_NS:-}" ] && [ "$(id -u)" = 0 ] &&
-	unshare --mount --propagation private true 2>/dev/null; then
-	COFFER_CLI_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
-fi
+PRIVATE_DATA=1
 . "$(dirname "$0")/lib.sh" "$@"
 
-if [ -n "${COFFER_CLI_NS:-}" ] && mount -t tmpfs -o size=512m,mode=755,relatime coffer-cli /mnt; then
-	DATA=/mnt/data
-else
-	echo "note: no private mount namespace; /tmp may change under us"
-	DATA=$T/data
-fi
-mkdir -p "$DATA"
+private_data 512m
 SRC=$DATA/src
 
 log "generate: 800 files in 60 folders and more, links, a fifo"

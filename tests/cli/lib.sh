@@ -11,6 +11,18 @@
 set -euo pipefail
 set -E
 
+# A scenario that sets PRIVATE_DATA=1 before sourcing this file re-runs
+# itself, when it can (root, unshare), in a private mount namespace, and
+# then gets from private_data SIZE a tmpfs of its own on /mnt for $DATA: a
+# snapshot records the metadata of every ancestor of the path backed up,
+# and other tests creating folders in /tmp would change /tmp's mtime
+# between two backups.
+if [ "${PRIVATE_DATA:-0}" = 1 ] && [ -z "${COFFER_CLI_NS:-}" ] &&
+	[ "$(id -u)" = 0 ] &&
+	unshare --mount --propagation private true 2>/dev/null; then
+	COFFER_CLI_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
+fi
+
 if [ $# -lt 1 ] || [ ! -x "$1" ]; then
 	echo "usage: $0 PATH-TO-COFFER" >&2
 	exit 2
@@ -149,3 +161,16 @@ EOF
 }
 now_s() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# private_data SIZE: $DATA, on a tmpfs of SIZE (relatime) in the private
+# namespace (PRIVATE_DATA above), else under $T.
+private_data() {
+	if [ -n "${COFFER_CLI_NS:-}" ] &&
+		mount -t tmpfs -o "size=$1,mode=755,relatime" coffer-cli /mnt; then
+		DATA=/mnt/data
+	else
+		echo "note: no private mount namespace; /tmp may change under us"
+		DATA=$T/data
+	fi
+	mkdir -p "$DATA"
+}
