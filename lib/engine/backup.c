@@ -54,6 +54,7 @@ struct bdir {
 	size_t pidx;
 	int fd;
 	int virt;           /* above a path given: only some entries listed */
+	int unlisted;       /* could not be listed: its state is unknown */
 	int have_old;       /* its tree in the parent snapshot was read: */
 	uint8_t old_id[32]; /* that tree's id */
 	char *path;
@@ -109,9 +110,10 @@ struct bctx {
 	atomic_ullong reused;
 	struct cf_idset doomed; /* packs a prune plans to delete */
 	int nworkers;
-	int reuse;               /* subtrees may be named without a walk */
-	pthread_mutex_t smu;     /* the folders' states, for the cache */
-	struct cf_subtree *subs; /* SUBS_BATCH of them */
+	int reuse;                    /* subtrees may be named without a walk */
+	const struct cf_prescan *pre; /* o->prescan, if made for these o */
+	pthread_mutex_t smu;          /* the folders' states, for the cache */
+	struct cf_subtree *subs;      /* SUBS_BATCH of them */
 	size_t nsubs;
 	atomic_int record;
 };
@@ -242,6 +244,8 @@ dir_state(const struct bdir *d, struct cf_subtree *sub)
 
 	sub->files = sub->bytes = 0;
 	sub->dirs = 1;
+	if (d->unlisted)
+		return 0;
 	for (size_t i = 0; i < d->n; i++) {
 		const struct bent *e = &d->ents[i];
 
@@ -270,8 +274,9 @@ dir_state(const struct bdir *d, struct cf_subtree *sub)
 }
 
 /* Write the folder states kept so far to the cache.  Before the trees are
- * stored is safe: a state names a tree only once that tree is indexed
- * (reuse_subtree), and an index entry means a pack stored. */
+ * stored is safe: a state is used only to name again the tree the parent
+ * snapshot has at that place (reuse_subtree), a tree that snapshot already
+ * holds with all its subtrees. */
 static void
 flush_states(struct bctx *b)
 {
@@ -630,7 +635,7 @@ reuse_subtree(struct bctx *b, struct bdir *d, size_t i,
 	    (path = cf_path_join(d->path, (char *)e->name, e->n.namelen)) ==
 	        NULL)
 		return 0;
-	ok = cf_prescan_state(b->o->prescan, path, state) &&
+	ok = cf_prescan_state(b->pre, path, e->n.dev, e->n.ino, state) &&
 	     cf_index_subtree_get(b->r->index, state, &sub, &err) == 0 &&
 	     memcmp(sub.tree, pn->subtree, 32) == 0 &&
 	     cf_index_lookup(b->r->index, pn->subtree, &loc, &err) == 0;
@@ -828,10 +833,13 @@ quick_dir(struct bctx *b, struct bdir *d, const struct cf_tree *pt)
 	const uint32_t *at_ns;
 	const int64_t *at_s;
 
-	if (pt == NULL || b->o->force ||
-	    (pd = cf_prescan_find(b->o->prescan, d->path)) == NULL ||
-	    !cf_prescan_match(b->o->prescan, pd, pt->nodes, pt->n, &at_s,
-	        &at_ns) ||
+	struct stat self;
+
+	if (pt == NULL || b->o->force || b->pre == NULL ||
+	    fstat(d->fd, &self) != 0 ||
+	    (pd = cf_prescan_find(b->pre, d->path, self.st_dev, self.st_ino)) ==
+	        NULL ||
+	    !cf_prescan_match(b->pre, pd, pt->nodes, pt->n, &at_s, &at_ns) ||
 	    (d->ents = calloc(pt->n + 1, sizeof(*d->ents))) == NULL)
 		return 0;
 	d->n = pt->n;
@@ -908,6 +916,7 @@ walk_dir(struct bctx *b, struct wctx *w, struct bdir *d,
 	} else if (cf_fs_list_dir(b->o, d->fd, d->path, &names, &n) != 0) {
 		warn(b, d->path, (const uint8_t *)"", 0, strerror(errno));
 		b->unreadable++;
+		d->unlisted = 1;
 		names = NULL;
 		n = 0;
 	}
@@ -1361,8 +1370,8 @@ cf_backup(struct cf_repo *r, const struct cf_backup_opts *o,
 	 * only, stayed in no index file for ever. */
 	if (orph.adopted > 0 && cf_packer_flush(b.pk, err) != 0)
 		goto out;
-	b.reuse =
-	    b.record && o->prescan != NULL && !o->force && b.doomed.n == 0;
+	b.pre = cf_prescan_for(o->prescan, o) ? o->prescan : NULL;
+	b.reuse = b.record && b.pre != NULL && !o->force && b.doomed.n == 0;
 	if (run_threads(&b, root, parent, paths, npaths) != 0) {
 		*err = b.err;
 		goto out;

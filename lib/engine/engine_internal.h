@@ -45,19 +45,23 @@ int cf_fs_str_cmp(const void *a, const void *b);
 struct cf_prescan_dir;
 /** cf_prescan_stop(p): stop where it is (NULL: nothing). */
 void cf_prescan_stop(struct cf_prescan *p);
-/** cf_prescan_find(p, path): the folder recorded at ${path}, or NULL. */
+/** cf_prescan_find(p, path, dev, ino): the folder recorded at ${path} if
+ * it was the folder ${dev}, ${ino} then, or NULL. */
 const struct cf_prescan_dir *cf_prescan_find(const struct cf_prescan *p,
-    const char *path);
+    const char *path, uint64_t dev, uint64_t ino);
+/** cf_prescan_for(p, o): 1 if ${p} was started with options ${o}. */
+int cf_prescan_for(const struct cf_prescan *p, const struct cf_backup_opts *o);
 /** cf_prescan_match(p, d, nodes, n, at_s, at_ns): 1 if the entries of a
  * parent tree are those recorded for ${d} (every field but the atime);
  * *at_s and *at_ns then point to the atimes found, in tree order. */
 int cf_prescan_match(const struct cf_prescan *p, const struct cf_prescan_dir *d,
     const struct cf_node *nodes, size_t n, const int64_t **at_s,
     const uint32_t **at_ns);
-/** cf_prescan_state(p, path, state): 1 if the subtree at ${path} was
- * scanned whole; its state (index.h, cf_subtree) into ${state}. */
-int cf_prescan_state(const struct cf_prescan *p, const char *path,
-    uint8_t state[32]);
+/** cf_prescan_state(p, path, dev, ino, state): 1 if the subtree at ${path}
+ * (the folder ${dev}, ${ino}) was scanned whole; its state (index.h,
+ * cf_subtree) into ${state}. */
+int cf_prescan_state(const struct cf_prescan *p, const char *path, uint64_t dev,
+    uint64_t ino, uint8_t state[32]);
 
 /* A folder's state, as the prescan and the backup compute it: every entry
  * (cf_dirstate_entry, in name order), then every subfolder's state

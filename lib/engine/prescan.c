@@ -4,22 +4,25 @@
  * Opening a repository derives its key with Argon2id: tens to hundreds of
  * milliseconds on one core, as long as the whole stat walk of an
  * unchanged tree of 80,000 files.  The prescan does that walk on another
- * core meanwhile.  It keeps, per folder, a digest of its sorted entries
- * (name, type, mode, owner, size, inode, device, links, mtime, ctime) under
- * a random key of this process, and their atimes, which a read of a file
- * changes and which the digest therefore leaves out: 16 bytes per folder
- * and 12 per entry, no names.
+ * core meanwhile.  It keeps, per folder: its path, device and inode; a
+ * digest of its sorted entries (name, type, mode, owner, size, inode,
+ * device, links, mtime, ctime) under a random key of this process, and
+ * their atimes, which a read of a file changes and which the digest
+ * therefore leaves out (12 bytes per entry); and its state (below).  All
+ * of it at most PRESCAN_MAX_BYTES.
  *
- * Once the key is known, the backup stops the prescan and, for a folder
- * whose entries digest as they did in the parent snapshot, takes those
- * entries (and their xattrs, symlink targets and chunk lists, under the
- * same rules as a stat that matches) without listing or stating the folder
- * again.  Any folder it did not reach, or whose digest differs, is walked
- * as usual: the prescan only ever saves work.  A prescan older than
- * PRESCAN_TTL when the walk starts (a passphrase typed slowly) is dropped,
- * so a snapshot never describes a tree older than that.
+ * Once the key is known, the backup stops the prescan.  A folder whose
+ * entries digest as they did in the parent snapshot, and which is still
+ * the same folder (device, inode), has its entries taken from the parent
+ * tree (and their xattrs, symlink targets and chunk lists, under the same
+ * rules as a stat that matches) without being listed or stated again; a
+ * subtree whose state the local cache maps to the tree the parent
+ * snapshot has there is named again whole.  Any folder it did not reach,
+ * or whose digest differs, is walked as usual: the prescan only ever saves
+ * work.  A prescan older than PRESCAN_TTL_NS when the walk starts (a
+ * passphrase typed slowly, a suspend) is dropped, so a snapshot never
+ * describes a tree older than that.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,12 +36,14 @@
 
 #include "engine/engine_internal.h"
 
-#define PRESCAN_TTL_NS (5 * 1000000000LL)
-#define PRESCAN_MAX_ENTRIES (1u << 20) /* 12 MiB of atimes at most */
-#define PRESCAN_MAX_DEPTH 64           /* descriptors held at once */
+#define PRESCAN_TTL_NS (30 * 1000000000LL)
+#define PRESCAN_MAX_BYTES (64u << 20) /* atimes, paths, records */
+#define PRESCAN_MAX_DEPTH 64          /* descriptors held at once */
 
 struct cf_prescan_dir {
 	char *path;
+	uint64_t dev,
+	    ino; /* the folder itself: a path may name another later */
 	uint8_t dg[CF_PRESCAN_DIGEST];
 	uint8_t state[32]; /* cf_dirstate_*(), if has_state */
 	int has_state;
@@ -57,7 +62,7 @@ struct cf_prescan {
 	atomic_int stop;
 	struct timespec t0;
 	struct cf_prescan_dir *dirs;
-	size_t ndirs, cap, nents;
+	size_t ndirs, cap, bytes;
 };
 
 static void
@@ -70,7 +75,7 @@ put_u64(crypto_generichash_state *h, uint64_t v)
 	crypto_generichash_update(h, b, 8);
 }
 
-/** cf_prescan_node(h, n): feed entry ${n} (all but its atime and what the
+/** digest_node(h, n): feed entry ${n} (all but its atime and what the
  * stat of an entry does not give) to a folder's digest. */
 static void
 digest_node(crypto_generichash_state *h, const struct cf_node *n)
@@ -151,15 +156,22 @@ scan_dir(struct cf_prescan *p, int fd, const char *path, int depth,
 	uint8_t *isdir;
 	int ok = 1, whole;
 
-	if (stopped(p) || cf_fs_list_dir(p->o, fd, path, &names, &n) != 0)
+	struct stat self;
+	size_t cost;
+
+	if (stopped(p) || fstat(fd, &self) != 0 ||
+	    cf_fs_list_dir(p->o, fd, path, &names, &n) != 0)
 		return 0;
-	if (p->nents + n > PRESCAN_MAX_ENTRIES ||
+	cost = n * 12 + strlen(path) + sizeof(d) + 64;
+	if (p->bytes + cost > PRESCAN_MAX_BYTES ||
 	    (isdir = calloc(n + 1, 1)) == NULL) {
 		atomic_store(&p->stop, 1);
 		cf_fs_free_names(names, n);
 		return 0;
 	}
 	d.n = n;
+	d.dev = self.st_dev;
+	d.ino = self.st_ino;
 	d.atime_s = malloc((n + 1) * (sizeof(int64_t) + sizeof(uint32_t)));
 	ok = d.atime_s != NULL;
 	if (ok)
@@ -198,7 +210,7 @@ scan_dir(struct cf_prescan *p, int fd, const char *path, int depth,
 	if (ok && !stopped(p) && (d.path = strdup(path)) != NULL) {
 		slot = p->ndirs;
 		p->dirs[p->ndirs++] = d;
-		p->nents += n;
+		p->bytes += cost;
 	} else {
 		free(d.atime_s);
 	}
@@ -288,7 +300,7 @@ free_dirs(struct cf_prescan *p)
 	}
 	free(p->dirs);
 	p->dirs = NULL;
-	p->ndirs = p->cap = p->nents = 0;
+	p->ndirs = p->cap = p->bytes = 0;
 }
 
 /** cf_prescan_start(o): start the stat walk of o->paths on a thread of its
@@ -303,7 +315,7 @@ cf_prescan_start(const struct cf_backup_opts *o)
 	    (p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	p->o = o;
-	clock_gettime(CLOCK_MONOTONIC, &p->t0);
+	clock_gettime(CLOCK_BOOTTIME, &p->t0);
 	randombytes_buf(p->key, sizeof(p->key));
 	if ((p->paths = calloc(o->npaths, sizeof(char *))) == NULL)
 		goto fail;
@@ -336,7 +348,7 @@ join(struct cf_prescan *p)
 		return;
 	pthread_join(p->th, NULL);
 	p->running = 0;
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(CLOCK_BOOTTIME, &t); /* a suspend counts */
 	if ((t.tv_sec - p->t0.tv_sec) * 1000000000LL +
 	        (t.tv_nsec - p->t0.tv_nsec) >
 	    PRESCAN_TTL_NS)
@@ -365,15 +377,27 @@ cf_prescan_stop(struct cf_prescan *p)
 	join(p);
 }
 
-/** cf_prescan_find(p, path): the folder recorded at ${path}, or NULL. */
+/** cf_prescan_find(p, path, dev, ino): the folder recorded at ${path}, if
+ * it was the folder ${dev}, ${ino} (else it was replaced since), or NULL. */
 const struct cf_prescan_dir *
-cf_prescan_find(const struct cf_prescan *p, const char *path)
+cf_prescan_find(const struct cf_prescan *p, const char *path, uint64_t dev,
+    uint64_t ino)
 {
 	struct cf_prescan_dir key = {.path = (char *)path};
+	const struct cf_prescan_dir *d;
 
 	if (p == NULL || p->running || p->ndirs == 0)
 		return NULL;
-	return bsearch(&key, p->dirs, p->ndirs, sizeof(*p->dirs), dir_cmp);
+	d = bsearch(&key, p->dirs, p->ndirs, sizeof(*p->dirs), dir_cmp);
+	return d != NULL && d->dev == dev && d->ino == ino ? d : NULL;
+}
+
+/** cf_prescan_for(p, o): 1 if ${p} was started with the options ${o}
+ * (the same excludes): else the backup must not use it. */
+int
+cf_prescan_for(const struct cf_prescan *p, const struct cf_backup_opts *o)
+{
+	return p != NULL && p->o == o;
 }
 
 /** cf_prescan_match(p, d, nodes, n, at_s, at_ns): 1 if the entries of the
@@ -400,13 +424,13 @@ cf_prescan_match(const struct cf_prescan *p, const struct cf_prescan_dir *d,
 	return 1;
 }
 
-/** cf_prescan_state(p, path, state): 1 if the subtree at ${path} was
- * scanned whole, with its state. */
+/** cf_prescan_state(p, path, dev, ino, state): 1 if the subtree at ${path}
+ * (folder ${dev}, ${ino}) was scanned whole, with its state. */
 int
-cf_prescan_state(const struct cf_prescan *p, const char *path,
-    uint8_t state[32])
+cf_prescan_state(const struct cf_prescan *p, const char *path, uint64_t dev,
+    uint64_t ino, uint8_t state[32])
 {
-	const struct cf_prescan_dir *d = cf_prescan_find(p, path);
+	const struct cf_prescan_dir *d = cf_prescan_find(p, path, dev, ino);
 
 	if (d == NULL || !d->has_state)
 		return 0;

@@ -601,10 +601,11 @@ cf_index_subtree_put(struct cf_index *x, const struct cf_subtree *v, size_t n,
 			rc = db_err(x, err, "subtree insert");
 		sqlite3_reset(st);
 	}
-	if (sqlite3_exec(x->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL,
-	        NULL) != SQLITE_OK &&
-	    rc == 0)
+	if (rc == 0 &&
+	    sqlite3_exec(x->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		rc = db_err(x, err, "commit");
+	if (rc != 0) /* a failed COMMIT may leave the transaction open */
+		(void)sqlite3_exec(x->db, "ROLLBACK", NULL, NULL, NULL);
 out:
 	pthread_mutex_unlock(&x->mu);
 	return rc;

@@ -3,9 +3,10 @@
 # (lib/engine/prescan.c).  A backup that takes folders from the prescan
 # (listed and statted there only) and names whole subtrees again from the
 # local cache (not walked, not loaded) must make exactly the snapshot that
-# a full walk makes.  So after each such backup, a backup of the same tree
-# with the prescan off (COFFER_TEST_PRESCAN=off: the usual walk) stores
-# nothing: every tree it makes is already there.  Changes that touch only
+# a full walk makes.  So after each such backup, a full walk of the same
+# tree (--force: every file read, nothing taken from a parent snapshot, no
+# prescan) stores nothing, every tree it makes being there already, and
+# counts the same files, folders and bytes.  Changes that touch only
 # a ctime (an xattr), only an atime (a read), a link count (a new hard
 # link), a symlink, a mode, content, and entries added and removed must
 # each be seen.  COFFER_TEST_PRESCAN=wait lets the prescan finish before
@@ -35,6 +36,14 @@ for k in 0 1 2 3 4 5; do
 	done
 	echo "top $k" >"$SRC/t$k/top"
 done
+# An xattr in a folder no change touches: kept by the reuse and the quick
+# path, which copy it from the parent snapshot.
+if python3 -c 'import os,sys; os.setxattr(sys.argv[1], b"user.coffer", b"kept")' "$SRC/t0/sub/f3" 2>/dev/null; then
+	XATTR=1
+else
+	XATTR=0
+	echo "note: no user xattrs here"
+fi
 touch -m -d '2020-01-01 00:00:00' "$SRC/t0/sub/f1"
 touch -a -d '2001-01-01 00:00:00' "$SRC/t0/sub/f1" # older than its mtime
 # Reading a symlink sets its atime once (relatime), and a backup reads
@@ -64,12 +73,17 @@ backup() {
 	cp "$T/out" "$T/$name.json"
 	echo "$name ($mode): $(cat "$T/$name.json")"
 }
-# same NAME: backup NAME stored no new tree (nor anything else).
+# same NAME REF: backup NAME, a full walk that reads every file (--force:
+# nothing taken from a parent snapshot), stored no new tree (nor anything
+# else) after backup REF, and counted what REF counted.
 same() {
-	[ "$(jget "$T/$1.json" 'd["stored_bytes"]')" = 0 ] && return
-	coffer diff "$(jget "$T/$1.json" 'd["parent"]')" \
-		"$(jget "$T/$1.json" 'd["snapshot"]')" >&2 || true
-	fail "$1: a full walk made trees the prescan's backup did not"
+	local k
+	[ "$(jget "$T/$1.json" 'd["stored_bytes"]')" = 0 ] ||
+		fail "$1: a full walk made trees the prescan's backup $2 did not"
+	for k in files dirs bytes; do
+		[ "$(jget "$T/$1.json" "d[\"$k\"]")" = "$(jget "$T/$2.json" "d[\"$k\"]")" ] ||
+			fail "$1 and $2 count $k differently"
+	done
 }
 j() { jget "$T/$1.json" "$2"; }
 
@@ -87,9 +101,8 @@ backup wait b2
 [ "$(j b2 'd["bytes"]')" = "$(j b1 'd["bytes"]')" ] || fail "b2 bytes"
 [ "$(j b2 'd["unchanged_files"]')" = "$(j b2 'd["files"]')" ] ||
 	fail "b2 unchanged_files"
-same b2
-backup off b3
-same b3
+backup off b3 --force
+same b3 b2
 [ "$(j b3 'd["reused_dirs"]')" = 0 ] || fail "b3 had a prescan"
 
 log "changes: xattr, atime, hard link, symlink, mode, content, add, remove"
@@ -97,11 +110,8 @@ A0=$(stat -c %X "$SRC/t0/sub/f1")
 cat "$SRC/t0/sub/f1" >/dev/null # atime only
 A1=$(stat -c %X "$SRC/t0/sub/f1")
 [ "$A0" != "$A1" ] || echo "note: reading did not change the atime here"
-if python3 -c 'import os,sys; os.setxattr(sys.argv[1], b"user.coffer", b"v2")' "$SRC/t1/sub/f1" 2>/dev/null; then
-	XATTR=1 # ctime only
-else
-	XATTR=0
-	echo "note: no user xattrs here"
+if [ "$XATTR" = 1 ]; then # ctime only
+	python3 -c 'import os,sys; os.setxattr(sys.argv[1], b"user.coffer", b"v2")' "$SRC/t1/sub/f1"
 fi
 ln "$SRC/t2/sub/f1" "$SRC/t5/f1-link" # t2/sub/f1: links and ctime
 chmod 0600 "$SRC/t3/sub/f1"
@@ -117,8 +127,8 @@ P4=$(j b4 'd["prescanned_dirs"]')
 [ "$R4" -gt 0 ] && [ "$R4" -lt "$NDIRS" ] ||
 	fail "b4 reused $R4 of $NDIRS folders: expected some, not all"
 [ "$P4" -gt 0 ] || fail "b4 took no folder from the prescan"
-backup off b5
-same b5
+backup off b5 --force
+same b5 b4
 
 log "the snapshot the prescan made restores what is there"
 rm -f "$T/r" -r
@@ -128,23 +138,26 @@ treecmp "$SRC" "$T/r$SRC" --no-root-meta
 if [ "$XATTR" = 1 ]; then
 	GOT=$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], b"user.coffer").decode())' "$T/r$SRC/t1/sub/f1")
 	[ "$GOT" = v2 ] || fail "the xattr set before b4 was not backed up"
+	GOT=$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], b"user.coffer").decode())' "$T/r$SRC/t0/sub/f3")
+	[ "$GOT" = kept ] || fail "an unchanged file's xattr was lost"
 fi
 
 log "without the local cache: folders are walked again, then reused"
-backup off b5s # the atimes that treecmp's reads changed
+backup off b5s --force # the atimes that treecmp's reads changed
 rm -rf "$COFFER_CACHE_DIR"
 backup wait b6
 [ "$(j b6 'd["reused_dirs"]')" = 0 ] || fail "b6 reused without a cache"
 [ "$(j b6 'd["prescanned_dirs"]')" -gt 0 ] || fail "b6 used no prescan"
-same b6
+[ "$(j b6 'd["stored_bytes"]')" = 0 ] || fail "b6 made new trees"
 backup wait b7
 [ "$(j b7 'd["reused_dirs"]')" = "$NDIRS" ] || fail "b7 did not reuse all"
-same b7
+backup off b7f --force
+same b7f b7
 
 log "other excludes: a subtree whose entries they change is walked"
 backup wait b8 --exclude 'f1-link'
-backup off b9 --exclude 'f1-link'
-same b9
+backup off b9 --exclude 'f1-link' --force
+same b9 b8
 [ "$(j b8 'd["files"]')" = $(($(j b7 'd["files"]') - 1)) ] ||
 	fail "b8 did not leave the excluded file out"
 expect 0 coffer check
