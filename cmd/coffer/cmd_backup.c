@@ -108,13 +108,15 @@ run_backup(struct gopts *g, struct cf_backup_opts *bo)
 
 	/* The tree is statted while the key is derived (cf_prescan_start).
 	 * Tests choose: COFFER_TEST_PRESCAN=wait lets it finish first, =off
-	 * leaves it out. */
+	 * leaves it out, =stop:N stops it after N folders. */
 	const char *pre = getenv("COFFER_TEST_PRESCAN");
 
 	if (pre == NULL || strcmp(pre, "off") != 0)
 		bo->prescan = cf_prescan_start(bo);
 	if (pre != NULL && strcmp(pre, "wait") == 0)
 		cf_prescan_wait(bo->prescan);
+	if (pre != NULL && strncmp(pre, "stop:", 5) == 0)
+		cf_prescan_stop_after(bo->prescan, strtoul(pre + 5, NULL, 10));
 	if ((r = open_repo(g, &rc)) == NULL) {
 		cf_prescan_free(bo->prescan);
 		return rc;

@@ -33,6 +33,9 @@
 
 #define QCAP 512
 #define SUBS_BATCH 4096 /* folder states written to the cache at once */
+/* A folder state not used for this long leaves the cache (a subtree under
+ * one reused whole is not used: it is walked once if it changes later). */
+#define STATES_KEPT_DAYS 30
 /* The read ring: the chunker's look-ahead, and room to read ahead 2 MiB. */
 #define READRING (CF_CHUNK_MAX + (2u << 20))
 
@@ -116,6 +119,7 @@ struct bctx {
 	struct cf_subtree *subs;      /* SUBS_BATCH of them */
 	size_t nsubs;
 	atomic_int record;
+	int64_t day; /* when states are used, for their expiry */
 };
 
 static void run_job(struct bctx *b, struct wctx *w, const struct job *j);
@@ -273,36 +277,44 @@ dir_state(const struct bdir *d, struct cf_subtree *sub)
 	return 1;
 }
 
-/* Write the folder states kept so far to the cache.  Before the trees are
- * stored is safe: a state is used only to name again the tree the parent
- * snapshot has at that place (reuse_subtree), a tree that snapshot already
- * holds with all its subtrees. */
+/* Write ${n} folder states to the cache.  Before the trees are stored is
+ * safe: a state is used only to name again the tree the parent snapshot
+ * has at that place (reuse_subtree), a tree that snapshot already holds
+ * with all its subtrees. */
 static void
-flush_states(struct bctx *b)
+write_states(struct bctx *b, const struct cf_subtree *v, size_t n)
 {
 	struct cf_err err = {0};
 
-	if (b->nsubs > 0 &&
-	    cf_index_subtree_put(b->r->index, b->subs, b->nsubs, &err) != 0)
+	if (n > 0 && cf_index_subtree_put(b->r->index, v, n, b->day, &err) != 0)
 		atomic_store(&b->record,
 		    0); /* a cache: the next backup walks */
-	b->nsubs = 0;
 }
 
-/* Keep a folder's state for the cache, in batches of SUBS_BATCH. */
+/* Keep a folder's state for the cache, written in batches of SUBS_BATCH
+ * (outside the lock: the other threads go on finishing folders). */
 static void
 remember(struct bctx *b, const struct cf_subtree *sub)
 {
+	struct cf_subtree *full = NULL;
+
 	pthread_mutex_lock(&b->smu);
 	if (b->subs == NULL &&
 	    (b->subs = calloc(SUBS_BATCH, sizeof(*b->subs))) == NULL)
 		atomic_store(&b->record, 0);
 	if (b->subs != NULL) {
 		b->subs[b->nsubs++] = *sub;
-		if (b->nsubs == SUBS_BATCH)
-			flush_states(b);
+		if (b->nsubs == SUBS_BATCH) {
+			full = b->subs;
+			b->subs = NULL;
+			b->nsubs = 0;
+		}
 	}
 	pthread_mutex_unlock(&b->smu);
+	if (full != NULL) {
+		write_states(b, full, SUBS_BATCH);
+		free(full);
+	}
 }
 
 /* Drop one reference to ${d}; the last one finishes it and climbs. */
@@ -650,6 +662,7 @@ reuse_subtree(struct bctx *b, struct bdir *d, size_t i,
 	e->sub_bytes = sub.bytes;
 	b->unchanged += sub.files;
 	b->reused += sub.dirs;
+	remember(b, &sub); /* used today: kept */
 	atomic_fetch_add(&b->ctr->files, sub.files);
 	atomic_fetch_add(&b->ctr->dirs, sub.dirs);
 	atomic_fetch_add(&b->ctr->bytes, sub.bytes);
@@ -1262,6 +1275,7 @@ bctx_init(struct bctx *b, struct cf_repo *r, const struct cf_backup_opts *o)
 	pthread_cond_init(&b->dcv, NULL);
 	pthread_mutex_init(&b->smu, NULL);
 	atomic_store(&b->record, r->index != NULL && !r->keys->write_only);
+	b->day = (int64_t)time(NULL) / 86400;
 }
 
 /* Walk from the root and wait until every folder is finished. */
@@ -1379,8 +1393,15 @@ cf_backup(struct cf_repo *r, const struct cf_backup_opts *o,
 	if (cf_packer_flush(b.pk, err) ||
 	    save_snapshot(&b, paths, npaths, parent, res, err))
 		goto out;
-	if (atomic_load(&b.record))
-		flush_states(&b);
+	if (atomic_load(&b.record)) {
+		struct cf_err e2 = {0};
+
+		write_states(&b, b.subs, b.nsubs);
+		if (cf_index_subtree_expire(r->index, b.day - STATES_KEPT_DAYS,
+		        &e2) != 0) {
+			/* a cache: the rows stay until the next backup */
+		}
+	}
 	cf_packer_stats(b.pk, &st);
 	res->stored_bytes = st.stored_bytes;
 	res->new_blobs = st.blobs;

@@ -55,6 +55,8 @@ struct cf_prescan;
 struct cf_prescan *cf_prescan_start(const struct cf_backup_opts *o);
 /** cf_prescan_wait(p): let it finish rather than stop it at the walk. */
 void cf_prescan_wait(struct cf_prescan *p);
+/** cf_prescan_stop_after(p, n): stop it once ${n} folders are recorded. */
+void cf_prescan_stop_after(struct cf_prescan *p, size_t n);
 void cf_prescan_free(struct cf_prescan *p);
 
 struct cf_backup_result {

@@ -59,7 +59,8 @@ struct cf_prescan {
 	uint8_t key[crypto_generichash_KEYBYTES];
 	pthread_t th;
 	int running;
-	atomic_int stop;
+	atomic_int stop, done;
+	atomic_size_t recorded; /* folders, for cf_prescan_stop_after() */
 	struct timespec t0;
 	struct cf_prescan_dir *dirs;
 	size_t ndirs, cap, bytes;
@@ -211,6 +212,7 @@ scan_dir(struct cf_prescan *p, int fd, const char *path, int depth,
 		slot = p->ndirs;
 		p->dirs[p->ndirs++] = d;
 		p->bytes += cost;
+		atomic_fetch_add(&p->recorded, 1);
 	} else {
 		free(d.atime_s);
 	}
@@ -288,6 +290,7 @@ prescan_main(void *arg)
 			close(fd);
 		}
 	}
+	atomic_store(&p->done, 1);
 	return NULL;
 }
 
@@ -375,6 +378,21 @@ cf_prescan_stop(struct cf_prescan *p)
 		return;
 	atomic_store(&p->stop, 1);
 	join(p);
+}
+
+/** cf_prescan_stop_after(p, n): stop it once ${n} folders are recorded
+ * (tests: a prescan the walk overtakes, made deterministic). */
+void
+cf_prescan_stop_after(struct cf_prescan *p, size_t n)
+{
+	struct timespec ms = {0, 1000000};
+
+	if (p == NULL)
+		return;
+	while (p->running && !atomic_load(&p->done) &&
+	       atomic_load(&p->recorded) < n)
+		nanosleep(&ms, NULL);
+	cf_prescan_stop(p);
 }
 
 /** cf_prescan_find(p, path, dev, ino): the folder recorded at ${path}, if

@@ -54,8 +54,9 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS blobs_pack ON blobs(pack);"
     "CREATE TABLE IF NOT EXISTS files(name TEXT PRIMARY KEY) WITHOUT ROWID;"
     /* Folders as a backup found them (index.h, cf_subtree). */
-    "CREATE TABLE IF NOT EXISTS folders(state BLOB PRIMARY KEY,"
-    " tree BLOB NOT NULL, files INT, dirs INT, bytes INT) WITHOUT ROWID;";
+    "CREATE TABLE IF NOT EXISTS folder_states(state BLOB PRIMARY KEY,"
+    " tree BLOB NOT NULL, files INT, dirs INT, bytes INT, used INT NOT NULL)"
+    " WITHOUT ROWID;";
 
 static int
 db_err(struct cf_index *x, struct cf_err *err, const char *what)
@@ -131,10 +132,11 @@ cf_index_open(const char *path, struct cf_err *err)
 	    prepare(x, &x->haspack, "SELECT 1 FROM blobs WHERE pack=? LIMIT 1",
 	        err) ||
 	    prepare(x, &x->subget,
-	        "SELECT tree,files,dirs,bytes FROM folders WHERE state=?",
+	        "SELECT tree,files,dirs,bytes FROM folder_states WHERE state=?",
 	        err) ||
 	    prepare(x, &x->subput,
-	        "INSERT OR REPLACE INTO folders VALUES(?,?,?,?,?)", err))
+	        "INSERT OR REPLACE INTO folder_states VALUES(?,?,?,?,?,?)",
+	        err))
 		goto err0;
 	return x;
 err0:
@@ -381,7 +383,7 @@ cf_index_sync_files(struct cf_index *x, int (*present)(void *, const char *),
 	if (gone) {
 		if (sqlite3_exec(x->db,
 		        "DELETE FROM blobs; DELETE FROM files;"
-		        " DELETE FROM folders;",
+		        " DELETE FROM folder_states;",
 		        NULL, NULL, NULL) != SQLITE_OK) {
 			pthread_mutex_unlock(&x->mu);
 			return db_err(x, err, "reset");
@@ -576,10 +578,11 @@ cf_index_subtree_get(struct cf_index *x, const uint8_t state[static 32],
 	return rc;
 }
 
-/** cf_index_subtree_put(x, v, n, err): record ${n} folders at once. */
+/** cf_index_subtree_put(x, v, n, day, err): record ${n} folders at once,
+ * as used on ${day}. */
 int
 cf_index_subtree_put(struct cf_index *x, const struct cf_subtree *v, size_t n,
-    struct cf_err *err)
+    int64_t day, struct cf_err *err)
 {
 	sqlite3_stmt *st = x->subput;
 	int rc = 0;
@@ -597,6 +600,7 @@ cf_index_subtree_put(struct cf_index *x, const struct cf_subtree *v, size_t n,
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)v[i].files);
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)v[i].dirs);
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)v[i].bytes);
+		sqlite3_bind_int64(st, 6, day);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = db_err(x, err, "subtree insert");
 		sqlite3_reset(st);
@@ -607,6 +611,28 @@ cf_index_subtree_put(struct cf_index *x, const struct cf_subtree *v, size_t n,
 	if (rc != 0) /* a failed COMMIT may leave the transaction open */
 		(void)sqlite3_exec(x->db, "ROLLBACK", NULL, NULL, NULL);
 out:
+	pthread_mutex_unlock(&x->mu);
+	return rc;
+}
+
+/** cf_index_subtree_expire(x, before, err): forget the folder states last
+ * used before ${before} (a day number). */
+int
+cf_index_subtree_expire(struct cf_index *x, int64_t before, struct cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&x->mu);
+	if (sqlite3_prepare_v2(x->db, "DELETE FROM folder_states WHERE used<?",
+	        -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(x, err, "prepare");
+	} else {
+		sqlite3_bind_int64(st, 1, before);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_err(x, err, "expire folder states");
+	}
+	sqlite3_finalize(st);
 	pthread_mutex_unlock(&x->mu);
 	return rc;
 }

@@ -71,9 +71,14 @@ struct cf_subtree {
  * folder has the same tree, each its own state.) */
 int cf_index_subtree_get(struct cf_index *x, const uint8_t state[static 32],
     struct cf_subtree *out, struct cf_err *err) CF_WUR;
-/** cf_index_subtree_put(x, v, n, err): record ${n} of them. */
+/** cf_index_subtree_put(x, v, n, day, err): record ${n} of them, as used
+ * on ${day} (days since the epoch). */
 int cf_index_subtree_put(struct cf_index *x, const struct cf_subtree *v,
-    size_t n, struct cf_err *err) CF_WUR;
+    size_t n, int64_t day, struct cf_err *err) CF_WUR;
+/** cf_index_subtree_expire(x, before, err): forget those last used before
+ * day ${before}: the table would otherwise keep every state ever found. */
+int cf_index_subtree_expire(struct cf_index *x, int64_t before,
+    struct cf_err *err) CF_WUR;
 
 /** cf_indexfile_encode(locs, n, out): plaintext of an index file. */
 void cf_indexfile_encode(const struct cf_loc *locs, size_t n,

@@ -10,7 +10,8 @@
 # a ctime (an xattr), only an atime (a read), a link count (a new hard
 # link), a symlink, a mode, content, and entries added and removed must
 # each be seen.  COFFER_TEST_PRESCAN=wait lets the prescan finish before
-# the walk, which otherwise stops it when the key is known.
+# the walk, which otherwise stops it when the key is known; stop:N stops
+# it after N folders, as a walk that overtakes it would.
 #
 # Like 03, in a private mount namespace when it can be: the ancestors of
 # the tree backed up must not change between two backups.
@@ -153,6 +154,15 @@ backup wait b7
 [ "$(j b7 'd["reused_dirs"]')" = "$NDIRS" ] || fail "b7 did not reuse all"
 backup off b7f --force
 same b7f b7
+
+log "a prescan the walk overtakes: some subtrees reused, the rest walked"
+echo again >>"$SRC/t4/sub/f2"
+backup stop:25 bp
+RP=$(j bp 'd["reused_dirs"]')
+[ "$RP" -gt 0 ] && [ "$RP" -lt "$NDIRS" ] ||
+	fail "bp reused $RP of $NDIRS folders: expected some, not all"
+backup off bpf --force
+same bpf bp
 
 log "other excludes: a subtree whose entries they change is walked"
 backup wait b8 --exclude 'f1-link'

@@ -430,8 +430,8 @@ test_cache(void)
 			v[i].bytes = ((uint64_t)1 << 40) + (uint64_t)i;
 		}
 		memset(v[1].tree, 0x40, 32); /* the same tree as v[2] */
-		CHECK(cf_index_subtree_put(x, v, 3, &err) == 0);
-		CHECK(cf_index_subtree_put(x, v, 0, &err) == 0);
+		CHECK(cf_index_subtree_put(x, v, 3, 100, &err) == 0);
+		CHECK(cf_index_subtree_put(x, v, 0, 100, &err) == 0);
 		for (int i = 0; i < 3; i++) {
 			CHECK(cf_index_subtree_get(x, v[i].state, &o, &err) ==
 			      0);
@@ -440,9 +440,15 @@ test_cache(void)
 		memset(o.state, 0x3f, 32);
 		CHECK(cf_index_subtree_get(x, o.state, &o, &err) == 1);
 		v[0].files = 7; /* a state found again replaces its row */
-		CHECK(cf_index_subtree_put(x, v, 1, &err) == 0);
+		CHECK(cf_index_subtree_put(x, v, 1, 100, &err) == 0);
 		CHECK(cf_index_subtree_get(x, v[0].state, &o, &err) == 0 &&
 		      o.files == 7);
+		/* States not used since before a day are forgotten. */
+		CHECK(cf_index_subtree_put(x, &v[2], 1, 80, &err) == 0);
+		CHECK(cf_index_subtree_expire(x, 90, &err) == 0);
+		CHECK(cf_index_subtree_get(x, v[2].state, &o, &err) == 1);
+		CHECK(cf_index_subtree_get(x, v[1].state, &o, &err) == 0);
+		CHECK(cf_index_subtree_get(x, v[0].state, &o, &err) == 0);
 	}
 	cf_index_close(x);
 	cf_index_close(NULL);
@@ -456,9 +462,9 @@ test_cache(void)
 		struct cf_subtree o;
 		uint8_t st[32];
 
-		memset(st, 0x32, 32);
+		memset(st, 0x31, 32);
 		CHECK(cf_index_subtree_get(x, st, &o, &err) == 0 &&
-		      o.dirs == 12 && o.tree[0] == 0x40);
+		      o.dirs == 11 && o.tree[0] == 0x40);
 	}
 	CHECK(cf_index_sync_files(x, present, &nm, &dropped, &err) == 0);
 	CHECK(dropped == 0);
