@@ -38,7 +38,12 @@ pause_at_pack() {
 	for i in $(seq 1 2000); do
 		if [ "$(npacks)" -gt "$n" ]; then
 			kill -STOP "$pid"
-			return 0
+			# Stopped, not ended already (its last pack is renamed
+			# into place just before it saves its snapshot): a zombie
+			# takes the signal too.
+			sleep 0.05
+			[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = T ]
+			return
 		fi
 		kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.005
