@@ -36,8 +36,6 @@
 /* A folder state not used for this long leaves the cache (a subtree under
  * one reused whole is not used: it is walked once if it changes later). */
 #define STATES_KEPT_DAYS 30
-/* How long the walk waits for a prescan still running (prescan.c). */
-#define PRESCAN_GRACE_MS 100
 /* The read ring: the chunker's look-ahead, and room to read ahead 2 MiB. */
 #define READRING (CF_CHUNK_MAX + (2u << 20))
 
@@ -1328,7 +1326,7 @@ run_threads(struct bctx *b, const struct vnode *root,
 
 	if (nth > 64)
 		nth = 64;
-	cf_prescan_finish(b->o->prescan, PRESCAN_GRACE_MS);
+	cf_prescan_stop(b->o->prescan);
 	if (b->o->scan)
 		scanning = pthread_create(&scan, NULL, scanner, &sa) == 0;
 	for (; started < nth; started++)

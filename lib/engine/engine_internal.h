@@ -45,8 +45,6 @@ int cf_fs_str_cmp(const void *a, const void *b);
 struct cf_prescan_dir;
 /** cf_prescan_stop(p): stop where it is (NULL: nothing). */
 void cf_prescan_stop(struct cf_prescan *p);
-/** cf_prescan_finish(p, ms): let it run ${ms} ms more at most, then stop. */
-void cf_prescan_finish(struct cf_prescan *p, unsigned ms);
 /** cf_prescan_find(p, path, dev, ino): the folder recorded at ${path} if
  * it was the folder ${dev}, ${ino} then, or NULL. */
 const struct cf_prescan_dir *cf_prescan_find(const struct cf_prescan *p,

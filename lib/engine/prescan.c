@@ -380,23 +380,6 @@ cf_prescan_stop(struct cf_prescan *p)
 	join(p);
 }
 
-/** cf_prescan_finish(p, ms): let it finish for at most ${ms} more
- * milliseconds, then stop it.  A prescan near its end is worth a short
- * wait (every subtree it completes is then named again without a walk);
- * one far from it costs no more than that wait (all it did is used). */
-void
-cf_prescan_finish(struct cf_prescan *p, unsigned ms)
-{
-	struct timespec tick = {0, 1000000};
-
-	if (p == NULL)
-		return;
-	for (unsigned i = 0; i < ms && p->running && !atomic_load(&p->done);
-	     i++)
-		nanosleep(&tick, NULL);
-	cf_prescan_stop(p);
-}
-
 /** cf_prescan_stop_after(p, n): stop it once ${n} folders are recorded
  * (tests: a prescan the walk overtakes, made deterministic). */
 void
