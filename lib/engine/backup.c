@@ -845,7 +845,6 @@ quick_dir(struct bctx *b, struct bdir *d, const struct cf_tree *pt)
 	const struct cf_prescan_dir *pd;
 	const uint32_t *at_ns;
 	const int64_t *at_s;
-
 	struct stat self;
 
 	if (pt == NULL || b->o->force || b->pre == NULL ||

@@ -66,36 +66,48 @@ struct cf_prescan {
 	size_t ndirs, cap, bytes;
 };
 
-static void
-put_u64(crypto_generichash_state *h, uint64_t v)
-{
-	uint8_t b[8];
+#define META_FIELDS 14
 
+static void
+put_le64(uint8_t *b, uint64_t v)
+{
 	for (int i = 0; i < 8; i++)
 		b[i] = (uint8_t)(v >> (8 * i));
-	crypto_generichash_update(h, b, 8);
 }
 
-/** digest_node(h, n): feed entry ${n} (all but its atime and what the
- * stat of an entry does not give) to a folder's digest. */
+/* What a stat of entry ${n} gives, atime aside (and its name's length),
+ * little-endian: what both digests of a folder take for an entry, before
+ * its name.  One buffer, not a hash update per field. */
 static void
-digest_node(crypto_generichash_state *h, const struct cf_node *n)
+meta_bytes(const struct cf_node *n, uint8_t b[META_FIELDS * 8])
 {
-	put_u64(h, n->namelen);
+	const uint64_t v[META_FIELDS] = {n->namelen, n->type, n->mode, n->uid,
+	    n->gid, (uint64_t)n->mtime_s, n->mtime_ns, (uint64_t)n->ctime_s,
+	    n->ctime_ns, n->size, n->ino, n->dev, n->nlink, n->rdev};
+
+	for (int i = 0; i < META_FIELDS; i++)
+		put_le64(b + 8 * i, v[i]);
+}
+
+/** digest_node(h, meta, n): entry ${n}, whose meta_bytes() are ${meta}. */
+static void
+digest_node(crypto_generichash_state *h, const uint8_t *meta,
+    const struct cf_node *n)
+{
+	crypto_generichash_update(h, meta, META_FIELDS * 8);
 	crypto_generichash_update(h, n->name, n->namelen);
-	put_u64(h, n->type);
-	put_u64(h, n->mode);
-	put_u64(h, n->uid);
-	put_u64(h, n->gid);
-	put_u64(h, (uint64_t)n->mtime_s);
-	put_u64(h, n->mtime_ns);
-	put_u64(h, (uint64_t)n->ctime_s);
-	put_u64(h, n->ctime_ns);
-	put_u64(h, n->size);
-	put_u64(h, n->ino);
-	put_u64(h, n->dev);
-	put_u64(h, n->nlink);
-	put_u64(h, n->rdev);
+}
+
+/* Into a folder's state: the same, and the atime. */
+static void
+state_node(struct cf_dirstate *ds, const uint8_t *meta, const struct cf_node *n)
+{
+	uint8_t at[16];
+
+	digest_node(&ds->ents, meta, n);
+	put_le64(at, (uint64_t)n->atime_s);
+	put_le64(at + 8, n->atime_ns);
+	crypto_generichash_update(&ds->ents, at, sizeof(at));
 }
 
 /* The state of a folder (index.h, struct cf_subtree): an unkeyed 256-bit
@@ -116,9 +128,10 @@ cf_dirstate_init(struct cf_dirstate *ds)
 void
 cf_dirstate_entry(struct cf_dirstate *ds, const struct cf_node *n)
 {
-	digest_node(&ds->ents, n);
-	put_u64(&ds->ents, (uint64_t)n->atime_s);
-	put_u64(&ds->ents, n->atime_ns);
+	uint8_t meta[META_FIELDS * 8];
+
+	meta_bytes(n, meta);
+	state_node(ds, meta, n);
 }
 
 void
@@ -155,10 +168,9 @@ scan_dir(struct cf_prescan *p, int fd, const char *path, int depth,
 	char **names;
 	size_t n, slot = SIZE_MAX;
 	uint8_t *isdir;
-	int ok = 1, whole;
-
 	struct stat self;
 	size_t cost;
+	int ok = 1, whole;
 
 	if (stopped(p) || fstat(fd, &self) != 0 ||
 	    cf_fs_list_dir(p->o, fd, path, &names, &n) != 0)
@@ -180,6 +192,7 @@ scan_dir(struct cf_prescan *p, int fd, const char *path, int depth,
 	crypto_generichash_init(&h, p->key, sizeof(p->key), CF_PRESCAN_DIGEST);
 	cf_dirstate_init(&ds);
 	for (size_t i = 0; ok && i < n && !stopped(p); i++) {
+		uint8_t meta[META_FIELDS * 8];
 		struct cf_node nd = {0};
 		struct stat st;
 
@@ -190,13 +203,15 @@ scan_dir(struct cf_prescan *p, int fd, const char *path, int depth,
 		}
 		nd.name = (const uint8_t *)names[i];
 		nd.namelen = strlen(names[i]);
-		digest_node(&h, &nd);
-		cf_dirstate_entry(&ds, &nd);
+		meta_bytes(&nd, meta);
+		digest_node(&h, meta, &nd);
+		state_node(&ds, meta, &nd);
 		d.atime_s[i] = nd.atime_s;
 		d.atime_ns[i] = nd.atime_ns;
 		isdir[i] = nd.type == CF_NT_DIR;
 	}
 	crypto_generichash_final(&h, d.dg, sizeof(d.dg));
+	sodium_memzero(&h, sizeof(h)); /* keyed with this process's key */
 	if (ok && !stopped(p) && p->ndirs == p->cap) {
 		size_t nc = p->cap ? 2 * p->cap : 256;
 		void *nv = cf_realloc_array(p->dirs, nc, sizeof(*p->dirs));
@@ -432,9 +447,14 @@ cf_prescan_match(const struct cf_prescan *p, const struct cf_prescan_dir *d,
 	if (d->n != n)
 		return 0;
 	crypto_generichash_init(&h, p->key, sizeof(p->key), sizeof(dg));
-	for (size_t i = 0; i < n; i++)
-		digest_node(&h, &nodes[i]);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t meta[META_FIELDS * 8];
+
+		meta_bytes(&nodes[i], meta);
+		digest_node(&h, meta, &nodes[i]);
+	}
 	crypto_generichash_final(&h, dg, sizeof(dg));
+	sodium_memzero(&h, sizeof(h));
 	if (sodium_memcmp(dg, d->dg, sizeof(dg)) != 0)
 		return 0;
 	*at_s = d->atime_s;

@@ -64,12 +64,6 @@ cf_fs_node_stat(struct cf_node *n, const struct stat *st)
 	return 0;
 }
 
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /** cf_fs_read_xattrs(path, out): encoded xattr list, sorted by name. */
 int
 cf_fs_read_xattrs(const char *path, struct cf_buf *out)
@@ -88,7 +82,7 @@ cf_fs_read_xattrs(const char *path, struct cf_buf *out)
 		names[cnt++] = list + i;
 	if (cnt == 0)
 		return 0;
-	qsort(names, cnt, sizeof(char *), name_cmp);
+	qsort(names, cnt, sizeof(char *), cf_fs_str_cmp);
 	cf_buf_add_uvar(out, cnt);
 	for (size_t i = 0; i < cnt; i++) {
 		vlen = lgetxattr(path, names[i], val, sizeof(val));
@@ -219,7 +213,8 @@ cf_fs_list_dir(const struct cf_backup_opts *o, int fd, const char *path,
 	DIR *dir;
 	int dfd;
 
-	if ((dfd = dup(fd)) < 0 || (dir = fdopendir(dfd)) == NULL) {
+	if ((dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0 ||
+	    (dir = fdopendir(dfd)) == NULL) {
 		if (dfd >= 0)
 			close(dfd);
 		return -1;
