@@ -104,13 +104,12 @@ run_backup(struct gopts *g, struct cf_backup_opts *bo)
 	struct progress *p;
 	struct timespec t0, t1;
 	struct cf_repo *r;
+	const char *pre = getenv("COFFER_TEST_PRESCAN");
 	int rc;
 
 	/* The tree is statted while the key is derived (cf_prescan_start).
 	 * Tests choose: COFFER_TEST_PRESCAN=wait lets it finish first, =off
 	 * leaves it out, =stop:N stops it after N folders. */
-	const char *pre = getenv("COFFER_TEST_PRESCAN");
-
 	if (pre == NULL || strcmp(pre, "off") != 0)
 		bo->prescan = cf_prescan_start(bo);
 	if (pre != NULL && strcmp(pre, "wait") == 0)
