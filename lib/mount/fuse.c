@@ -10,6 +10,7 @@
  */
 #define FUSE_USE_VERSION 31
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include <fuse3/fuse.h>
+#include <fuse3/fuse_lowlevel.h>
 #include <sodium.h>
 
 #include "mount/mount_internal.h"
@@ -34,6 +36,7 @@ struct cf_mount {
 	struct cf_mcache *trees, *chunks;
 	pthread_key_t zc_key;
 	int have_key, mounted;
+	int late_fd; /* a copy of the /dev/fuse descriptor; see hold_late() */
 	struct cf_mount_opts o;
 	uid_t uid;
 	gid_t gid;
@@ -862,6 +865,36 @@ setup(struct cf_mount *m, struct cf_err *err)
 	return 0;
 }
 
+/*
+ * auto_unmount leaves a fusermount3 waiting on a socket for this process to
+ * die; it then unmounts only if opening the mount point fails with ENOTCONN,
+ * that is, only if the /dev/fuse connection is gone already.  When a killed
+ * process's descriptors close, the kernel releases the last-closed (highest)
+ * first, and libfuse's /dev/fuse descriptor sits below that socket: the socket
+ * went first, fusermount3's open() waited on the still-open connection, got
+ * ECONNABORTED and left the dead mount behind (5 in 60 kill -9 on a busy
+ * machine).  A copy of the /dev/fuse descriptor above every open one makes
+ * the connection close before the socket.
+ */
+static int
+hold_late(const struct cf_mount *m)
+{
+	int fd = fuse_session_fd(fuse_get_session(m->f)), top = fd;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		long n = strtol(e->d_name, NULL, 10);
+
+		if (n > top && n < 1 << 20)
+			top = (int)n;
+	}
+	closedir(d);
+	return fcntl(fd, F_DUPFD_CLOEXEC, top + 1);
+}
+
 static int
 start_fuse(struct cf_mount *m, const char *dir, struct cf_err *err)
 {
@@ -887,6 +920,7 @@ start_fuse(struct cf_mount *m, const char *dir, struct cf_err *err)
 		    "cannot mount on %s (is /dev/fuse there, and fusermount3?)",
 		    dir);
 	m->mounted = 1;
+	m->late_fd = hold_late(m);
 	return 0;
 }
 
@@ -903,6 +937,7 @@ cf_mount_new(struct cf_repo *r, const char *dir, const struct cf_mount_opts *o,
 	}
 	m->r = r;
 	m->o = *o;
+	m->late_fd = -1;
 	m->uid = getuid();
 	m->gid = getgid();
 	if (setup(m, err) != 0 || start_fuse(m, dir, err) != 0) {
@@ -945,6 +980,8 @@ cf_mount_free(struct cf_mount *m)
 		return;
 	if (m->mounted)
 		fuse_unmount(m->f);
+	if (m->late_fd >= 0)
+		close(m->late_fd);
 	if (m->f != NULL)
 		fuse_destroy(m->f);
 	cf_mcache_free(m->chunks);
