@@ -91,7 +91,7 @@ open(sys.argv[2], "w").close(); time.sleep(120)' \
 	"$COFFER_REPO/tmp/locked" "$T/locked.ready" &
 LOCKER=$!
 CLEANUP+=("kill $LOCKER 2>/dev/null")
-for _ in $(seq 100); do [ -e "$T/locked.ready" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -e "$T/locked.ready" ] && break; sleep 0.05; done
 [ -e "$T/locked.ready" ] || fail "the lock holder did not start"
 expect 0 coffer prune --json
 [ "$(jget "$T/out" 'd["swept"]')" = "$LEFT" ] || fail "prune swept $(jget "$T/out" 'd["swept"]') of $LEFT leftovers"

@@ -15,7 +15,7 @@ python3 "$SO_HERE/../faults/s3proxy.py" --upstream "$UP" \
 	--port-file "$T/proxy.port" >"$T/proxy.out" 2>&1 &
 PROXY=$!
 CLEANUP+=("kill $PROXY 2>/dev/null || true")
-for _ in $(seq 1 100); do [ -s "$T/proxy.port" ] && break; sleep 0.05; done
+for _ in $(seq 1 600); do [ -s "$T/proxy.port" ] && break; sleep 0.05; done
 [ -s "$T/proxy.port" ] || fail "s3proxy did not start: $(cat "$T/proxy.out")"
 faults() { printf '%s\n' "$@" >"$T/faults.tmp"; mv "$T/faults.tmp" "$T/faults"; }
 fired() { jget "$T/stats" "d.get('$1', 0)"; }
