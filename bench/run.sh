@@ -140,6 +140,7 @@ fi
 cc -O2 -I"$SRCROOT/lib" -o "$WORK/primitives" "$BENCH/primitives.c" \
     "$BUILD/libcoffer.a" -lsodium -lzstd || die "cannot build primitives.c"
 cc -O2 -o "$WORK/mkmedia" "$BENCH/mkmedia.c" -lsodium || die "cannot build mkmedia.c"
+cc -O2 -o "$WORK/memprobe" "$BENCH/memprobe.c" || die "cannot build memprobe.c"
 
 # --------------------------------------------------------------- corpus --
 if [ -z "${BENCH_SRC:-}" ]; then
@@ -236,7 +237,7 @@ warm() { # read everything under the given paths into the page cache
 
 # measure RUN TOOL STEP REPO -- COMMAND...: one timed step -> raw.tsv
 measure() {
-	local run=$1 tool=$2 step=$3 repo=$4 rc=0 b0 b1 wall usr sys rss size other
+	local run=$1 tool=$2 step=$3 repo=$4 rc=0 b0 b1 wall usr sys rss size other probe
 	shift 5
 	local tf=$LOGS/$tool.$step.$run.time lf=$LOGS/$tool.$step.$run.log
 	wait_quiet
@@ -245,6 +246,8 @@ measure() {
 	[ "$NICE" != 0 ] && pre=(nice -n "$NICE")
 	timeout -k 10 "$STEP_TIMEOUT" "${pre[@]}" /usr/bin/time -f '%e %U %S %M' -o "$tf" "$@" >"$lf" 2>&1 || rc=$?
 	b1=$(cpu_busy)
+	# how slow fresh memory was just then (memprobe.c): not timed
+	probe=$("$WORK/memprobe" 2>/dev/null || echo 0)
 	if [ "$rc" != 0 ] && ! { [ "$tool" = borg ] && [ "$rc" = 1 ]; }; then
 		log "$tool $step (run $run) FAILED with exit $rc: $*"
 		tail -n 30 "$lf" >&2
@@ -256,9 +259,9 @@ measure() {
 	[ "$repo" != - ] && size=$(du -sb "$repo" | cut -f1)
 	other=$(awk -v j=$((b1 - b0)) -v c="$CLK" -v u="$usr" -v s="$sys" \
 	    'BEGIN {o = j / c - u - s; if (o < 0) o = 0; printf "%.2f", o}')
-	printf '%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t%s\n' "$run" "$tool" "$step" "$wall" \
-	    "$(awk -v u="$usr" -v s="$sys" 'BEGIN {print u + s}')" "$rss" "$size" "$other" >>"$RAW"
-	log "  $tool $step run $run: ${wall}s wall, ${usr}+${sys}s CPU, ${rss} KiB RSS, repo ${size} B, others ${other} CPU-s"
+	printf '%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\n' "$run" "$tool" "$step" "$wall" \
+	    "$(awk -v u="$usr" -v s="$sys" 'BEGIN {print u + s}')" "$rss" "$size" "$other" "$probe" >>"$RAW"
+	log "  $tool $step run $run: ${wall}s wall, ${usr}+${sys}s CPU, ${rss} KiB RSS, repo ${size} B, others ${other} CPU-s, 64 MiB fault-in after: ${probe} ms"
 }
 
 repo_of() { echo "$WORK/repos/$1"; }
@@ -493,6 +496,8 @@ log "writing $RESULTS"
 	echo "CPU = user + sys seconds of the process and its children; RSS = peak resident set (KiB -> MiB)."
 	echo "'others' = CPU-seconds the rest of the machine (other processes, kernel threads such as writeback)"
 	echo "used during the step: non-zero values mean the wall time may be inflated."
+	echo "'64 MiB fault-in after' = ms to map and touch 64 MiB of fresh memory just after the step"
+	echo "(bench/memprobe.c): 15-20 ms on a quiet machine; more means fresh memory was slow then."
 	echo
 	awk -F'\t' -v tools="$TOOLS" '
 	function median(key,   n, a, i, j, t) {
@@ -503,7 +508,7 @@ log "writing $RESULTS"
 	}
 	function fmt(v, m) {
 		if (v == "") return "-"
-		if (m == "rss" || m == "repo") return sprintf("%.0f", v)
+		if (m == "rss" || m == "repo" || m == "probe") return sprintf("%.0f", v)
 		if (v >= 100) return sprintf("%.0f", v)
 		if (v >= 10) return sprintf("%.1f", v)
 		return sprintf("%.2f", v)
@@ -517,6 +522,7 @@ log "writing $RESULTS"
 		vals[k SUBSEP "rss"] = vals[k SUBSEP "rss"] " " ($6 / 1024)
 		if ($7 > 0) vals[k SUBSEP "repo"] = vals[k SUBSEP "repo"] " " ($7 / 1048576)
 		vals[k SUBSEP "other"] = vals[k SUBSEP "other"] " " $8
+		if ($9 != "") vals[k SUBSEP "probe"] = vals[k SUBSEP "probe"] " " $9
 		seen[$2] = 1
 	}
 	END {
@@ -524,8 +530,8 @@ log "writing $RESULTS"
 		ns = split("backup_initial backup_unchanged backup_1pct restore list", S, " ")
 		split("initial backup|unchanged re-backup|re-backup, 1% changed|full restore|list snapshots", SN, "|")
 		split("cat of the tree|find -printf (stat)|stat + cat of changed files|cp -a of the tree|", FN, "|")
-		nm = split("wall cpu rss repo other", M, " ")
-		split("wall s|CPU s|peak RSS MiB|repo MiB|others CPU s", MN, "|")
+		nm = split("wall cpu rss repo other probe", M, " ")
+		split("wall s|CPU s|peak RSS MiB|repo MiB|others CPU s|64 MiB fault-in after, ms", MN, "|")
 		hdr = "| step | metric | floor |"
 		sep = "|---|---|---:|"
 		for (t = 1; t <= nt; t++) { hdr = hdr " " T[t] " |"; sep = sep "---:|" }
@@ -542,7 +548,7 @@ log "writing $RESULTS"
 				for (t = 1; t <= nt; t++) line = line " " fmt(median(T[t] SUBSEP S[s] SUBSEP M[m]), M[m]) " |"
 				cv = median("coffer" SUBSEP S[s] SUBSEP M[m])
 				line = line " " ((M[m] == "wall" || M[m] == "cpu") && M[m] != "other" ? ratio(cv, fv) : "-") " |"
-				for (t = 1; t <= nt; t++) if (T[t] != "coffer") line = line " " (M[m] == "other" ? "-" : ratio(cv, median(T[t] SUBSEP S[s] SUBSEP M[m]))) " |"
+				for (t = 1; t <= nt; t++) if (T[t] != "coffer") line = line " " (M[m] == "other" || M[m] == "probe" ? "-" : ratio(cv, median(T[t] SUBSEP S[s] SUBSEP M[m]))) " |"
 				print line
 			}
 		}
@@ -604,7 +610,7 @@ log "writing $RESULTS"
 		echo "Every restore of run 1 was compared with the source (diff -r): identical. Every repository passed its tool's check."
 	fi
 	echo
-	echo "Raw per-run figures: $(basename "$WORK")/raw.tsv (run, tool, step, wall s, CPU s, RSS KiB, repo bytes, others CPU-s)."
+	echo "Raw per-run figures: $(basename "$WORK")/raw.tsv (run, tool, step, wall s, CPU s, RSS KiB, repo bytes, others CPU-s, ms to fault in 64 MiB just after the step)."
 	echo "Total benchmark time: $((SECONDS - START)) s."
 } >"$RESULTS"
 cat "$RESULTS"
