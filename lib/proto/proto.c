@@ -81,14 +81,23 @@ route_repo(const char *p, struct cf_route *r)
 	return 0;
 }
 
+/* A mailbox is named by the server's 8 digits; a message by its side,
+ * step and attempt, "a1.0" to "b2.9".  Nothing else: the server keeps a
+ * message as the ref "ID.SLOT", so a dot in an ID would name a message
+ * as a mailbox, and free slot names would let a joiner with no account
+ * store without limit. */
 static int
-token_ok(const char *s, size_t max)
+pair_id_ok(const char *s)
 {
-	size_t n = strlen(s);
+	return strlen(s) == 8 && strspn(s, "0123456789") == 8;
+}
 
-	return n > 0 && n <= max &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.") == n &&
-	       s[0] != '.';
+static int
+pair_slot_ok(const char *s)
+{
+	return strlen(s) == 4 && (s[0] == 'a' || s[0] == 'b') &&
+	       (s[1] == '1' || s[1] == '2') && s[2] == '.' && s[3] >= '0' &&
+	       s[3] <= '9';
 }
 
 static int
@@ -98,12 +107,12 @@ route_pair(const char *p, struct cf_route *r)
 	if (*p == '\0')
 		return 0;
 	if (*p++ != '/' || (p = segment(p, r->name, 17)) == NULL ||
-	    !token_ok(r->name, 16))
+	    !pair_id_ok(r->name))
 		return -1;
 	if (*p == '\0')
 		return 0;
 	if (*p++ != '/' || (p = segment(p, r->slot, sizeof(r->slot))) == NULL ||
-	    *p != '\0' || !token_ok(r->slot, 16))
+	    *p != '\0' || !pair_slot_ok(r->slot))
 		return -1;
 	return 0;
 }

@@ -367,6 +367,9 @@ put_finish(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 		return reply_err(c, q, 507, "quota exceeded");
 	if (q->state == CF_PUT_CONFLICT)
 		return reply_err(c, q, 409, "object exists with other content");
+	/* a config uploaded meanwhile by another request: not this one */
+	if (q->state == CF_PUT_EXISTS && r->objkind == CF_KIND_CONFIG)
+		return reply_err(c, q, 412, "object exists");
 	s->m.puts++;
 	return reply(c, q, q->state == CF_PUT_NEW ? 201 : 200, NULL, "", 0);
 }

@@ -46,6 +46,7 @@
 
 #include "crypto/crypto.h"
 #include "server/backend.h"
+#include "store/store.h"
 
 #define POOL_MAX 8     /* connections per process */
 #define POOL_WAIT_S 30 /* longest wait for a free connection */
@@ -929,8 +930,12 @@ op_put_begin(struct meta_pg *m, struct pgconn *pc, void *arg, int again,
 		*a->state = col_int(r, 0, 2) ? CF_PUT_NEW : CF_PUT_QUOTA;
 	else if ((uint64_t)col_int(r, 0, 0) != a->size)
 		*a->state = CF_PUT_CONFLICT;
+	else if (col_int(r, 0,
+	             1)) /* deleted: revived only if named by its hash */
+		*a->state =
+		    a->kind != CF_KIND_CONFIG ? CF_PUT_NEW : CF_PUT_CONFLICT;
 	else
-		*a->state = col_int(r, 0, 1) ? CF_PUT_NEW : CF_PUT_EXISTS;
+		*a->state = CF_PUT_EXISTS;
 	PQclear(r);
 	return 0;
 }
@@ -1021,6 +1026,8 @@ put_locked(struct meta_pg *m, struct pgconn *pc, struct put_args *a,
 		*a->state = CF_PUT_NEW; /* a retry: the first try committed */
 	else if (!deleted || size != a->size)
 		*a->state = size == a->size ? CF_PUT_EXISTS : CF_PUT_CONFLICT;
+	else if (a->kind == CF_KIND_CONFIG)
+		*a->state = CF_PUT_CONFLICT; /* never revived: not its hash */
 	else {
 		*a->state = CF_PUT_NEW;
 		memcpy(a->old, cur, sizeof(cur));

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "server/backend.h"
+#include "store/store.h"
 
 #define SCHEMA_VERSION 1
 
@@ -406,7 +407,12 @@ put_state(struct meta_sqlite *m, int64_t a, const char *repo, int kind,
 		return 0;
 	}
 	if (rc == 0 && deleted) {
-		*state = old == size ? CF_PUT_NEW : CF_PUT_CONFLICT;
+		/* Reviving is for objects named by their hash, whose upload
+		 * is then the same bytes.  A deleted config stays as it is
+		 * until purged: a new one would destroy it at once. */
+		*state = old == size && kind != CF_KIND_CONFIG
+		             ? CF_PUT_NEW
+		             : CF_PUT_CONFLICT;
 		return 0;
 	}
 	rc = quota_ok(m, a, size, err);

@@ -750,7 +750,11 @@ hostile("a message over 4 KiB", lambda: c.signed(
 for u in ("/v1/pair/ABCDEFGH/a1.0", "/v1/pair/../" + mb,
           "/v1/pair/" + mb + "/../a1.0", "/v1/pair/" + mb + "/A1",
           "/v1/pair/" + "1" * 17, "/v1/pair/" + mb + "/" + "a" * 17,
-          "/v1/pair/" + mb + "/a1.0/x", "/v1/pair/.x", "/v1/pairx"):
+          "/v1/pair/" + mb + "/a1.0/x", "/v1/pair/.x", "/v1/pairx",
+          # a message named as a mailbox, and slots no client uses
+          "/v1/pair/" + mb + ".b1/b1.0", "/v1/pair/" + mb + "/b1.10",
+          "/v1/pair/" + mb + "/bjunk", "/v1/pair/" + mb + "/c1.0",
+          "/v1/pair/1234567/a1.0"):
     hostile("bad mailbox route %s" % u, lambda: c.signed(
         stranger, "GET", u), 404)
 hostile("a mailbox that does not exist", lambda: c.signed(
@@ -799,6 +803,20 @@ if accounts()[1]["used_bytes"] != used0 - len(sd) - copy_len:
 expect("GET after purge", c.signed(A, "GET", u), 404)
 expect("re-upload after purge", c.signed(A, "PUT", u, body=sd), 201)
 expect("GET after re-upload", c.signed(A, "GET", u), 200)
+# A config is not named by its hash: the same size says nothing about its
+# bytes, so a deleted one is never "revived" by another upload (which
+# destroyed the old bytes at once, and with them the repository's ID).
+cm = b"CONFIG-MARKER-" + secrets.token_hex(16).encode()
+cx, cy = cm + b"x" * 200, cm + b"y" * 200
+cu = O("config", "config", "cfgdel")
+expect("a config", c.signed(A, "PUT", cu, body=cx), 201)
+hostile("another config over a live one", lambda: c.signed(
+    A, "PUT", cu, body=cy), 412)
+expect("DELETE the config", c.signed(A, "DELETE", cu), 204)
+hostile("another config of the same size over the deleted one",
+        lambda: c.signed(A, "PUT", cu, body=cy), 409)
+if len(files_with(cm + b"x")) != 1:
+    fail("the deleted config's bytes are gone: %r" % files_with(cm))
 up("end")
 
 section("access log")
