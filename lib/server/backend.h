@@ -119,7 +119,9 @@ struct cf_meta_ops {
 	/* Added for accounts with several devices (may be NULL in a store
 	 * that predates them: the server then answers 501). */
 	/* Add device ${pk} to ${account}, limited to repository ${zone}
-	 * unless it is ""; 1 if the key belongs to another account already. */
+	 * unless it is ""; 1 if the key belongs to another account already,
+	 * 2 if it is this account's with another scope or zone (a retry of
+	 * the same add is 0). */
 	int (*device_add)(struct cf_meta *, int64_t account,
 	    const uint8_t pk[32], uint32_t scope, const char *zone, int64_t now,
 	    struct cf_err *);

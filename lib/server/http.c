@@ -619,8 +619,11 @@ devices(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 	rc = s->meta->ops->device_add(s->meta, q->dev.account, pk, scope, zone,
 	    now_s(), &err);
 	return rc < 0 ? reply_err(c, q, 503, "metadata store unavailable")
-	       : rc   ? reply_err(c, q, 409, "key belongs to another account")
-	              : reply(c, q, 201, NULL, "", 0);
+	       : rc == 1
+	           ? reply_err(c, q, 409, "key belongs to another account")
+	       : rc ? reply_err(c, q, 409,
+	                  "key is a device already, with another scope or zone")
+	            : reply(c, q, 201, NULL, "", 0);
 }
 
 static int

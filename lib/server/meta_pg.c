@@ -1480,6 +1480,27 @@ struct devadd_args {
 	int64_t now;
 };
 
+/* 0 if device ${a->pk} has ${a->scope} and ${a->zone}, else 2. */
+static int
+device_same(struct meta_pg *m, struct pgconn *pc, const struct devadd_args *a,
+    struct cf_err *err)
+{
+	PGresult *r = q(m, pc, err, ST_DEVICE_GET, "b", a->pk);
+	struct cf_device_row d;
+	int rc = 2;
+
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 1) {
+		col_str(r, 0, 3, d.zone, sizeof(d.zone));
+		if ((uint64_t)col_int(r, 0, 1) == a->scope &&
+		    strcmp(d.zone, a->zone) == 0)
+			rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
 static int
 op_device_add(struct meta_pg *m, struct pgconn *pc, void *arg, int again,
     struct cf_err *err)
@@ -1495,9 +1516,13 @@ op_device_add(struct meta_pg *m, struct pgconn *pc, void *arg, int again,
 		return n < 0 ? -1 : 0;
 	/* The key is there already (a new statement: it sees a row that a
 	 * concurrent insert, waited for above, committed): fine if it is
-	 * this account's. */
+	 * this account's with this scope and zone. */
 	rc = device_account(m, pc, a->pk, &owner, err);
-	return rc < 0 ? -1 : rc == 0 && owner == a->account ? 0 : 1;
+	if (rc < 0)
+		return -1;
+	if (rc != 0 || owner != a->account)
+		return 1;
+	return device_same(m, pc, a, err);
 }
 
 static int

@@ -783,14 +783,19 @@ s_device_add(struct cf_meta *mm, int64_t a, const uint8_t pk[32],
 	        "biiit", pk, a, (int64_t)scope, now, zone ? zone : ""));
 	if (rc == 0 && sqlite3_changes(m->db) == 0) {
 		sqlite3_stmt *st = stmt(m, err,
-		    "SELECT account FROM devices "
+		    "SELECT account, scope, zone FROM devices "
 		    "WHERE pk=?",
 		    "b", pk);
+		const char *z;
 
-		rc = st && sqlite3_step(st) == SQLITE_ROW &&
-		             sqlite3_column_int64(st, 0) == a
-		         ? 0
-		         : 1;
+		if (st == NULL || sqlite3_step(st) != SQLITE_ROW ||
+		    sqlite3_column_int64(st, 0) != a)
+			rc = 1;
+		else if (sqlite3_column_int64(st, 1) != (int64_t)scope ||
+		         (z = (const char *)sqlite3_column_text(st, 2)) ==
+		             NULL ||
+		         strcmp(z, zone ? zone : "") != 0)
+			rc = 2; /* never changed in place: remove it first */
 		done(st);
 	}
 	return end(m, rc, err);

@@ -708,6 +708,20 @@ hostile("an append-only device adds a device", lambda: c.signed(
     ao, "POST", "/v1/devices", body=("%s 0" % pkS).encode()), 403)
 hostile("an append-only device removes a device", lambda: c.signed(
     ao, "DELETE", "/v1/devices/" + pkS), 403)
+# a device's scope and zone never change in place: an add that would
+# change them is refused, not answered 201 with the old rights kept
+pkX = c.sign(dev("extra"), "GET", "/", create=True)[2]
+for _ in range(2):
+    expect("A adds an append-only device for zone z (again: the same)",
+           c.signed(A, "POST", "/v1/devices",
+                    body=("%s 1 z" % pkX).encode()), 201)
+for body in ("%s 0" % pkX, "%s 1" % pkX, "%s 1 y" % pkX, "%s 0 z" % pkX):
+    hostile("the device added again as %r" % body[65:], lambda: c.signed(
+        A, "POST", "/v1/devices", body=body.encode()), 409, "another scope")
+expect("A removes it", c.signed(A, "DELETE", "/v1/devices/" + pkX), 204)
+expect("and adds it back with full rights", c.signed(
+    A, "POST", "/v1/devices", body=("%s 0" % pkX).encode()), 201)
+expect("then removes it", c.signed(A, "DELETE", "/v1/devices/" + pkX), 204)
 r = expect("A lists its repositories", c.signed(A, "GET", "/v1/repos"), 200)
 reposA = r[2].decode().split()
 r = expect("B lists its repositories", c.signed(B, "GET", "/v1/repos"), 200)
