@@ -16,7 +16,8 @@ enum cli_exit {
 	EXIT_FAIL = 1,
 	EXIT_USAGE = 2,
 	EXIT_PARTIAL = 3,   /* done, but some files could not be read (backup)
-	                       or a lying blob kept its pack (prune) */
+	                       or restored (restore), or a lying blob kept
+	                       its pack (prune) */
 	EXIT_NOREPO = 10,   /* no repository at the given place */
 	EXIT_PASSWORD = 12, /* no key slot opens with the password */
 	EXIT_SECURITY = 20  /* the server misbehaved: see the alert */

@@ -13,16 +13,21 @@ print_result(const struct gopts *g, const struct cf_restore_result *res,
 
 	if (g->json) {
 		printf("{\"files\":%llu,\"dirs\":%llu,\"bytes\":%llu,"
-		       "\"warnings\":%llu,\"seconds\":%.3f}\n",
+		       "\"warnings\":%llu,\"lost\":%llu,\"seconds\":%.3f}\n",
 		    (unsigned long long)res->files,
 		    (unsigned long long)res->dirs,
 		    (unsigned long long)res->bytes,
-		    (unsigned long long)res->warnings, secs);
+		    (unsigned long long)res->warnings,
+		    (unsigned long long)res->lost, secs);
 	} else if (!g->quiet) {
 		human_bytes(b, sizeof(b), res->bytes);
 		printf("restored %llu files, %llu folders, %s in %.1f s\n",
 		    (unsigned long long)res->files,
 		    (unsigned long long)res->dirs, b, secs);
+		if (res->lost)
+			printf("%llu entries could not be restored (see the "
+			       "warnings above)\n",
+			    (unsigned long long)res->lost);
 	}
 }
 
@@ -83,12 +88,14 @@ cmd_restore(struct gopts *g, int argc, char **argv)
 	rc = cf_restore(r, &ro, &res, &err);
 	progress_stop(p);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (rc != 0)
+	if (rc != 0) {
 		rc = report(g, &err);
-	else
+	} else {
 		print_result(g, &res,
 		    (double)(t1.tv_sec - t0.tv_sec) +
 		        (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		rc = res.lost ? EXIT_PARTIAL : EXIT_OK;
+	}
 out:
 	cf_repo_close(r);
 	free(spec);

@@ -91,6 +91,7 @@ struct cf_restore_opts {
 
 struct cf_restore_result {
 	uint64_t files, dirs, bytes, warnings;
+	uint64_t lost; /* entries not restored at all (each also warned) */
 };
 
 /** cf_restore(r, o, res, err): recreate a snapshot (or part of it) under

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -28,6 +29,10 @@
 #include "util/dio.h"
 
 #define RQCAP 256
+/* Folders are restored recursively, each holding its descriptor open: as
+ * deep as a backup goes (backup.c), on a stack of its own. */
+#define MAX_DEPTH 4096
+#define WALK_STACK (64u << 20)
 
 struct rjob {
 	int fd;
@@ -38,7 +43,7 @@ struct rjob {
 
 struct hlink {
 	uint64_t dev, ino;
-	char *path;
+	char *path; /* NULL: a free slot */
 };
 
 struct rctx {
@@ -54,9 +59,15 @@ struct rctx {
 	pthread_mutex_t emu;
 	int failed;
 	struct cf_err err;
-	atomic_ullong warnings;
+	atomic_ullong warnings, lost;
+	/* first paths of hard-linked files, open addressing by (dev, ino):
+	 * a snapshot may mark every file as linked */
 	struct hlink *links;
-	size_t nlinks, caplinks;
+	size_t nlinks, caplinks; /* caplinks: a power of two, or 0 */
+	int depth;
+	const struct cf_snapshot *snap;
+	int rc; /* restore_root's, from the walk thread */
+	struct cf_err rerr;
 };
 
 static void
@@ -87,6 +98,14 @@ rwarn(struct rctx *x, const char *path, const char *msg)
 	x->warnings++;
 	if (x->o->warn != NULL)
 		x->o->warn(x->o->arg, path, msg);
+}
+
+/* A warning about an entry that was not restored at all. */
+static void
+rlost(struct rctx *x, const char *path, const char *msg)
+{
+	x->lost++;
+	rwarn(x, path, msg);
 }
 
 static void
@@ -279,31 +298,52 @@ open_new_file(int dirfd, const char *name)
 	return fd;
 }
 
+static size_t
+link_slot(const struct rctx *x, uint64_t dev, uint64_t ino)
+{
+	uint64_t h =
+	    (ino ^ (dev * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+	size_t i = (size_t)(h >> 32) & (x->caplinks - 1);
+
+	while (x->links[i].path != NULL &&
+	       (x->links[i].dev != dev || x->links[i].ino != ino))
+		i = (i + 1) & (x->caplinks - 1);
+	return i;
+}
+
 static const char *
 find_link(struct rctx *x, const struct cf_node *n)
 {
-	for (size_t i = 0; i < x->nlinks; i++)
-		if (x->links[i].dev == n->dev && x->links[i].ino == n->ino)
-			return x->links[i].path;
-	return NULL;
+	return x->caplinks ? x->links[link_slot(x, n->dev, n->ino)].path : NULL;
 }
 
 static void
 remember_link(struct rctx *x, const struct cf_node *n, const char *rel)
 {
-	if (x->nlinks == x->caplinks) {
-		size_t nc = x->caplinks ? x->caplinks * 2 : 64;
-		void *np = cf_realloc_array(x->links, nc, sizeof(*x->links));
+	size_t i;
+
+	if (2 * (x->nlinks + 1) > x->caplinks) { /* at most half full */
+		size_t nc = x->caplinks ? 2 * x->caplinks : 64;
+		struct hlink *old = x->links, *np = calloc(nc, sizeof(*np));
+		size_t oc = x->caplinks;
 
 		if (np == NULL)
-			return;
+			return; /* the file is restored, not linked */
 		x->links = np;
 		x->caplinks = nc;
+		for (size_t k = 0; k < oc; k++)
+			if (old[k].path != NULL)
+				x->links[link_slot(x, old[k].dev, old[k].ino)] =
+				    old[k];
+		free(old);
 	}
-	x->links[x->nlinks].dev = n->dev;
-	x->links[x->nlinks].ino = n->ino;
-	if ((x->links[x->nlinks].path = strdup(rel + 1)) != NULL)
-		x->nlinks++;
+	i = link_slot(x, n->dev, n->ino);
+	if (x->links[i].path != NULL ||
+	    (x->links[i].path = strdup(rel + 1)) == NULL)
+		return;
+	x->links[i].dev = n->dev;
+	x->links[i].ino = n->ino;
+	x->nlinks++;
 }
 
 static int
@@ -321,7 +361,7 @@ restore_file(struct rctx *x, int dirfd, const char *name, const char *rel,
 		}
 	}
 	if ((j.fd = open_new_file(dirfd, name)) < 0) {
-		rwarn(x, rel, strerror(errno));
+		rlost(x, rel, strerror(errno));
 		return 0;
 	}
 	if (n->nlink > 1)
@@ -387,7 +427,7 @@ restore_special(struct rctx *x, int dirfd, const char *name, const char *rel,
 		return 0; /* sockets are not recreated */
 	}
 	if (rc != 0) {
-		rwarn(x, rel, strerror(errno));
+		rlost(x, rel, strerror(errno));
 		return 0;
 	}
 	set_meta_at(x, dirfd, name, rel, n);
@@ -402,19 +442,29 @@ static int
 restore_subdir(struct rctx *x, int dirfd, const char *name, const char *rel,
     const struct cf_node *n, int included, struct cf_zc *zc, int *any)
 {
-	int fd, sub_any = 0;
+	int fd, sub_any = 0, rc;
 
+	if (x->depth >= MAX_DEPTH) {
+		rlost(x, rel, "folders nested deeper than 4096: not restored");
+		return 0;
+	}
 	if (mkdirat(dirfd, name, 0700) != 0 && errno != EEXIST) {
-		rwarn(x, rel, strerror(errno));
+		rlost(x, rel, strerror(errno));
 		return 0;
 	}
 	fd = openat(dirfd, name,
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		rwarn(x, rel, "is in the way of a folder (not a folder)");
+		rlost(x, rel,
+		    errno == ENOTDIR || errno == ELOOP
+		        ? "is in the way of a folder (not a folder)"
+		        : strerror(errno));
 		return 0;
 	}
-	if (restore_tree(x, fd, rel, n->subtree, included, zc, &sub_any)) {
+	x->depth++;
+	rc = restore_tree(x, fd, rel, n->subtree, included, zc, &sub_any);
+	x->depth--;
+	if (rc != 0) {
 		close(fd);
 		return -1;
 	}
@@ -434,13 +484,17 @@ static int
 restore_node(struct rctx *x, int dirfd, const char *parent_rel,
     const struct cf_node *n, int included, struct cf_zc *zc, int *any)
 {
-	char name[CF_NAME_MAX + 1], *rel;
+	char *name, *rel; /* on the heap: this recursion may go deep */
 	int rc = 0;
 
+	if ((name = malloc(n->namelen + 1)) == NULL)
+		return -1;
 	memcpy(name, n->name, n->namelen);
 	name[n->namelen] = '\0';
-	if ((rel = cf_path_join(parent_rel, name, n->namelen)) == NULL)
+	if ((rel = cf_path_join(parent_rel, name, n->namelen)) == NULL) {
+		free(name);
 		return -1;
+	}
 	if (cf_exclude_match(x->o->excludes, x->o->nexcludes, rel, name))
 		goto out;
 	if (!included)
@@ -459,6 +513,7 @@ restore_node(struct rctx *x, int dirfd, const char *parent_rel,
 		rc = restore_special(x, dirfd, name, rel, n);
 out:
 	free(rel);
+	free(name);
 	return rc;
 }
 
@@ -532,6 +587,53 @@ restore_root(struct rctx *x, const struct cf_snapshot *s, struct cf_err *err)
 	return rc;
 }
 
+static void *
+walk_main(void *arg)
+{
+	struct rctx *x = arg;
+
+	x->rc = restore_root(x, x->snap, &x->rerr);
+	return NULL;
+}
+
+/* The walk of the trees, on a stack deep enough for MAX_DEPTH folders
+ * (reserved, touched only as deep as the snapshot goes). */
+static int
+walk(struct rctx *x, const struct cf_snapshot *s, struct cf_err *err)
+{
+	pthread_attr_t at;
+	pthread_t t;
+	int started = 0;
+
+	x->snap = s;
+	if (pthread_attr_init(&at) == 0) {
+		started = pthread_attr_setstacksize(&at, WALK_STACK) == 0 &&
+		          pthread_create(&t, &at, walk_main, x) == 0;
+		pthread_attr_destroy(&at);
+	}
+	if (!started)
+		return restore_root(x, s, err);
+	pthread_join(t, NULL);
+	if (x->rc != 0)
+		*err = x->rerr;
+	return x->rc;
+}
+
+/* One descriptor is open per folder level being restored: allow as many
+ * as the hard limit does (a tree MAX_DEPTH deep needs that many). */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max &&
+	    rl.rlim_cur < 2 * MAX_DEPTH) {
+		rl.rlim_cur =
+		    rl.rlim_max < 2 * MAX_DEPTH ? rl.rlim_max : 2 * MAX_DEPTH;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 /** cf_restore(r, o, res, err): recreate a snapshot under o->target. */
 int
 cf_restore(struct cf_repo *r, const struct cf_restore_opts *o,
@@ -574,9 +676,10 @@ cf_restore(struct cf_repo *r, const struct cf_restore_opts *o,
 	for (; started < nth; started++)
 		if (pthread_create(&th[started], NULL, rworker, &x) != 0)
 			break;
+	raise_nofile();
 	rc = started == 0
 	         ? cf_err_set(err, CF_EINTERNAL, "cannot start threads")
-	         : restore_root(&x, s, err);
+	         : walk(&x, s, err);
 	pthread_mutex_lock(&x.qmu);
 	x.qclosed = 1;
 	pthread_cond_broadcast(&x.qne);
@@ -593,7 +696,8 @@ cf_restore(struct cf_repo *r, const struct cf_restore_opts *o,
 	res->dirs = atomic_load(&x.ctr->dirs);
 	res->bytes = atomic_load(&x.ctr->bytes);
 	res->warnings = x.warnings;
-	for (size_t i = 0; i < x.nlinks; i++)
+	res->lost = x.lost;
+	for (size_t i = 0; i < x.caplinks; i++)
 		free(x.links[i].path);
 	free(x.links);
 	close(x.target_fd);

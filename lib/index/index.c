@@ -330,12 +330,13 @@ cf_index_has_file(struct cf_index *x, const char *file, struct cf_err *err)
 	sqlite3_bind_text(x->hasfile, 1, file, -1, SQLITE_STATIC);
 	rc = sqlite3_step(x->hasfile);
 	sqlite3_reset(x->hasfile);
+	/* the message is the connection's: read it while it is ours */
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		db_err(x, err, "file lookup");
 	pthread_mutex_unlock(&x->mu);
 	if (rc == SQLITE_ROW)
 		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return db_err(x, err, "file lookup");
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /** cf_index_has_pack(x, pack, err): is ${pack} known? */
@@ -349,12 +350,13 @@ cf_index_has_pack(struct cf_index *x, const uint8_t pack[static 32],
 	sqlite3_bind_blob(x->haspack, 1, pack, 32, SQLITE_STATIC);
 	rc = sqlite3_step(x->haspack);
 	sqlite3_reset(x->haspack);
+	/* the message is the connection's: read it while it is ours */
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		db_err(x, err, "pack lookup");
 	pthread_mutex_unlock(&x->mu);
 	if (rc == SQLITE_ROW)
 		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return db_err(x, err, "pack lookup");
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /** cf_index_sync_files(x, present, arg, dropped, err): if any imported
