@@ -649,7 +649,18 @@ t_devices(struct cf_meta *m)
 	CHECK(d.account == a && d.scope == CF_SCOPE_APPEND_ONLY && !d.disabled);
 	CHECK(strcmp(d.zone, "nas") == 0);
 	CHECK(account_row(m, a).devices == 2);
-	CHECK_RC(m->ops->device_add(m, a, pk2, 0, NULL, now(), &err), 0);
+	/* the same add again is fine; one that would change the scope or
+	 * the zone is refused (2), and changes nothing */
+	CHECK_RC(m->ops->device_add(m, a, pk2, CF_SCOPE_APPEND_ONLY, "nas",
+	             now(), &err),
+	    0);
+	CHECK_RC(m->ops->device_add(m, a, pk2, 0, NULL, now(), &err), 2);
+	CHECK_RC(m->ops->device_add(m, a, pk2, 0, "nas", now(), &err), 2);
+	CHECK_RC(m->ops->device_add(m, a, pk2, CF_SCOPE_APPEND_ONLY, "other",
+	             now(), &err),
+	    2);
+	CHECK_RC(m->ops->device_get(m, pk2, &d, &err), 0);
+	CHECK(d.scope == CF_SCOPE_APPEND_ONLY && strcmp(d.zone, "nas") == 0);
 	CHECK_RC(m->ops->device_add(m, b, pk2, 0, NULL, now(), &err), 1);
 	CHECK_RC(m->ops->device_add(m, b, pk1, 0, NULL, now(), &err), 1);
 	CHECK_RC(m->ops->device_add(m, (int64_t)1 << 50, pk3, 0, NULL, now(),
