@@ -57,6 +57,9 @@ enum cf_put_state {
 
 struct cf_meta;
 
+/* Refs an account may hold: a client uses one (its device chain). */
+#define CF_REFS_MAX 1000
+
 struct cf_meta_ops {
 	int (*invite_add)(struct cf_meta *, const uint8_t hash[32],
 	    int64_t expires, uint32_t scope, struct cf_err *);
@@ -105,7 +108,9 @@ struct cf_meta_ops {
 	    const char *name, uint8_t *value, size_t max, size_t *n,
 	    uint64_t *version, struct cf_err *);
 	/* Set if the current version is ${expect} (0: must not exist); 1 on
-	 * a mismatch. *version gets the new version. */
+	 * a mismatch, 2 if it would be the account's CF_REFS_MAX + 1st ref
+	 * (refs are not charged to the quota; the pairing pseudo-account 0
+	 * has no such limit). *version gets the new version. */
 	int (*ref_cas)(struct cf_meta *, int64_t account, const char *repo,
 	    const char *name, uint64_t expect, const uint8_t *value, size_t n,
 	    uint64_t *version, struct cf_err *);

@@ -499,6 +499,8 @@ ref_put(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 		return reply_err(c, q, 503, "metadata store unavailable");
 	if (rc == 1)
 		return reply_err(c, q, 412, "ref changed meanwhile");
+	if (rc == 2)
+		return reply_err(c, q, 507, "too many refs");
 	snprintf(etag, sizeof(etag), "%llu", (unsigned long long)version);
 	return reply(c, q, 200, "text/plain", etag, strlen(etag));
 }

@@ -279,7 +279,9 @@ static const char *const sql[ST_COUNT] = {
     [ST_PURGE_DONE] = "DELETE FROM purge_queue WHERE id = ANY($1::int8[])",
     [ST_REF_GET] = "SELECT value, version FROM refs WHERE " REF_KEY,
     [ST_REF_CREATE] = "INSERT INTO refs(account, repo, name, value, version,"
-		      " writer) VALUES($1::int8, $2, $3, $4, 1, $5::int8)"
+		      " writer) SELECT $1::int8, $2, $3, $4, 1, $5::int8"
+		      " WHERE $1::int8 = 0 OR (SELECT count(*) FROM refs"
+		      " WHERE account = $1::int8) < " STR(CF_REFS_MAX)
 		      " ON CONFLICT DO NOTHING",
     [ST_REF_UPDATE] = "UPDATE refs SET value = $4, version = version + 1,"
 		      " writer = $6::int8 WHERE " REF_KEY
@@ -1372,7 +1374,21 @@ op_ref_cas(struct meta_pg *m, struct pgconn *pc, void *arg, int again,
 		    a->token);
 	if (n != 0)
 		return n < 0 ? -1 : 0;
-	return again ? ref_mine(m, pc, a, err) : 1;
+	if (again)
+		return ref_mine(m, pc, a, err);
+	if (a->expect ==
+	    0) { /* not created: there already, or over the limit */
+		PGresult *r = q(m, pc, err, ST_REF_GET, "itt", a->account,
+		    a->repo, a->name);
+		int there;
+
+		if (r == NULL)
+			return -1;
+		there = PQntuples(r) > 0;
+		PQclear(r);
+		return there ? 1 : 2;
+	}
+	return 1;
 }
 
 static int

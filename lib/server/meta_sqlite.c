@@ -18,6 +18,10 @@
 #include "server/backend.h"
 #include "store/store.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define REFS_MAX_STR STR(CF_REFS_MAX)
+
 #define SCHEMA_VERSION 1
 
 struct meta_sqlite {
@@ -681,8 +685,9 @@ s_ref_cas(struct cf_meta *mm, int64_t a, const char *repo, const char *name,
 	if (expect == 0)
 		rc = exec(m, err,
 		    stmt(m, err,
-		        "INSERT OR IGNORE INTO refs VALUES"
-		        "(?,?,?,?,1)",
+		        "INSERT OR IGNORE INTO refs SELECT ?1,?2,?3,?4,1 "
+		        "WHERE ?1=0 OR (SELECT count(*) FROM refs WHERE "
+		        "account=?1) < " REFS_MAX_STR,
 		        "ittB", a, repo, name, value, n));
 	else
 		rc = exec(m, err,
@@ -691,8 +696,18 @@ s_ref_cas(struct cf_meta *mm, int64_t a, const char *repo, const char *name,
 		        "version+1 WHERE account=? AND repo=? AND name=? AND "
 		        "version=?",
 		        "Bitti", value, n, a, repo, name, (int64_t)expect));
-	if (rc == 0 && sqlite3_changes(m->db) == 0)
-		rc = 1;
+	if (rc == 0 && sqlite3_changes(m->db) == 0) {
+		sqlite3_stmt *st = expect == 0 ? stmt(m, err,
+		                                     "SELECT 1 FROM refs WHERE "
+		                                     "account=? AND repo=? AND "
+		                                     "name=?",
+		                                     "itt", a, repo, name)
+		                               : NULL;
+
+		/* not created, and not there: over the limit */
+		rc = st != NULL && sqlite3_step(st) == SQLITE_DONE ? 2 : 1;
+		done(st);
+	}
 	*version = expect + 1;
 	return end(m, rc, err);
 }

@@ -571,6 +571,37 @@ t_refs(struct cf_meta *m)
 	CHECK_RC(m->ops->ref_get(m, a, "other", "head", val, sizeof(val), &n,
 	             &v, &err),
 	    1);
+	/* refs are not charged to the quota: at most CF_REFS_MAX per account
+	 * (a has 2), across its repositories; updates go on; account 0 (the
+	 * pairing mailboxes) has no such limit */
+	for (int i = 2; i < CF_REFS_MAX; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "r%d", i);
+		CHECK_RC(m->ops->ref_cas(m, a, i % 2 ? "repo" : "other", name,
+		             0, (const uint8_t *)"x", 1, &v, &err),
+		    0);
+	}
+	CHECK_RC(m->ops->ref_cas(m, a, "third", "one-more", 0,
+	             (const uint8_t *)"x", 1, &v, &err),
+	    2);
+	CHECK_RC(m->ops->ref_cas(m, a, "repo", "head", 0, (const uint8_t *)"x",
+	             1, &v, &err),
+	    1);
+	CHECK_RC(m->ops->ref_cas(m, a, "repo", "head", 3, (const uint8_t *)"v4",
+	             2, &v, &err),
+	    0);
+	CHECK_RC(m->ops->ref_cas(m, b, "repo", "head", 0, (const uint8_t *)"b",
+	             1, &v, &err),
+	    0);
+	for (int i = 0; i <= CF_REFS_MAX; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "m%d", i);
+		CHECK_RC(m->ops->ref_cas(m, 0, "_pair", name, 0,
+		             (const uint8_t *)"x", 1, &v, &err),
+		    0);
+	}
 }
 
 static void
