@@ -9,6 +9,7 @@
  * sizes and ciphertext.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,6 +28,12 @@
 #include "util/buf.h"
 
 #define SMALL_BODY_MAX 65536
+/* Uploads in flight per account: each holds a blob store buffer (4 MiB
+ * for the folder store) until it ends or times out, so one account must
+ * not hold them all.  Above any honest use (20 clients of one account,
+ * two uploads each); the excess gets 503 and is retried. */
+#define UPLOADS_PER_ACCOUNT 64
+#define CONN_MAX 1000
 #define LIST_MAX 10000
 
 struct metrics {
@@ -42,6 +49,11 @@ struct cf_server {
 	struct cf_blobs *blobs;
 	struct metrics m;
 	char *cert, *key;
+	pthread_mutex_t upmu;
+	struct {
+		int64_t account;
+		int n; /* 0: a free entry */
+	} up[CONN_MAX];
 };
 
 struct req {
@@ -60,7 +72,7 @@ struct req {
 	struct timespec t0;
 	uint64_t out;
 	uint8_t pk[32];
-	int started, uri_too_long, joiner;
+	int started, uri_too_long, joiner, uploading;
 	char method[8];
 	char url[1024]; /* raw, with the query: what the client signed */
 };
@@ -69,6 +81,52 @@ static int64_t
 now_s(void)
 {
 	return (int64_t)time(NULL);
+}
+
+/* Count an upload of ${q}'s account in; 0 if it may go on. */
+static int
+upload_take(struct cf_server *s, struct req *q)
+{
+	int64_t a = q->dev.account;
+	int free_i = -1, rc = -1;
+
+	pthread_mutex_lock(&s->upmu);
+	for (int i = 0; i < CONN_MAX; i++) {
+		if (s->up[i].n > 0 && s->up[i].account == a) {
+			if (s->up[i].n < UPLOADS_PER_ACCOUNT) {
+				s->up[i].n++;
+				rc = 0;
+			}
+			free_i = -2;
+			break;
+		}
+		if (s->up[i].n == 0 && free_i == -1)
+			free_i = i;
+	}
+	if (free_i >= 0) {
+		s->up[free_i].account = a;
+		s->up[free_i].n = 1;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&s->upmu);
+	q->uploading = rc == 0;
+	return rc;
+}
+
+static void
+upload_give(struct cf_server *s, struct req *q)
+{
+	if (!q->uploading)
+		return;
+	q->uploading = 0;
+	pthread_mutex_lock(&s->upmu);
+	for (int i = 0; i < CONN_MAX; i++) {
+		if (s->up[i].n > 0 && s->up[i].account == q->dev.account) {
+			s->up[i].n--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->upmu);
 }
 
 static enum MHD_Result
@@ -300,8 +358,14 @@ put_start(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 		return reply_err(c, q, 409, "object exists with other content");
 	q->expect = size;
 	cf_blob_key(q->blob, q->dev.account, r->repo, r->objkind, r->name);
-	if ((q->w = s->blobs->ops->write_open(s->blobs, q->blob, &err)) == NULL)
+	if (upload_take(s, q) != 0)
+		return reply_err(c, q, 503,
+		    "too many uploads in flight for this account");
+	if ((q->w = s->blobs->ops->write_open(s->blobs, q->blob, &err)) ==
+	    NULL) {
+		upload_give(s, q);
 		return reply_err(c, q, 503, "blob store unavailable");
+	}
 	crypto_generichash_init(&q->hs, NULL, 0, 32);
 	return MHD_YES;
 }
@@ -1014,6 +1078,7 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 	if (q->w != NULL)
 		s->blobs->ops->write_abort(q->w);
+	upload_give(s, q);
 	cf_buf_release(&q->small);
 	free(q);
 	*con_cls = NULL;
@@ -1084,8 +1149,8 @@ start_daemon(struct cf_server *s, struct sockaddr_storage *ss)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL};
 	o[n++] =
 	    (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 300, NULL};
-	o[n++] =
-	    (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 1000, NULL};
+	o[n++] = (struct MHD_OptionItem){
+	    MHD_OPTION_CONNECTION_LIMIT, CONN_MAX, NULL};
 	o[n++] = (struct MHD_OptionItem){
 	    MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, s};
 	o[n++] = (struct MHD_OptionItem){
@@ -1130,6 +1195,7 @@ cf_server_start(const struct cf_server_config *cfg, struct cf_meta *meta,
 	s->cfg = *cfg;
 	s->meta = meta;
 	s->blobs = blobs;
+	pthread_mutex_init(&s->upmu, NULL);
 	if (cfg->tls_cert != NULL &&
 	    ((s->cert = strdup(cfg->tls_cert)) == NULL ||
 	        (s->key = strdup(cfg->tls_key)) == NULL)) {
@@ -1177,6 +1243,7 @@ cf_server_stop(struct cf_server *s, int grace_s)
 		sodium_memzero(s->key, strlen(s->key));
 	free(s->key);
 	free(s->cert);
+	pthread_mutex_destroy(&s->upmu);
 	free(s);
 }
 

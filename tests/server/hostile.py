@@ -346,6 +346,32 @@ tmp_empty("truncated upload")
 expect("truncated object absent", c.signed(A, "GET", O("data", bhash(x))), 404)
 up("truncated upload")
 
+# Uploads held open: each holds a server buffer until it ends, so one
+# account gets at most 64 at once; the next is 503 (a client retries it),
+# other accounts are not affected, and all is well once they are gone.
+held = []
+for i in range(64):
+    body = rnd(200000)
+    u = O("data", bhash(body))
+    s = socket.create_connection(("127.0.0.1", PORT), timeout=10)
+    s.sendall(Client.build("PUT", u, c.signed_headers(A, "PUT", u, body=body),
+                           body[:1000], length=len(body)))
+    held.append(s)
+for _ in range(50):
+    r = put(A, rnd(3000))
+    if r[0] == 503:
+        break
+    time.sleep(0.2)
+expect("an upload over 64 held by the same account", r, 503,
+       "too many uploads")
+expect("another account's upload meanwhile", put(B, rnd(3000)), 201)
+for s in held:
+    s.close()
+time.sleep(0.5)
+expect("an upload once they are gone", put(A, rnd(3000)), 201)
+tmp_empty("uploads held open")
+up("uploads held open")
+
 section("X-Coffer-Hash")
 hostile("X-Coffer-Hash differs from the signed one", lambda: c.send(
     "PUT", O("data", bhash(y)),
