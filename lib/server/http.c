@@ -39,7 +39,7 @@
 struct metrics {
 	atomic_ullong requests, errors4, errors5, auth_fail, replays;
 	atomic_ullong bytes_in, bytes_out, puts, gets, deletes, lists;
-	atomic_ullong active;
+	atomic_ullong active, uploads;
 };
 
 struct cf_server {
@@ -110,6 +110,8 @@ upload_take(struct cf_server *s, struct req *q)
 	}
 	pthread_mutex_unlock(&s->upmu);
 	q->uploading = rc == 0;
+	if (rc == 0)
+		s->m.uploads++;
 	return rc;
 }
 
@@ -119,6 +121,7 @@ upload_give(struct cf_server *s, struct req *q)
 	if (!q->uploading)
 		return;
 	q->uploading = 0;
+	s->m.uploads--;
 	pthread_mutex_lock(&s->upmu);
 	for (int i = 0; i < CONN_MAX; i++) {
 		if (s->up[i].n > 0 && s->up[i].account == q->dev.account) {
@@ -630,10 +633,12 @@ metrics(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	    "cofferd_objects_deleted_total %llu\n"
 	    "cofferd_lists_total %llu\n"
 	    "# TYPE cofferd_requests_active gauge\n"
-	    "cofferd_requests_active %llu\n",
+	    "cofferd_requests_active %llu\n"
+	    "# TYPE cofferd_uploads_active gauge\n"
+	    "cofferd_uploads_active %llu\n",
 	    s->m.requests, s->m.errors4, s->m.errors5, s->m.auth_fail,
 	    s->m.replays, s->m.bytes_in, s->m.bytes_out, s->m.puts, s->m.gets,
-	    s->m.deletes, s->m.lists, s->m.active);
+	    s->m.deletes, s->m.lists, s->m.active, s->m.uploads);
 
 	return reply(c, q, 200, "text/plain; version=0.0.4", b, (size_t)n);
 }

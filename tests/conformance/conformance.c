@@ -520,6 +520,7 @@ t_refs(struct cf_meta *m)
 	struct cf_err err = {0};
 	int64_t a = new_account(m, 1, 1, NULL), b = new_account(m, 1, 1, NULL);
 	uint8_t val[64];
+	uint32_t run;
 	uint64_t v;
 	size_t n;
 
@@ -594,10 +595,11 @@ t_refs(struct cf_meta *m)
 	CHECK_RC(m->ops->ref_cas(m, b, "repo", "head", 0, (const uint8_t *)"b",
 	             1, &v, &err),
 	    0);
+	cf_crypto_random(&run, sizeof(run)); /* the database may be reused */
 	for (int i = 0; i <= CF_REFS_MAX; i++) {
-		char name[16];
+		char name[32];
 
-		snprintf(name, sizeof(name), "m%d", i);
+		snprintf(name, sizeof(name), "m%08x.%d", (unsigned)run, i);
 		CHECK_RC(m->ops->ref_cas(m, 0, "_pair", name, 0,
 		             (const uint8_t *)"x", 1, &v, &err),
 		    0);

@@ -20,7 +20,7 @@ grep -vE '^(# TYPE cofferd_[a-z0-9_]+ (counter|gauge)|cofferd_[a-z0-9_]+ [0-9]+)
 for m in requests_total responses_4xx_total responses_5xx_total \
 	auth_failures_total replays_refused_total bytes_received_total \
 	bytes_sent_total objects_stored_total objects_read_total \
-	objects_deleted_total lists_total requests_active; do
+	objects_deleted_total lists_total requests_active uploads_active; do
 	grep -q "^cofferd_$m [0-9]*$" "$T/m" || fail "no cofferd_$m"
 done
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$SRV_URL/metrics")" = 405 ] ||

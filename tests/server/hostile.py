@@ -357,17 +357,42 @@ for i in range(64):
     s.sendall(Client.build("PUT", u, c.signed_headers(A, "PUT", u, body=body),
                            body[:1000], length=len(body)))
     held.append(s)
-for _ in range(50):
-    r = put(A, rnd(3000))
-    if r[0] == 503:
+
+
+def uploads_active():
+    r = c.send("GET", "/metrics")
+    for ln in r[2].decode().split("\n"):
+        if ln.startswith("cofferd_uploads_active "):
+            return int(ln.split()[1])
+    fail("no cofferd_uploads_active in /metrics: %s" % show(r))
+
+
+for _ in range(600):  # a loaded machine may take a while to read them all
+    if uploads_active() >= 64:
         break
-    time.sleep(0.2)
-expect("an upload over 64 held by the same account", r, 503,
+    time.sleep(0.1)
+n = uploads_active()
+if n != 64:
+    answered = []
+    for s in held:
+        s.setblocking(False)
+        try:
+            answered.append(s.recv(200))
+        except BlockingIOError:
+            pass
+    fail("64 uploads held open, %d in flight after 60 s; answers: %r" %
+         (n, answered[:3]))
+expect("an upload over 64 held by the same account", put(A, rnd(3000)), 503,
        "too many uploads")
 expect("another account's upload meanwhile", put(B, rnd(3000)), 201)
 for s in held:
     s.close()
-time.sleep(0.5)
+for _ in range(600):
+    if uploads_active() == 0:
+        break
+    time.sleep(0.1)
+if uploads_active() != 0:
+    fail("uploads closed by the client still in flight after 60 s")
 expect("an upload once they are gone", put(A, rnd(3000)), 201)
 tmp_empty("uploads held open")
 up("uploads held open")
