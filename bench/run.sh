@@ -247,7 +247,7 @@ measure() {
 	timeout -k 10 "$STEP_TIMEOUT" "${pre[@]}" /usr/bin/time -f '%e %U %S %M' -o "$tf" "$@" >"$lf" 2>&1 || rc=$?
 	b1=$(cpu_busy)
 	# how slow fresh memory was just then (memprobe.c): not timed
-	probe=$("$WORK/memprobe" 2>/dev/null || echo 0)
+	probe=$("$WORK/memprobe" 2>/dev/null || true)
 	if [ "$rc" != 0 ] && ! { [ "$tool" = borg ] && [ "$rc" = 1 ]; }; then
 		log "$tool $step (run $run) FAILED with exit $rc: $*"
 		tail -n 30 "$lf" >&2

@@ -1396,10 +1396,9 @@ cf_backup(struct cf_repo *r, const struct cf_backup_opts *o,
 		struct cf_err e2 = {0};
 
 		write_states(&b, b.subs, b.nsubs);
-		if (cf_index_subtree_expire(r->index, b.day - STATES_KEPT_DAYS,
-		        &e2) != 0) {
-			/* a cache: the rows stay until the next backup */
-		}
+		/* a cache: on failure the rows stay until the next backup */
+		(void)!cf_index_subtree_expire(r->index,
+		    b.day - STATES_KEPT_DAYS, &e2);
 	}
 	cf_packer_stats(b.pk, &st);
 	res->stored_bytes = st.stored_bytes;

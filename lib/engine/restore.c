@@ -445,7 +445,7 @@ restore_subdir(struct rctx *x, int dirfd, const char *name, const char *rel,
 	int fd, sub_any = 0, rc;
 
 	if (x->depth >= MAX_DEPTH) {
-		rlost(x, rel, "folders nested deeper than 4096: not restored");
+		rlost(x, rel, "folders nested too deep (4096): not restored");
 		return 0;
 	}
 	if (mkdirat(dirfd, name, 0700) != 0 && errno != EEXIST) {
@@ -484,17 +484,14 @@ static int
 restore_node(struct rctx *x, int dirfd, const char *parent_rel,
     const struct cf_node *n, int included, struct cf_zc *zc, int *any)
 {
-	char *name, *rel; /* on the heap: this recursion may go deep */
+	/* on the heap, not the stack: this recursion may go deep */
+	char *rel = cf_path_join(parent_rel, (const char *)n->name, n->namelen);
+	const char *name; /* rel's last component (names hold no NUL: tree.c) */
 	int rc = 0;
 
-	if ((name = malloc(n->namelen + 1)) == NULL)
+	if (rel == NULL)
 		return -1;
-	memcpy(name, n->name, n->namelen);
-	name[n->namelen] = '\0';
-	if ((rel = cf_path_join(parent_rel, name, n->namelen)) == NULL) {
-		free(name);
-		return -1;
-	}
+	name = rel + strlen(rel) - n->namelen;
 	if (cf_exclude_match(x->o->excludes, x->o->nexcludes, rel, name))
 		goto out;
 	if (!included)
@@ -513,7 +510,6 @@ restore_node(struct rctx *x, int dirfd, const char *parent_rel,
 		rc = restore_special(x, dirfd, name, rel, n);
 out:
 	free(rel);
-	free(name);
 	return rc;
 }
 

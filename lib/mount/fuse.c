@@ -872,7 +872,7 @@ setup(struct cf_mount *m, struct cf_err *err)
  * process's descriptors close, the kernel releases the last-closed (highest)
  * first, and libfuse's /dev/fuse descriptor sits below that socket: the socket
  * went first, fusermount3's open() waited on the still-open connection, got
- * ECONNABORTED and left the dead mount behind (5 in 60 kill -9 on a busy
+ * ECONNABORTED and left the dead mount behind (8 in 140 kill -9 on a busy
  * machine).  A copy of the /dev/fuse descriptor above every open one makes
  * the connection close before the socket.
  */

@@ -60,6 +60,10 @@ struct cf_meta;
 /* Refs an account may hold: a client uses one (its device chain). */
 #define CF_REFS_MAX 1000
 
+/* A number as a string literal, for SQL text. */
+#define CF_STR_(x) #x
+#define CF_STR(x) CF_STR_(x)
+
 struct cf_meta_ops {
 	int (*invite_add)(struct cf_meta *, const uint8_t hash[32],
 	    int64_t expires, uint32_t scope, struct cf_err *);

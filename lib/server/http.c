@@ -88,24 +88,21 @@ static int
 upload_take(struct cf_server *s, struct req *q)
 {
 	int64_t a = q->dev.account;
-	int free_i = -1, rc = -1;
+	int mine = -1, free_i = -1, rc = -1;
 
 	pthread_mutex_lock(&s->upmu);
-	for (int i = 0; i < CONN_MAX; i++) {
-		if (s->up[i].n > 0 && s->up[i].account == a) {
-			if (s->up[i].n < UPLOADS_PER_ACCOUNT) {
-				s->up[i].n++;
-				rc = 0;
-			}
-			free_i = -2;
-			break;
-		}
-		if (s->up[i].n == 0 && free_i == -1)
+	for (int i = 0; i < CONN_MAX && mine < 0; i++) {
+		if (s->up[i].n > 0 && s->up[i].account == a)
+			mine = i;
+		else if (s->up[i].n == 0 && free_i < 0)
 			free_i = i;
 	}
-	if (free_i >= 0) {
-		s->up[free_i].account = a;
-		s->up[free_i].n = 1;
+	if (mine < 0 && free_i >= 0) { /* one entry per connection: found */
+		mine = free_i;
+		s->up[mine].account = a;
+	}
+	if (mine >= 0 && s->up[mine].n < UPLOADS_PER_ACCOUNT) {
+		s->up[mine].n++;
 		rc = 0;
 	}
 	pthread_mutex_unlock(&s->upmu);

@@ -53,8 +53,6 @@
 #define ATTEMPTS 4     /* tries of one operation: 0.05 + 0.2 + 0.8 s apart */
 #define PURGE_BATCH 256
 #define ACCOUNTS_PAGE 500
-#define STR_(x) #x
-#define STR(x) STR_(x)
 #define LOCK_KEY "7310593858060838000" /* pg_advisory_lock key: migrations */
 
 /* How the last failure on a connection may be retried. */
@@ -264,7 +262,7 @@ static const char *const sql[ST_COUNT] = {
     [ST_PURGE_MOVE] =
 	"WITH victim AS (SELECT account, repo, kind, name, blob FROM objects"
 	" WHERE deleted IS NOT NULL AND deleted < $1::int8"
-	" LIMIT " STR(PURGE_BATCH) " FOR UPDATE SKIP LOCKED),"
+	" LIMIT " CF_STR(PURGE_BATCH) " FOR UPDATE SKIP LOCKED),"
 	" gone AS (DELETE FROM objects o USING victim v"
 	" WHERE o.account = v.account AND o.repo = v.repo AND o.kind = v.kind"
 	" AND o.name = v.name AND o.blob = v.blob AND o.deleted IS NOT NULL"
@@ -275,13 +273,13 @@ static const char *const sql[ST_COUNT] = {
 	" WHERE a.id = g.account)"
 	" INSERT INTO purge_queue(blob) SELECT blob FROM gone",
     [ST_PURGE_QUEUE] = "SELECT id, blob FROM purge_queue ORDER BY id"
-		       " LIMIT " STR(PURGE_BATCH) " FOR UPDATE SKIP LOCKED",
+		       " LIMIT " CF_STR(PURGE_BATCH) " FOR UPDATE SKIP LOCKED",
     [ST_PURGE_DONE] = "DELETE FROM purge_queue WHERE id = ANY($1::int8[])",
     [ST_REF_GET] = "SELECT value, version FROM refs WHERE " REF_KEY,
     [ST_REF_CREATE] = "INSERT INTO refs(account, repo, name, value, version,"
 		      " writer) SELECT $1::int8, $2, $3, $4, 1, $5::int8"
 		      " WHERE $1::int8 = 0 OR (SELECT count(*) FROM refs"
-		      " WHERE account = $1::int8) < " STR(CF_REFS_MAX)
+		      " WHERE account = $1::int8) < " CF_STR(CF_REFS_MAX)
 		      " ON CONFLICT DO NOTHING",
     [ST_REF_UPDATE] = "UPDATE refs SET value = $4, version = version + 1,"
 		      " writer = $6::int8 WHERE " REF_KEY
@@ -291,7 +289,7 @@ static const char *const sql[ST_COUNT] = {
 		    " used_bytes, used_objects, (SELECT count(*) FROM devices d"
 		    " WHERE d.account = a.id) FROM accounts a"
 		    " WHERE id > $1::int8"
-		    " ORDER BY id LIMIT " STR(ACCOUNTS_PAGE),
+		    " ORDER BY id LIMIT " CF_STR(ACCOUNTS_PAGE),
     [ST_ACCOUNT_SET] =
 	"UPDATE accounts SET"
 	" disabled = CASE WHEN $2::int8 < 0 THEN disabled"
@@ -932,8 +930,8 @@ op_put_begin(struct meta_pg *m, struct pgconn *pc, void *arg, int again,
 		*a->state = col_int(r, 0, 2) ? CF_PUT_NEW : CF_PUT_QUOTA;
 	else if ((uint64_t)col_int(r, 0, 0) != a->size)
 		*a->state = CF_PUT_CONFLICT;
-	else if (col_int(r, 0,
-	             1)) /* deleted: revived only if named by its hash */
+	/* deleted: revived only if named by its hash (a config is not) */
+	else if (col_int(r, 0, 1))
 		*a->state =
 		    a->kind != CF_KIND_CONFIG ? CF_PUT_NEW : CF_PUT_CONFLICT;
 	else
@@ -1376,8 +1374,8 @@ op_ref_cas(struct meta_pg *m, struct pgconn *pc, void *arg, int again,
 		return n < 0 ? -1 : 0;
 	if (again)
 		return ref_mine(m, pc, a, err);
-	if (a->expect ==
-	    0) { /* not created: there already, or over the limit */
+	/* not created: there already (1), or over the limit (2) */
+	if (a->expect == 0) {
 		PGresult *r = q(m, pc, err, ST_REF_GET, "itt", a->account,
 		    a->repo, a->name);
 		int there;

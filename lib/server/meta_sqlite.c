@@ -18,10 +18,6 @@
 #include "server/backend.h"
 #include "store/store.h"
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#define REFS_MAX_STR STR(CF_REFS_MAX)
-
 #define SCHEMA_VERSION 1
 
 struct meta_sqlite {
@@ -672,6 +668,24 @@ s_ref_get(struct cf_meta *mm, int64_t a, const char *repo, const char *name,
 	return rc;
 }
 
+/* 1 if the ref is there, 0 if not, -1 on error. */
+static int
+ref_exists(struct meta_sqlite *m, int64_t a, const char *repo, const char *name,
+    struct cf_err *err)
+{
+	sqlite3_stmt *st = stmt(m, err,
+	    "SELECT 1 FROM refs WHERE account=? AND repo=? AND name=?", "itt",
+	    a, repo, name);
+	int rc = st == NULL ? -1 : sqlite3_step(st);
+
+	rc = rc == SQLITE_ROW    ? 1
+	     : rc == SQLITE_DONE ? 0
+	     : st == NULL        ? -1
+	                         : dberr(m, err, "ref lookup");
+	done(st);
+	return rc;
+}
+
 static int
 s_ref_cas(struct cf_meta *mm, int64_t a, const char *repo, const char *name,
     uint64_t expect, const uint8_t *value, size_t n, uint64_t *version,
@@ -687,7 +701,7 @@ s_ref_cas(struct cf_meta *mm, int64_t a, const char *repo, const char *name,
 		    stmt(m, err,
 		        "INSERT OR IGNORE INTO refs SELECT ?1,?2,?3,?4,1 "
 		        "WHERE ?1=0 OR (SELECT count(*) FROM refs WHERE "
-		        "account=?1) < " REFS_MAX_STR,
+		        "account=?1) < " CF_STR(CF_REFS_MAX),
 		        "ittB", a, repo, name, value, n));
 	else
 		rc = exec(m, err,
@@ -696,17 +710,11 @@ s_ref_cas(struct cf_meta *mm, int64_t a, const char *repo, const char *name,
 		        "version+1 WHERE account=? AND repo=? AND name=? AND "
 		        "version=?",
 		        "Bitti", value, n, a, repo, name, (int64_t)expect));
+	/* not changed: another version, or (a new ref) there already, or
+	 * over the limit */
 	if (rc == 0 && sqlite3_changes(m->db) == 0) {
-		sqlite3_stmt *st = expect == 0 ? stmt(m, err,
-		                                     "SELECT 1 FROM refs WHERE "
-		                                     "account=? AND repo=? AND "
-		                                     "name=?",
-		                                     "itt", a, repo, name)
-		                               : NULL;
-
-		/* not created, and not there: over the limit */
-		rc = st != NULL && sqlite3_step(st) == SQLITE_DONE ? 2 : 1;
-		done(st);
+		rc = expect != 0 ? 1 : ref_exists(m, a, repo, name, err);
+		rc = rc < 0 ? -1 : rc == 1 ? 1 : 2;
 	}
 	*version = expect + 1;
 	return end(m, rc, err);
