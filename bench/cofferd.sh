@@ -7,7 +7,8 @@
 # HTTP store, 2 threads: bench/smallobj.c), and the floor under that
 # overhead: the CPU seconds that moving the repository's bytes through
 # loopback TCP costs this machine (bench/loopback.c).  Default data:
-# /usr/include and /usr/share/doc.
+# /usr/include and /usr/share/doc.  BENCH_BUILD_DIR: the build folder to
+# measure (default build).
 # Each repository is read once before its restore (page cache warm).
 # Restores go into tmpfs (/dev/shm, when it has room; BENCH_RESTORE_DIR to
 # choose), each deleted once timed: on this ext4, creating 80,000 files
@@ -21,9 +22,10 @@ runs=${1:-3}
 shift || true
 paths=("$@")
 [ ${#paths[@]} -gt 0 ] || paths=(/usr/include /usr/share/doc)
-[ -x build/coffer ] || { meson setup build --buildtype=release >/dev/null; }
-ninja -C build >/dev/null
-B=$PWD/build
+bd=${BENCH_BUILD_DIR:-build}
+[ -x "$bd/coffer" ] || { meson setup "$bd" --buildtype=release >/dev/null; }
+ninja -C "$bd" >/dev/null
+B=$(cd "$bd" && pwd)
 w=$(mktemp -d /tmp/coffer-bench-cofferd.XXXXXX)
 port=$((20000 + RANDOM % 20000))
 trap 'kill $srv 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$w"' EXIT
