@@ -36,7 +36,8 @@ struct resp {
 	char etag[32];
 	char msg[160];
 	size_t msglen;
-	int permanent; /* a transfer error that no retry can cure */
+	int permanent;    /* a transfer error that no retry can cure */
+	long retry_after; /* Retry-After seconds, 0 if none */
 };
 
 /*
@@ -204,6 +205,8 @@ on_header(char *raw, size_t size, size_t nmemb, void *arg)
 			r->has_clen = 1;
 		}
 	}
+	if (n > 13 && strncasecmp(p, "Retry-After: ", 13) == 0)
+		r->retry_after = strtol(p + 13, NULL, 10);
 	if (n > 6 && strncasecmp(p, "ETag: ", 6) == 0) {
 		size_t k = strcspn(p + 6, "\r\n");
 
@@ -293,6 +296,10 @@ retryable(int rc, const struct resp *r)
 {
 	long status = r->status;
 
+	/* A server that asks for more than a minute's pause (a pairing
+	 * limit: 10 minutes) gets an answer now, not a stalled command. */
+	if (rc == 0 && status == 429 && r->retry_after > 60)
+		return 0;
 	return !r->permanent &&
 	       (rc != 0 || status == 500 || status == 502 || status == 503 ||
 	           status == 504 || status == 408 || status == 429);

@@ -33,6 +33,16 @@
  * not hold them all.  Above any honest use (20 clients of one account,
  * two uploads each); the excess gets 503 and is retried. */
 #define UPLOADS_PER_ACCOUNT 64
+/* Pairing mailboxes an account may open per PAIR_TTL (in each process):
+ * one per device paired, and each holds up to 40 messages of 4 KiB that
+ * no quota counts; PAIR_ACCOUNTS accounts may be pairing at once. */
+#define PAIR_PER_ACCOUNT 8
+#define PAIR_ACCOUNTS 256
+/* Pairing mailboxes live as refs of the pseudo-account 0, repository
+ * "_pair": "ID" holds "OWNER EXPIRES" (or "void"), "ID.SLOT" a message.
+ * The hourly purge forgets a void mailbox, and an expired one PAIR_TTL
+ * after it expired (until then its peer is told 410, not 404). */
+#define PAIR_TTL 600
 #define CONN_MAX 1000
 #define LIST_MAX 10000
 
@@ -54,6 +64,11 @@ struct cf_server {
 		int64_t account;
 		int n; /* 0: a free entry */
 	} up[CONN_MAX];
+	pthread_mutex_t pairmu;
+	struct {
+		int64_t account, since;
+		int n; /* mailboxes opened since ${since}; 0: a free entry */
+	} pr[PAIR_ACCOUNTS];
 };
 
 struct req {
@@ -73,6 +88,7 @@ struct req {
 	uint64_t out;
 	uint8_t pk[32];
 	int started, uri_too_long, joiner, uploading;
+	int retry_after; /* seconds, for a Retry-After header; 0: none */
 	char method[8];
 	char url[1024]; /* raw, with the query: what the client signed */
 };
@@ -141,6 +157,12 @@ reply(struct MHD_Connection *c, struct req *q, int status, const char *type,
 		return MHD_NO;
 	if (type != NULL)
 		MHD_add_response_header(r, "Content-Type", type);
+	if (q->retry_after > 0) {
+		char ra[24];
+
+		snprintf(ra, sizeof(ra), "%d", q->retry_after);
+		MHD_add_response_header(r, "Retry-After", ra);
+	}
 	q->status = status;
 	q->out = n;
 	q->done = 1;
@@ -742,10 +764,6 @@ repos(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	return rc;
 }
 
-/* Pairing mailboxes live as refs of the pseudo-account 0, repository
- * "_pair": "ID" holds "OWNER EXPIRES" (or "void"), "ID.SLOT" a message. */
-#define PAIR_TTL 600
-
 static int
 mailbox(struct cf_server *s, const char *id, int64_t *owner, uint64_t *ver,
     struct cf_err *err)
@@ -767,6 +785,35 @@ mailbox(struct cf_server *s, const char *id, int64_t *owner, uint64_t *ver,
 	return 0;
 }
 
+/* Count a mailbox of ${a} in: 0 if it may open one, 1 if it opened
+ * PAIR_PER_ACCOUNT in the last PAIR_TTL, -1 if too many accounts are. */
+static int
+pair_take(struct cf_server *s, int64_t a)
+{
+	int64_t now = now_s();
+	int mine = -1, free_i = -1, rc;
+
+	pthread_mutex_lock(&s->pairmu);
+	for (int i = 0; i < PAIR_ACCOUNTS && mine < 0; i++) {
+		if (s->pr[i].n > 0 && now - s->pr[i].since >= PAIR_TTL)
+			s->pr[i].n = 0; /* its window is over */
+		if (s->pr[i].n > 0 && s->pr[i].account == a)
+			mine = i;
+		else if (s->pr[i].n == 0 && free_i < 0)
+			free_i = i;
+	}
+	if (mine < 0 && free_i >= 0) {
+		mine = free_i;
+		s->pr[mine].account = a;
+		s->pr[mine].since = now;
+	}
+	rc = mine < 0 ? -1 : s->pr[mine].n >= PAIR_PER_ACCOUNT ? 1 : 0;
+	if (rc == 0)
+		s->pr[mine].n++;
+	pthread_mutex_unlock(&s->pairmu);
+	return rc;
+}
+
 static enum MHD_Result
 pair_create(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 {
@@ -778,6 +825,14 @@ pair_create(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 
 	if (q->joiner || (q->dev.scope & CF_SCOPE_APPEND_ONLY))
 		return reply_err(c, q, 403, "this device may not pair devices");
+	if ((rc = pair_take(s, q->dev.account)) > 0) {
+		q->retry_after = PAIR_TTL; /* the client does not wait that */
+		return reply_err(c, q, 429,
+		    "too many pairings: try again in 10 minutes");
+	}
+	if (rc < 0)
+		return reply_err(c, q, 503, "too many pairings at once");
+	rc = 1;
 	snprintf(val, sizeof(val), "%lld %lld", (long long)q->dev.account,
 	    (long long)(now_s() + PAIR_TTL));
 	for (int i = 0; i < 8 && rc == 1; i++) {
@@ -1215,6 +1270,7 @@ cf_server_start(const struct cf_server_config *cfg, struct cf_meta *meta,
 	s->meta = meta;
 	s->blobs = blobs;
 	pthread_mutex_init(&s->upmu, NULL);
+	pthread_mutex_init(&s->pairmu, NULL);
 	if (cfg->tls_cert != NULL &&
 	    ((s->cert = strdup(cfg->tls_cert)) == NULL ||
 	        (s->key = strdup(cfg->tls_key)) == NULL)) {
@@ -1263,6 +1319,7 @@ cf_server_stop(struct cf_server *s, int grace_s)
 	free(s->key);
 	free(s->cert);
 	pthread_mutex_destroy(&s->upmu);
+	pthread_mutex_destroy(&s->pairmu);
 	free(s);
 }
 
@@ -1279,6 +1336,79 @@ purge_blob(void *arg, const char *key)
 	return p->b->ops->del(p->b, key, p->err);
 }
 
+/* Pairing mailboxes to forget, gathered while the store lists them (in
+ * name order: a mailbox "ID" comes just before its messages "ID.SLOT"). */
+struct pairgc {
+	int64_t now;
+	char id[72]; /* the last mailbox listed */
+	int id_dead; /* whether it goes */
+	char (*dead)[72];
+	size_t n, cap;
+	int failed;
+};
+
+static int
+pair_gc_one(void *arg, const char *name, const uint8_t *v, size_t n)
+{
+	struct pairgc *g = arg;
+	const char *dot = strchr(name, '.');
+	int dead;
+
+	if (strlen(name) >= sizeof(g->id))
+		return 0; /* not one the server wrote */
+	if (dot == NULL) {
+		char text[64];
+		long long owner, exp;
+
+		n = n < sizeof(text) - 1 ? n : sizeof(text) - 1;
+		memcpy(text, v, n);
+		text[n] = '\0';
+		dead = sscanf(text, "%lld %lld", &owner, &exp) != 2 ||
+		       exp + PAIR_TTL < g->now;
+		snprintf(g->id, sizeof(g->id), "%s", name);
+		g->id_dead = dead;
+	} else {
+		/* a message whose mailbox is gone, or goes */
+		dead = (size_t)(dot - name) != strlen(g->id) ||
+		       strncmp(name, g->id, strlen(g->id)) != 0 || g->id_dead;
+	}
+	if (!dead)
+		return 0;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 64;
+		void *p = realloc(g->dead, cap * sizeof(*g->dead));
+
+		if (p == NULL) {
+			g->failed = 1;
+			return 1;
+		}
+		g->dead = p;
+		g->cap = cap;
+	}
+	snprintf(g->dead[g->n++], sizeof(g->dead[0]), "%s", name);
+	return 0;
+}
+
+/* Forget void pairing mailboxes, expired ones PAIR_TTL after they
+ * expired, and their messages. */
+static int
+pair_purge(struct cf_meta *meta, int64_t now, struct cf_err *err)
+{
+	struct pairgc g = {.now = now};
+	int rc = 0;
+
+	if (meta->ops->ref_list == NULL || meta->ops->ref_delete == NULL)
+		return 0;
+	if (meta->ops->ref_list(meta, 0, "_pair", pair_gc_one, &g, err) != 0)
+		rc = -1;
+	else if (g.failed)
+		rc = cf_err_set(err, CF_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < g.n; i++)
+		rc = meta->ops->ref_delete(meta, 0, "_pair", g.dead[i], err);
+	free(g.dead);
+	return rc;
+}
+
 /** cf_server_purge(meta, blobs, before, purged, err): final deletes. */
 int
 cf_server_purge(struct cf_meta *meta, struct cf_blobs *blobs, int64_t before,
@@ -1286,5 +1416,7 @@ cf_server_purge(struct cf_meta *meta, struct cf_blobs *blobs, int64_t before,
 {
 	struct purgectx p = {blobs, err};
 
-	return meta->ops->purge(meta, before, purge_blob, &p, purged, err);
+	if (meta->ops->purge(meta, before, purge_blob, &p, purged, err) != 0)
+		return -1;
+	return pair_purge(meta, now_s(), err);
 }

@@ -161,6 +161,8 @@ enum st {
 	ST_DEVICE_ADD,
 	ST_DEVICE_REMOVE,
 	ST_REPO_LIST,
+	ST_REF_LIST,
+	ST_REF_DELETE,
 	ST_COUNT
 };
 
@@ -197,6 +199,8 @@ static const char *const stname[ST_COUNT] = {
     "device_add",
     "device_remove",
     "repo_list",
+    "ref_list",
+    "ref_delete",
 };
 
 #define OBJ_KEY                                                                \
@@ -305,6 +309,9 @@ static const char *const sql[ST_COUNT] = {
 			 " account = $2::int8",
     [ST_REPO_LIST] = "SELECT repo FROM objects WHERE account = $1::int8 AND"
 		     " kind = 0 AND deleted IS NULL ORDER BY repo",
+    [ST_REF_LIST] = "SELECT name, value FROM refs WHERE account = $1::int8"
+		    " AND repo = $2 ORDER BY name",
+    [ST_REF_DELETE] = "DELETE FROM refs WHERE " REF_KEY,
 };
 /* clang-format on */
 
@@ -1605,6 +1612,66 @@ pg_repo_list(struct cf_meta *mm, int64_t account,
 	return 0;
 }
 
+struct reflist_args {
+	int64_t account;
+	const char *repo, *name;
+	PGresult *r;
+};
+
+static int
+op_ref_list(struct meta_pg *m, struct pgconn *pc, void *arg, int again,
+    struct cf_err *err)
+{
+	struct reflist_args *a = arg;
+
+	(void)again;
+	a->r = q(m, pc, err, ST_REF_LIST, "it", a->account, a->repo);
+	return a->r == NULL ? -1 : 0;
+}
+
+/* ${fn} runs with no connection held. */
+static int
+pg_ref_list(struct cf_meta *mm, int64_t account, const char *repo,
+    int (*fn)(void *, const char *, const uint8_t *, size_t), void *arg,
+    struct cf_err *err)
+{
+	struct reflist_args a = {account, repo, NULL, NULL};
+	char name[256]; /* ref names are at most 71 bytes (proto.h) */
+
+	if (run((struct meta_pg *)mm, op_ref_list, &a, err) != 0)
+		return -1;
+	for (int i = 0; i < PQntuples(a.r); i++) {
+		col_str(a.r, i, 0, name, sizeof(name));
+		if (fn(arg, name, (const uint8_t *)PQgetvalue(a.r, i, 1),
+		        (size_t)PQgetlength(a.r, i, 1)) != 0)
+			break;
+	}
+	PQclear(a.r);
+	return 0;
+}
+
+static int
+op_ref_delete(struct meta_pg *m, struct pgconn *pc, void *arg, int again,
+    struct cf_err *err)
+{
+	struct reflist_args *a = arg;
+
+	(void)again;
+	return q_changes(m, pc, err, ST_REF_DELETE, "itt", a->account, a->repo,
+	           a->name) < 0
+	           ? -1
+	           : 0;
+}
+
+static int
+pg_ref_delete(struct cf_meta *mm, int64_t account, const char *repo,
+    const char *name, struct cf_err *err)
+{
+	struct reflist_args a = {account, repo, name, NULL};
+
+	return run((struct meta_pg *)mm, op_ref_delete, &a, err);
+}
+
 static void
 pg_close(struct cf_meta *mm)
 {
@@ -1644,6 +1711,8 @@ static const struct cf_meta_ops pg_ops = {
     .device_add = pg_device_add,
     .device_remove = pg_device_remove,
     .repo_list = pg_repo_list,
+    .ref_list = pg_ref_list,
+    .ref_delete = pg_ref_delete,
 };
 
 /* ---- migrations and opening ------------------------------------------- */

@@ -866,10 +866,53 @@ s_repo_list(struct cf_meta *mm, int64_t a, int (*fn)(void *, const char *),
 	return rc;
 }
 
+static int
+s_ref_list(struct cf_meta *mm, int64_t a, const char *repo,
+    int (*fn)(void *, const char *, const uint8_t *, size_t), void *arg,
+    struct cf_err *err)
+{
+	struct meta_sqlite *m = (struct meta_sqlite *)mm;
+	sqlite3_stmt *st;
+	int rc, stop = 0;
+
+	pthread_mutex_lock(&m->mu);
+	st = stmt(m, err,
+	    "SELECT name, value FROM refs WHERE account=? AND repo=?"
+	    " ORDER BY name",
+	    "it", a, repo);
+	while (st != NULL && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = fn(arg, (const char *)sqlite3_column_text(st, 0),
+		    sqlite3_column_blob(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1));
+	rc = st == NULL                    ? -1
+	     : (stop || rc == SQLITE_DONE) ? 0
+	                                   : dberr(m, err, "refs");
+	done(st);
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+static int
+s_ref_delete(struct cf_meta *mm, int64_t a, const char *repo, const char *name,
+    struct cf_err *err)
+{
+	struct meta_sqlite *m = (struct meta_sqlite *)mm;
+
+	if (begin(m, err))
+		return -1;
+	return end(m,
+	    exec(m, err,
+	        stmt(m, err,
+	            "DELETE FROM refs WHERE account=? AND repo=? AND name=?",
+	            "itt", a, repo, name)),
+	    err);
+}
+
 static const struct cf_meta_ops sqlite_ops = {s_invite_add, s_register,
     s_device_get, s_nonce_use, s_put_begin, s_put_commit, s_object_get,
     s_object_list, s_object_delete, s_purge, s_ref_get, s_ref_cas, s_accounts,
-    s_account_set, s_close, s_device_add, s_device_remove, s_repo_list};
+    s_account_set, s_close, s_device_add, s_device_remove, s_repo_list,
+    s_ref_list, s_ref_delete};
 
 static int
 attach_nonces(struct meta_sqlite *m, const char *path)

@@ -39,7 +39,8 @@ uint16_t cf_server_port(const struct cf_server *s);
  * finish for up to ${grace_s} seconds, then stop.  NULL is a no-op. */
 void cf_server_stop(struct cf_server *s, int grace_s);
 /** cf_server_purge(meta, blobs, before, purged, err): delete for good
- * the objects soft-deleted before ${before} (unix seconds). */
+ * the objects soft-deleted before ${before} (unix seconds), and pairing
+ * mailboxes void, or expired more than 10 minutes ago. */
 int cf_server_purge(struct cf_meta *meta, struct cf_blobs *blobs,
     int64_t before, uint64_t *purged, struct cf_err *err) CF_WUR;
 

@@ -33,6 +33,7 @@
 
 #include "crypto/crypto.h"
 #include "server/backend.h"
+#include "server/server.h"
 
 #define THREADS 8
 #define PROCS 4
@@ -604,6 +605,129 @@ t_refs(struct cf_meta *m)
 		             (const uint8_t *)"x", 1, &v, &err),
 		    0);
 	}
+}
+
+struct listed {
+	char names[8][32];
+	char values[8][32];
+	size_t n;
+};
+
+static int
+list_one_ref(void *arg, const char *name, const uint8_t *v, size_t n)
+{
+	struct listed *l = arg;
+
+	if (l->n == 8 || n >= 32)
+		return 1;
+	snprintf(l->names[l->n], 32, "%s", name);
+	memcpy(l->values[l->n], v, n);
+	l->values[l->n][n] = '\0';
+	l->n++;
+	return 0;
+}
+
+static void
+t_ref_list(struct cf_meta *m)
+{
+	struct cf_err err = {0};
+	int64_t a = new_account(m, 1, 1, NULL);
+	struct listed l = {0};
+	uint8_t val[8];
+	uint64_t v;
+	size_t n;
+
+	CHECK_RC(m->ops->ref_list(m, a, "lst", list_one_ref, &l, &err), 0);
+	CHECK(l.n == 0);
+	CHECK_RC(m->ops->ref_cas(m, a, "lst", "r2", 0, (const uint8_t *)"two",
+	             3, &v, &err),
+	    0);
+	CHECK_RC(m->ops->ref_cas(m, a, "lst", "r1", 0, (const uint8_t *)"one",
+	             3, &v, &err),
+	    0);
+	CHECK_RC(m->ops->ref_cas(m, a, "other", "r0", 0, (const uint8_t *)"x",
+	             1, &v, &err),
+	    0);
+	CHECK_RC(m->ops->ref_list(m, a, "lst", list_one_ref, &l, &err), 0);
+	CHECK(l.n == 2 && !strcmp(l.names[0], "r1") &&
+	      !strcmp(l.values[0], "one") && !strcmp(l.names[1], "r2") &&
+	      !strcmp(l.values[1], "two"));
+	CHECK_RC(m->ops->ref_delete(m, a, "lst", "r1", &err), 0);
+	CHECK_RC(m->ops->ref_delete(m, a, "lst", "r1", &err), 0);
+	CHECK_RC(m->ops->ref_get(m, a, "lst", "r1", val, sizeof(val), &n, &v,
+	             &err),
+	    1);
+	CHECK_RC(m->ops->ref_get(m, a, "other", "r0", val, sizeof(val), &n, &v,
+	             &err),
+	    0);
+	memset(&l, 0, sizeof(l));
+	CHECK_RC(m->ops->ref_list(m, a, "lst", list_one_ref, &l, &err), 0);
+	CHECK(l.n == 1 && !strcmp(l.names[0], "r2"));
+	/* a deleted ref can be made again, from version 0 */
+	CHECK_RC(m->ops->ref_cas(m, a, "lst", "r1", 0, (const uint8_t *)"new",
+	             3, &v, &err),
+	    0);
+	CHECK(v == 1);
+}
+
+/* The hourly purge forgets void pairing mailboxes, those expired more than
+ * 10 minutes ago, and their messages, and keeps the others. */
+static void
+t_pair_purge(struct cf_meta *m)
+{
+	struct cf_err err = {0};
+	char dir[] = "/tmp/conformance-blobs.XXXXXX", id[6][16], name[32];
+	char cmd[64];
+	const char *val[6];
+	char when[6][32];
+	int64_t now = (int64_t)time(NULL);
+	int keep[6] = {1, 1, 0, 0, 0, 0};
+	struct cf_blobs *blobs;
+	uint8_t got[64];
+	uint64_t v, purged;
+	uint32_t r;
+	size_t n;
+
+	snprintf(when[0], 32, "1 %lld", (long long)(now + 600));  /* live */
+	snprintf(when[1], 32, "1 %lld", (long long)(now - 60));   /* grace */
+	snprintf(when[2], 32, "1 %lld", (long long)(now - 1300)); /* old */
+	val[0] = when[0];
+	val[1] = when[1];
+	val[2] = when[2];
+	val[3] = "void";
+	val[4] = "garbage";
+	val[5] = NULL; /* messages with no mailbox */
+	if (mkdtemp(dir) == NULL ||
+	    (blobs = cf_blobs_dir_open(dir, &err)) == NULL) {
+		fail_at(__FILE__, __LINE__, "blob store");
+		return;
+	}
+	for (int i = 0; i < 6; i++) {
+		cf_crypto_random(&r, sizeof(r));
+		snprintf(id[i], sizeof(id[i]), "%08u", r % 100000000u);
+		if (val[i] != NULL)
+			CHECK_RC(m->ops->ref_cas(m, 0, "_pair", id[i], 0,
+			             (const uint8_t *)val[i], strlen(val[i]),
+			             &v, &err),
+			    0);
+		snprintf(name, sizeof(name), "%s.a1.0", id[i]);
+		CHECK_RC(m->ops->ref_cas(m, 0, "_pair", name, 0,
+		             (const uint8_t *)"msg", 3, &v, &err),
+		    0);
+	}
+	CHECK_RC(cf_server_purge(m, blobs, 0, &purged, &err), 0);
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "%s.a1.0", id[i]);
+		CHECK_RC(m->ops->ref_get(m, 0, "_pair", id[i], got, sizeof(got),
+		             &n, &v, &err),
+		    keep[i] ? 0 : 1);
+		CHECK_RC(m->ops->ref_get(m, 0, "_pair", name, got, sizeof(got),
+		             &n, &v, &err),
+		    keep[i] ? 0 : 1);
+	}
+	blobs->ops->close(blobs);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	(void)!system(cmd);
 }
 
 static void
@@ -1422,6 +1546,8 @@ static const struct test tests[] = {
     {"purge with a failing blob store", t_purge_fail},
     {"list pagination and order", t_list},
     {"refs", t_refs},
+    {"refs listed and deleted", t_ref_list},
+    {"pairing mailboxes purged", t_pair_purge},
     {"accounts, disable, quotas", t_accounts},
     {"accounts stops when asked", t_accounts_stop},
     {"devices added and removed", t_devices},
