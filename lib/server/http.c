@@ -33,15 +33,15 @@
  * not hold them all.  Above any honest use (20 clients of one account,
  * two uploads each); the excess gets 503 and is retried. */
 #define UPLOADS_PER_ACCOUNT 64
-/* Pairing mailboxes an account may open per PAIR_TTL (in each process):
- * one per device paired, and each holds up to 40 messages of 4 KiB that
- * no quota counts; PAIR_ACCOUNTS accounts may be pairing at once. */
+/* Pairing mailboxes an account may hold: one per device being paired, and
+ * each holds up to 40 messages of 4 KiB that no quota counts. */
 #define PAIR_PER_ACCOUNT 8
-#define PAIR_ACCOUNTS 256
 /* Pairing mailboxes live as refs of the pseudo-account 0, repository
- * "_pair": "ID" holds "OWNER EXPIRES" (or "void"), "ID.SLOT" a message.
- * The hourly purge forgets a void mailbox, and an expired one PAIR_TTL
- * after it expired (until then its peer is told 410, not 404). */
+ * "_pair": "ID" holds "OWNER EXPIRES" (or "void OWNER EXPIRES"), "ID.SLOT"
+ * a message.  A mailbox, void or not, counts against its owner's
+ * PAIR_PER_ACCOUNT until PAIR_TTL after it expired; then the hourly purge
+ * forgets it and its messages (until then its peer is told 410, not
+ * 404). */
 #define PAIR_TTL 600
 #define CONN_MAX 1000
 #define LIST_MAX 10000
@@ -64,11 +64,6 @@ struct cf_server {
 		int64_t account;
 		int n; /* 0: a free entry */
 	} up[CONN_MAX];
-	pthread_mutex_t pairmu;
-	struct {
-		int64_t account, since;
-		int n; /* mailboxes opened since ${since}; 0: a free entry */
-	} pr[PAIR_ACCOUNTS];
 };
 
 struct req {
@@ -764,54 +759,65 @@ repos(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	return rc;
 }
 
+/* A mailbox's value: 0 and its owner, expiry and whether it is void, or
+ * -1 if it is none the server wrote. */
+static int
+pair_value(const uint8_t *v, size_t n, long long *owner, long long *exp,
+    int *is_void)
+{
+	char text[64];
+	int skip;
+
+	if (n >= sizeof(text))
+		return -1;
+	memcpy(text, v, n);
+	text[n] = '\0';
+	*is_void = strncmp(text, "void ", 5) == 0;
+	skip = *is_void ? 5 : 0;
+	return sscanf(text + skip, "%lld %lld", owner, exp) == 2 ? 0 : -1;
+}
+
+/* 0 and the owner and value of live mailbox ${id}; 1 if there is none, 2
+ * if it is void or expired, -1 on a store error. */
 static int
 mailbox(struct cf_server *s, const char *id, int64_t *owner, uint64_t *ver,
-    struct cf_err *err)
+    char val[static 64], struct cf_err *err)
 {
 	uint8_t v[64];
-	char text[65];
 	size_t n;
 	long long o, exp;
-	int rc = s->meta->ops->ref_get(s->meta, 0, "_pair", id, v,
-	    sizeof(v) - 1, &n, ver, err);
+	int rc = s->meta->ops->ref_get(s->meta, 0, "_pair", id, v, sizeof(v),
+	    &n, ver, err);
+	int is_void;
 
 	if (rc != 0)
 		return rc;
-	memcpy(text, v, n);
-	text[n] = '\0';
-	if (sscanf(text, "%lld %lld", &o, &exp) != 2 || exp < now_s())
-		return 2; /* void or expired */
+	if (pair_value(v, n, &o, &exp, &is_void) != 0 || is_void ||
+	    exp < now_s())
+		return 2;
+	memcpy(val, v, n);
+	val[n] = '\0';
 	*owner = o;
 	return 0;
 }
 
-/* Count a mailbox of ${a} in: 0 if it may open one, 1 if it opened
- * PAIR_PER_ACCOUNT in the last PAIR_TTL, -1 if too many accounts are. */
-static int
-pair_take(struct cf_server *s, int64_t a)
-{
-	int64_t now = now_s();
-	int mine = -1, free_i = -1, rc;
+struct paircount {
+	int64_t account, now;
+	int n;
+};
 
-	pthread_mutex_lock(&s->pairmu);
-	for (int i = 0; i < PAIR_ACCOUNTS && mine < 0; i++) {
-		if (s->pr[i].n > 0 && now - s->pr[i].since >= PAIR_TTL)
-			s->pr[i].n = 0; /* its window is over */
-		if (s->pr[i].n > 0 && s->pr[i].account == a)
-			mine = i;
-		else if (s->pr[i].n == 0 && free_i < 0)
-			free_i = i;
-	}
-	if (mine < 0 && free_i >= 0) {
-		mine = free_i;
-		s->pr[mine].account = a;
-		s->pr[mine].since = now;
-	}
-	rc = mine < 0 ? -1 : s->pr[mine].n >= PAIR_PER_ACCOUNT ? 1 : 0;
-	if (rc == 0)
-		s->pr[mine].n++;
-	pthread_mutex_unlock(&s->pairmu);
-	return rc;
+static int
+pair_count_one(void *arg, const char *name, const uint8_t *v, size_t n)
+{
+	struct paircount *pc = arg;
+	long long owner, exp;
+	int is_void;
+
+	if (strchr(name, '.') == NULL &&
+	    pair_value(v, n, &owner, &exp, &is_void) == 0 &&
+	    owner == pc->account && exp + PAIR_TTL >= pc->now)
+		pc->n++;
+	return 0;
 }
 
 static enum MHD_Result
@@ -825,14 +831,19 @@ pair_create(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 
 	if (q->joiner || (q->dev.scope & CF_SCOPE_APPEND_ONLY))
 		return reply_err(c, q, 403, "this device may not pair devices");
-	if ((rc = pair_take(s, q->dev.account)) > 0) {
-		q->retry_after = PAIR_TTL; /* the client does not wait that */
-		return reply_err(c, q, 429,
-		    "too many pairings: try again in 10 minutes");
+	if (s->meta->ops->ref_list != NULL) {
+		struct paircount pc = {q->dev.account, now_s(), 0};
+
+		if (s->meta->ops->ref_list(s->meta, 0, "_pair", pair_count_one,
+		        &pc, &err) != 0)
+			return reply_err(c, q, 503,
+			    "metadata store unavailable");
+		if (pc.n >= PAIR_PER_ACCOUNT) {
+			q->retry_after = 2 * PAIR_TTL; /* not for a client */
+			return reply_err(c, q, 429,
+			    "too many pairings: try again in 20 minutes");
+		}
 	}
-	if (rc < 0)
-		return reply_err(c, q, 503, "too many pairings at once");
-	rc = 1;
 	snprintf(val, sizeof(val), "%lld %lld", (long long)q->dev.account,
 	    (long long)(now_s() + PAIR_TTL));
 	for (int i = 0; i < 8 && rc == 1; i++) {
@@ -856,7 +867,8 @@ pair_msg(struct cf_server *s, struct MHD_Connection *c, struct req *q,
 	uint64_t ver;
 	int64_t owner = 0;
 	size_t n;
-	int rc = mailbox(s, q->route.name, &owner, &ver, &err);
+	char mv[64];
+	int rc = mailbox(s, q->route.name, &owner, &ver, mv, &err);
 
 	if (rc < 0)
 		return reply_err(c, q, 503, "metadata store unavailable");
@@ -904,13 +916,16 @@ pair_void(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	struct cf_err err = {0};
 	uint64_t ver, nv;
 	int64_t owner = 0;
-	int rc = mailbox(s, q->route.name, &owner, &ver, &err);
+	char mv[64], vv[72];
+	int rc = mailbox(s, q->route.name, &owner, &ver, mv, &err);
 
 	if (rc == 0 && (q->joiner || owner != q->dev.account))
 		rc = 1;
+	/* void, and still its owner's until the purge may forget it */
+	snprintf(vv, sizeof(vv), "void %s", mv);
 	if (rc == 0)
 		rc = s->meta->ops->ref_cas(s->meta, 0, "_pair", q->route.name,
-		    ver, (const uint8_t *)"void", 4, &nv, &err);
+		    ver, (const uint8_t *)vv, strlen(vv), &nv, &err);
 	return rc < 0    ? reply_err(c, q, 503, "metadata store unavailable")
 	       : rc == 1 ? reply_err(c, q, 404, "no such mailbox")
 	                 : reply(c, q, 204, NULL, "", 0);
@@ -1270,7 +1285,6 @@ cf_server_start(const struct cf_server_config *cfg, struct cf_meta *meta,
 	s->meta = meta;
 	s->blobs = blobs;
 	pthread_mutex_init(&s->upmu, NULL);
-	pthread_mutex_init(&s->pairmu, NULL);
 	if (cfg->tls_cert != NULL &&
 	    ((s->cert = strdup(cfg->tls_cert)) == NULL ||
 	        (s->key = strdup(cfg->tls_key)) == NULL)) {
@@ -1319,7 +1333,6 @@ cf_server_stop(struct cf_server *s, int grace_s)
 	free(s->key);
 	free(s->cert);
 	pthread_mutex_destroy(&s->upmu);
-	pthread_mutex_destroy(&s->pairmu);
 	free(s);
 }
 
@@ -1352,18 +1365,13 @@ pair_gc_one(void *arg, const char *name, const uint8_t *v, size_t n)
 {
 	struct pairgc *g = arg;
 	const char *dot = strchr(name, '.');
-	int dead;
+	long long owner, exp;
+	int dead, is_void;
 
 	if (strlen(name) >= sizeof(g->id))
 		return 0; /* not one the server wrote */
 	if (dot == NULL) {
-		char text[64];
-		long long owner, exp;
-
-		n = n < sizeof(text) - 1 ? n : sizeof(text) - 1;
-		memcpy(text, v, n);
-		text[n] = '\0';
-		dead = sscanf(text, "%lld %lld", &owner, &exp) != 2 ||
+		dead = pair_value(v, n, &owner, &exp, &is_void) != 0 ||
 		       exp + PAIR_TTL < g->now;
 		snprintf(g->id, sizeof(g->id), "%s", name);
 		g->id_dead = dead;
@@ -1389,8 +1397,8 @@ pair_gc_one(void *arg, const char *name, const uint8_t *v, size_t n)
 	return 0;
 }
 
-/* Forget void pairing mailboxes, expired ones PAIR_TTL after they
- * expired, and their messages. */
+/* Forget pairing mailboxes, void or not, PAIR_TTL after they expired,
+ * and their messages (and anything else in "_pair"). */
 static int
 pair_purge(struct cf_meta *meta, int64_t now, struct cf_err *err)
 {

@@ -670,54 +670,52 @@ t_ref_list(struct cf_meta *m)
 	CHECK(v == 1);
 }
 
-/* The hourly purge forgets void pairing mailboxes, those expired more than
- * 10 minutes ago, and their messages, and keeps the others. */
+/* The hourly purge forgets pairing mailboxes, void or not, 10 minutes
+ * after they expired, their messages, and whatever else is in "_pair"; it
+ * keeps the others. */
 static void
 t_pair_purge(struct cf_meta *m)
 {
+	enum { N = 7 };
 	struct cf_err err = {0};
-	char dir[] = "/tmp/conformance-blobs.XXXXXX", id[6][16], name[32];
-	char cmd[64];
-	const char *val[6];
-	char when[6][32];
+	char dir[] = "/tmp/conformance-blobs.XXXXXX", id[N][16], name[32];
+	char val[N][40], cmd[64];
 	int64_t now = (int64_t)time(NULL);
-	int keep[6] = {1, 1, 0, 0, 0, 0};
+	int keep[N] = {1, 1, 1, 0, 0, 0, 0};
 	struct cf_blobs *blobs;
 	uint8_t got[64];
 	uint64_t v, purged;
 	uint32_t r;
 	size_t n;
 
-	snprintf(when[0], 32, "1 %lld", (long long)(now + 600));  /* live */
-	snprintf(when[1], 32, "1 %lld", (long long)(now - 60));   /* grace */
-	snprintf(when[2], 32, "1 %lld", (long long)(now - 1300)); /* old */
-	val[0] = when[0];
-	val[1] = when[1];
-	val[2] = when[2];
-	val[3] = "void";
-	val[4] = "garbage";
-	val[5] = NULL; /* messages with no mailbox */
+	snprintf(val[0], 40, "1 %lld", (long long)(now + 600));      /* live */
+	snprintf(val[1], 40, "1 %lld", (long long)(now - 60));       /* 410 */
+	snprintf(val[2], 40, "void 1 %lld", (long long)(now + 600)); /* 410 */
+	snprintf(val[3], 40, "void 1 %lld", (long long)(now - 1300));
+	snprintf(val[4], 40, "1 %lld", (long long)(now - 1300));
+	snprintf(val[5], 40, "void"); /* no owner nor expiry: no mailbox */
+	val[6][0] = '\0';             /* messages with no mailbox */
 	if (mkdtemp(dir) == NULL ||
 	    (blobs = cf_blobs_dir_open(dir, &err)) == NULL) {
 		fail_at(__FILE__, __LINE__, "blob store");
 		return;
 	}
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < N; i++) {
 		cf_crypto_random(&r, sizeof(r));
 		snprintf(id[i], sizeof(id[i]), "%08u", r % 100000000u);
-		if (val[i] != NULL)
+		if (val[i][0] != '\0')
 			CHECK_RC(m->ops->ref_cas(m, 0, "_pair", id[i], 0,
 			             (const uint8_t *)val[i], strlen(val[i]),
 			             &v, &err),
 			    0);
-		snprintf(name, sizeof(name), "%s.a1.0", id[i]);
+		snprintf(name, sizeof(name), "%.8s.a1.0", id[i]);
 		CHECK_RC(m->ops->ref_cas(m, 0, "_pair", name, 0,
 		             (const uint8_t *)"msg", 3, &v, &err),
 		    0);
 	}
 	CHECK_RC(cf_server_purge(m, blobs, 0, &purged, &err), 0);
-	for (int i = 0; i < 6; i++) {
-		snprintf(name, sizeof(name), "%s.a1.0", id[i]);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "%.8s.a1.0", id[i]);
 		CHECK_RC(m->ops->ref_get(m, 0, "_pair", id[i], got, sizeof(got),
 		             &n, &v, &err),
 		    keep[i] ? 0 : 1);
