@@ -142,12 +142,13 @@ struct cf_meta_ops {
 	int (*repo_list)(struct cf_meta *, int64_t account,
 	    int (*fn)(void *, const char *), void *arg, struct cf_err *);
 	/* Added to clean up pairing mailboxes (may be NULL: they then stay).
-	 * Every ref of ${account}'s ${repo}, in name order, as ${fn}(arg,
-	 * name, value, n); ${fn} runs with the store busy (it must not call
-	 * the store) and stops the listing by returning nonzero. */
+	 * Every ref of ${account}'s ${repo} (only those whose name has no
+	 * '.' if ${top}), in name order, as ${fn}(arg, name, value, n); ${fn}
+	 * runs with the store busy (it must not call the store) and stops the
+	 * listing by returning nonzero. */
 	int (*ref_list)(struct cf_meta *, int64_t account, const char *repo,
-	    int (*fn)(void *, const char *, const uint8_t *, size_t), void *arg,
-	    struct cf_err *);
+	    int top, int (*fn)(void *, const char *, const uint8_t *, size_t),
+	    void *arg, struct cf_err *);
 	/* Forget a ref; 0 also if it was absent. */
 	int (*ref_delete)(struct cf_meta *, int64_t account, const char *repo,
 	    const char *name, struct cf_err *);

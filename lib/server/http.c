@@ -831,19 +831,6 @@ pair_create(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 
 	if (q->joiner || (q->dev.scope & CF_SCOPE_APPEND_ONLY))
 		return reply_err(c, q, 403, "this device may not pair devices");
-	if (s->meta->ops->ref_list != NULL) {
-		struct paircount pc = {q->dev.account, now_s(), 0};
-
-		if (s->meta->ops->ref_list(s->meta, 0, "_pair", pair_count_one,
-		        &pc, &err) != 0)
-			return reply_err(c, q, 503,
-			    "metadata store unavailable");
-		if (pc.n >= PAIR_PER_ACCOUNT) {
-			q->retry_after = 2 * PAIR_TTL; /* not for a client */
-			return reply_err(c, q, 429,
-			    "too many pairings: try again in 20 minutes");
-		}
-	}
 	snprintf(val, sizeof(val), "%lld %lld", (long long)q->dev.account,
 	    (long long)(now_s() + PAIR_TTL));
 	for (int i = 0; i < 8 && rc == 1; i++) {
@@ -854,6 +841,28 @@ pair_create(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	}
 	if (rc != 0)
 		return reply_err(c, q, 503, "cannot create a mailbox");
+	/* Counted once it exists: of mailboxes made at once (from other
+	 * processes too), each count sees every one made before it, so no
+	 * more than PAIR_PER_ACCOUNT stay, however the requests race.  One
+	 * over is deleted (if that fails, the purge forgets it). */
+	if (s->meta->ops->ref_list != NULL &&
+	    s->meta->ops->ref_delete != NULL) {
+		struct paircount pc = {q->dev.account, now_s(), 0};
+
+		rc = s->meta->ops->ref_list(s->meta, 0, "_pair", 1,
+		    pair_count_one, &pc, &err);
+		if (rc != 0 || pc.n > PAIR_PER_ACCOUNT)
+			(void)s->meta->ops->ref_delete(s->meta, 0, "_pair", id,
+			    &err);
+		if (rc != 0)
+			return reply_err(c, q, 503,
+			    "metadata store unavailable");
+		if (pc.n > PAIR_PER_ACCOUNT) {
+			q->retry_after = 2 * PAIR_TTL; /* not for a client */
+			return reply_err(c, q, 429,
+			    "too many pairings: try again in 20 minutes");
+		}
+	}
 	return reply(c, q, 201, "text/plain", id, strlen(id));
 }
 
@@ -922,8 +931,7 @@ pair_void(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	if (rc == 0 && (q->joiner || owner != q->dev.account))
 		rc = 1;
 	/* void, and still its owner's until the purge may forget it */
-	snprintf(vv, sizeof(vv), "void %s", mv);
-	if (rc == 0)
+	if (rc == 0 && snprintf(vv, sizeof(vv), "void %s", mv) > 0)
 		rc = s->meta->ops->ref_cas(s->meta, 0, "_pair", q->route.name,
 		    ver, (const uint8_t *)vv, strlen(vv), &nv, &err);
 	return rc < 0    ? reply_err(c, q, 503, "metadata store unavailable")
@@ -1407,7 +1415,7 @@ pair_purge(struct cf_meta *meta, int64_t now, struct cf_err *err)
 
 	if (meta->ops->ref_list == NULL || meta->ops->ref_delete == NULL)
 		return 0;
-	if (meta->ops->ref_list(meta, 0, "_pair", pair_gc_one, &g, err) != 0)
+	if (meta->ops->ref_list(meta, 0, "_pair", 0, pair_gc_one, &g, err) != 0)
 		rc = -1;
 	else if (g.failed)
 		rc = cf_err_set(err, CF_ENOMEM, "out of memory");

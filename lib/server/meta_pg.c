@@ -310,7 +310,8 @@ static const char *const sql[ST_COUNT] = {
     [ST_REPO_LIST] = "SELECT repo FROM objects WHERE account = $1::int8 AND"
 		     " kind = 0 AND deleted IS NULL ORDER BY repo",
     [ST_REF_LIST] = "SELECT name, value FROM refs WHERE account = $1::int8"
-		    " AND repo = $2 ORDER BY name",
+		    " AND repo = $2 AND ($3::int8 = 0 OR"
+		    " position('\\x2e'::bytea IN name) = 0) ORDER BY name",
     [ST_REF_DELETE] = "DELETE FROM refs WHERE " REF_KEY,
 };
 /* clang-format on */
@@ -1615,6 +1616,7 @@ pg_repo_list(struct cf_meta *mm, int64_t account,
 struct reflist_args {
 	int64_t account;
 	const char *repo, *name;
+	int64_t top;
 	PGresult *r;
 };
 
@@ -1625,17 +1627,17 @@ op_ref_list(struct meta_pg *m, struct pgconn *pc, void *arg, int again,
 	struct reflist_args *a = arg;
 
 	(void)again;
-	a->r = q(m, pc, err, ST_REF_LIST, "it", a->account, a->repo);
+	a->r = q(m, pc, err, ST_REF_LIST, "iti", a->account, a->repo, a->top);
 	return a->r == NULL ? -1 : 0;
 }
 
 /* ${fn} runs with no connection held. */
 static int
-pg_ref_list(struct cf_meta *mm, int64_t account, const char *repo,
+pg_ref_list(struct cf_meta *mm, int64_t account, const char *repo, int top,
     int (*fn)(void *, const char *, const uint8_t *, size_t), void *arg,
     struct cf_err *err)
 {
-	struct reflist_args a = {account, repo, NULL, NULL};
+	struct reflist_args a = {account, repo, NULL, top, NULL};
 	char name[256]; /* ref names are at most 71 bytes (proto.h) */
 
 	if (run((struct meta_pg *)mm, op_ref_list, &a, err) != 0)
@@ -1667,7 +1669,7 @@ static int
 pg_ref_delete(struct cf_meta *mm, int64_t account, const char *repo,
     const char *name, struct cf_err *err)
 {
-	struct reflist_args a = {account, repo, name, NULL};
+	struct reflist_args a = {account, repo, name, 0, NULL};
 
 	return run((struct meta_pg *)mm, op_ref_delete, &a, err);
 }

@@ -867,7 +867,7 @@ s_repo_list(struct cf_meta *mm, int64_t a, int (*fn)(void *, const char *),
 }
 
 static int
-s_ref_list(struct cf_meta *mm, int64_t a, const char *repo,
+s_ref_list(struct cf_meta *mm, int64_t a, const char *repo, int top,
     int (*fn)(void *, const char *, const uint8_t *, size_t), void *arg,
     struct cf_err *err)
 {
@@ -878,8 +878,8 @@ s_ref_list(struct cf_meta *mm, int64_t a, const char *repo,
 	pthread_mutex_lock(&m->mu);
 	st = stmt(m, err,
 	    "SELECT name, value FROM refs WHERE account=? AND repo=?"
-	    " ORDER BY name",
-	    "it", a, repo);
+	    " AND (?=0 OR instr(name, '.')=0) ORDER BY name",
+	    "iti", a, repo, (int64_t)top);
 	while (st != NULL && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		stop = fn(arg, (const char *)sqlite3_column_text(st, 0),
 		    sqlite3_column_blob(st, 1),

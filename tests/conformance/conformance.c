@@ -637,7 +637,7 @@ t_ref_list(struct cf_meta *m)
 	uint64_t v;
 	size_t n;
 
-	CHECK_RC(m->ops->ref_list(m, a, "lst", list_one_ref, &l, &err), 0);
+	CHECK_RC(m->ops->ref_list(m, a, "lst", 0, list_one_ref, &l, &err), 0);
 	CHECK(l.n == 0);
 	CHECK_RC(m->ops->ref_cas(m, a, "lst", "r2", 0, (const uint8_t *)"two",
 	             3, &v, &err),
@@ -648,10 +648,19 @@ t_ref_list(struct cf_meta *m)
 	CHECK_RC(m->ops->ref_cas(m, a, "other", "r0", 0, (const uint8_t *)"x",
 	             1, &v, &err),
 	    0);
-	CHECK_RC(m->ops->ref_list(m, a, "lst", list_one_ref, &l, &err), 0);
+	CHECK_RC(m->ops->ref_cas(m, a, "lst", "r1.m", 0, (const uint8_t *)"m",
+	             1, &v, &err),
+	    0);
+	CHECK_RC(m->ops->ref_list(m, a, "lst", 0, list_one_ref, &l, &err), 0);
+	CHECK(l.n == 3 && !strcmp(l.names[0], "r1") &&
+	      !strcmp(l.values[0], "one") && !strcmp(l.names[1], "r1.m") &&
+	      !strcmp(l.names[2], "r2") && !strcmp(l.values[2], "two"));
+	/* only the names with no dot (pairing: mailboxes, not messages) */
+	memset(&l, 0, sizeof(l));
+	CHECK_RC(m->ops->ref_list(m, a, "lst", 1, list_one_ref, &l, &err), 0);
 	CHECK(l.n == 2 && !strcmp(l.names[0], "r1") &&
-	      !strcmp(l.values[0], "one") && !strcmp(l.names[1], "r2") &&
-	      !strcmp(l.values[1], "two"));
+	      !strcmp(l.names[1], "r2"));
+	CHECK_RC(m->ops->ref_delete(m, a, "lst", "r1.m", &err), 0);
 	CHECK_RC(m->ops->ref_delete(m, a, "lst", "r1", &err), 0);
 	CHECK_RC(m->ops->ref_delete(m, a, "lst", "r1", &err), 0);
 	CHECK_RC(m->ops->ref_get(m, a, "lst", "r1", val, sizeof(val), &n, &v,
@@ -661,7 +670,7 @@ t_ref_list(struct cf_meta *m)
 	             &err),
 	    0);
 	memset(&l, 0, sizeof(l));
-	CHECK_RC(m->ops->ref_list(m, a, "lst", list_one_ref, &l, &err), 0);
+	CHECK_RC(m->ops->ref_list(m, a, "lst", 0, list_one_ref, &l, &err), 0);
 	CHECK(l.n == 1 && !strcmp(l.names[0], "r2"));
 	/* a deleted ref can be made again, from version 0 */
 	CHECK_RC(m->ops->ref_cas(m, a, "lst", "r1", 0, (const uint8_t *)"new",

@@ -9,6 +9,7 @@ Every case asserts the exact status, that nothing the server stores changed
 (blob files, account usage) unless the case is about a change, and that the
 server still answers /healthz.  Stops at the first failure (exit 1).
 """
+import concurrent.futures
 import json
 import os
 import random
@@ -844,6 +845,13 @@ expect("A voids another mailbox", c.signed(
 hostile("a 9th mailbox, one of 8 void", lambda: c.signed(
     A, "POST", "/v1/pair", body=b""), 429)
 expect("B still opens one", c.signed(B, "POST", "/v1/pair", body=b""), 201)
+# 24 opened at once: each is counted once it exists, so racing requests
+# cannot all pass a count made before any of them was stored
+with concurrent.futures.ThreadPoolExecutor(24) as ex:
+    got = list(ex.map(lambda _: c.signed(B, "POST", "/v1/pair", body=b"")[0],
+                      range(24)))
+if got.count(201) > 7 or got.count(201) + got.count(429) != 24:
+    fail("24 mailboxes opened at once by an account with 1: %r" % got)
 
 section("soft delete and purge")
 marker = b"SOFT-DELETE-MARKER-" + secrets.token_hex(16).encode()
