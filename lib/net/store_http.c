@@ -260,10 +260,6 @@ attempt(struct http *h, CURL *c, const struct call *k, const char *bh,
 	cu.easy_setopt(c, CURLOPT_WRITEDATA, r);
 	cu.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	cu.easy_setopt(c, CURLOPT_HEADERDATA, r);
-	/* Pack bytes arrive in 256 KiB reads, not curl's default 16 KiB: a
-	 * sixteenth of the system calls and callbacks on a restore. */
-	if (k->out != NULL)
-		cu.easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
 	if (!strcmp(k->method, "HEAD"))
 		cu.easy_setopt(c, CURLOPT_NOBODY, 1L);
 	else if (strcmp(k->method, "GET") != 0)
@@ -445,9 +441,6 @@ h_get(struct cf_store *s, enum cf_kind kind, const char *name, uint64_t off,
 			    (unsigned long long)off);
 		k.hdr = range;
 	}
-	/* The bytes land where they are asked for, not through doublings. */
-	if (len != CF_GET_ALL && len <= out->max - out->len)
-		(void)!cf_buf_reserve(out, (size_t)len);
 	if (run(h, &k, NULL, err) != 0)
 		return -1;
 	if (len != CF_GET_ALL && out->len - start != len)

@@ -199,10 +199,6 @@ struct cf_blobs_ops {
 	/* 0 also when already absent. */
 	int (*del)(struct cf_blobs *, const char *key, struct cf_err *);
 	void (*close)(struct cf_blobs *);
-	/* Optional (NULL): a new descriptor of the opened object's file, for
-	 * the HTTP layer to send with sendfile(2) (no copy through user
-	 * space), or -1 if the store has none. */
-	int (*read_fd)(struct cf_blobr *);
 };
 
 struct cf_blobs {

@@ -265,12 +265,6 @@ d_read_close(struct cf_blobr *r)
 }
 
 static int
-d_read_fd(struct cf_blobr *r)
-{
-	return fcntl(r->fd, F_DUPFD_CLOEXEC, 0);
-}
-
-static int
 d_del(struct cf_blobs *bb, const char *key, struct cf_err *err)
 {
 	struct blobs_dir *b = (struct blobs_dir *)bb;
@@ -296,7 +290,7 @@ d_close(struct cf_blobs *bb)
 
 static const struct cf_blobs_ops dir_ops = {d_write_open, d_write,
     d_write_commit, d_write_abort, d_read_open, d_read, d_read_close, d_del,
-    d_close, d_read_fd};
+    d_close};
 
 /* Uploads cut off by a crash leave their file in tmp/ for good.  One
  * untouched for an hour is such a leftover: an upload in flight writes at

@@ -1125,7 +1125,7 @@ s_close(struct cf_blobs *bb)
 
 static const struct cf_blobs_ops s3_ops = {s_write_open, s_write,
     s_write_commit, s_write_abort, s_read_open, s_read, s_read_close, s_del,
-    s_close, NULL};
+    s_close};
 
 /* One <Contents> entry of a listing page. */
 static int

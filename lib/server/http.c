@@ -272,7 +272,7 @@ object_get(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 	struct cf_err err = {0};
 	struct dl *d;
 	char cr[96];
-	int rc, fd, status = 200;
+	int rc, status = 200;
 
 	rc = s->meta->ops->object_get(s->meta, q->dev.account, r->repo,
 	    r->objkind, r->name, &size, q->blob, &err);
@@ -306,28 +306,11 @@ object_get(struct cf_server *s, struct MHD_Connection *c, struct req *q)
 			return reply_err(c, q, 503, "blob store unavailable");
 		return reply_err(c, q, 500, "object bytes unavailable");
 	}
-	/* Over plain HTTP, a file's bytes go from the page cache to the
-	 * socket by sendfile(2): no copy through this process (on loopback
-	 * the server's share of a restore, beside the client on the same
-	 * cores).  MHD closes the descriptor with the response. */
-	fd = s->cert == NULL && s->blobs->ops->read_fd != NULL
-	         ? s->blobs->ops->read_fd(d->r)
-	         : -1;
-	if (fd >= 0) {
+	resp = MHD_create_response_from_callback(len, 256 * 1024, dl_read, d,
+	    dl_free);
+	if (resp == NULL) {
 		dl_free(d);
-		resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
-		if (resp == NULL) {
-			close(fd);
-			return MHD_NO;
-		}
-		s->m.bytes_out += len;
-	} else {
-		resp = MHD_create_response_from_callback(len, 256 * 1024,
-		    dl_read, d, dl_free);
-		if (resp == NULL) {
-			dl_free(d);
-			return MHD_NO;
-		}
+		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Accept-Ranges", "bytes");
 	MHD_add_response_header(resp, "Content-Type",
