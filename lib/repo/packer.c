@@ -235,9 +235,10 @@ maybe_write_index(struct cf_packer *pk, int force, struct cf_err *err)
  * bytes go to the store's temporary file in pieces as they are made, so an
  * open pack holds at most CF_PACK_SPILL and a blob in memory, not up to
  * 32 MiB: the backup's peak memory no longer grows with pack size or the
- * number of open packs.  Pieces queue for the writer thread (at most
- * MAX_PIECES), which hashes and writes them in order: the one writer takes
- * every piece of a pack before the pack itself.  Packs of trees stay in
+ * number of open packs.  Pieces are hashed (the pack's name) by the thread
+ * that made them and queue for the writer thread (at most MAX_PIECES),
+ * which writes them in order: the one writer takes every piece of a pack
+ * before the pack itself.  Packs of trees stay in
  * memory: the session reads them back (cf_repo_cache_pack).  A store
  * without streamed puts gets whole packs. */
 static uint8_t *
@@ -307,15 +308,17 @@ ps_getbuf(void *arg, size_t *cap)
 	return pool_get(ps->pk, cap);
 }
 
-/* Hash and write one piece; the buffer goes back to the pool. */
+/* Write one piece, hashed first unless ${hashed}; the buffer goes back to
+ * the pool. */
 static int
-write_piece(struct pstream *ps, uint8_t *buf, size_t n, size_t cap,
+write_piece(struct pstream *ps, uint8_t *buf, size_t n, size_t cap, int hashed,
     struct cf_err *err)
 {
 	struct cf_store *s = ps->pk->r->store;
 	int rc;
 
-	crypto_generichash_update(ps->hs, buf, n);
+	if (!hashed)
+		crypto_generichash_update(ps->hs, buf, n);
 	rc = cf_store_stream_write(s, ps->st, buf, n, err);
 	pool_put(ps->pk, buf, cap);
 	return rc;
@@ -329,11 +332,17 @@ ps_sink(void *arg, uint8_t *buf, size_t n, size_t cap, struct cf_err *err)
 	struct wjob *j;
 
 	if (ps->direct)
-		return write_piece(ps, buf, n, cap, err);
+		return write_piece(ps, buf, n, cap, 0, err);
+	/* The pack's name is hashed here, by the thread that made the piece
+	 * (it holds the pack's slot, so pieces are hashed in order), not by
+	 * the one writer: hashing every stored byte there made the writer
+	 * the backup's bottleneck (as much CPU as a worker's chunk ids and
+	 * encryption together, on top of its waits for the disk). */
+	crypto_generichash_update(ps->hs, buf, n);
 	pthread_mutex_lock(&pk->wmu);
 	if (pk->nwriters != 1) {
 		pthread_mutex_unlock(&pk->wmu);
-		return write_piece(ps, buf, n, cap, err);
+		return write_piece(ps, buf, n, cap, 1, err);
 	}
 	while (pk->wpieces == MAX_PIECES && !pk->wfailed)
 		pthread_cond_wait(&pk->wq_nf, &pk->wmu);
@@ -494,7 +503,7 @@ writer_main(void *arg)
 		else if (j.w != NULL)
 			rc = finish_pack(pk, j.w, j.trees, &err);
 		else
-			rc = write_piece(j.ps, j.buf, j.n, j.cap, &err);
+			rc = write_piece(j.ps, j.buf, j.n, j.cap, 1, &err);
 		pthread_mutex_lock(&pk->wmu);
 		if (rc != 0 && !pk->wfailed) {
 			pk->wfailed = 1;
