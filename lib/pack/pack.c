@@ -19,8 +19,13 @@ struct cf_packw {
 	struct cf_blobent *ents;
 	size_t n, cap;
 	uint64_t hents; /* encoded bytes of the header's blob entries */
+	/* The pack's name, hashed as its bytes are made: each blob just after
+	 * it is sealed, while it is still in the cache, on the thread that
+	 * sealed it (a writer thread hashing whole packs or pieces was the
+	 * backup's bottleneck). */
+	crypto_generichash_state *hs;
 	/* Streamed (cf_packw_stream): body holds bytes from offset base on;
-	 * those before went to the sink, hashed on their way. */
+	 * those before went to the sink. */
 	uint64_t base;
 	cf_pack_sink_fn sink;
 	cf_pack_buf_fn getbuf;
@@ -56,6 +61,12 @@ cf_packw_new(const struct cf_keys *keys, struct cf_err *err)
 		return NULL;
 	}
 	w->keys = keys;
+	if ((w->hs = aligned_alloc(64, sizeof(*w->hs))) == NULL) {
+		free(w);
+		cf_err_set(err, CF_ENOMEM, "out of memory");
+		return NULL;
+	}
+	crypto_generichash_init(w->hs, NULL, 0, 32);
 	cf_buf_init(&w->body, CF_PACK_MAX_BYTES);
 	/* Page-aligned and large enough for a typical pack, so that a local
 	 * store can write it with O_DIRECT; only its touched pages cost
@@ -147,6 +158,7 @@ cf_packw_free(struct cf_packw *w)
 	if (w->sink_abort != NULL)
 		w->sink_abort(w->sink_arg);
 	sodium_memzero(w->key, sizeof(w->key));
+	free(w->hs);
 	free(w->body.p); /* ciphertext only: no need to wipe */
 	free(w->ents);
 	free(w);
@@ -197,6 +209,7 @@ cf_packw_add(struct cf_packw *w, uint8_t type,
 	cf_crypto_nonce(nonce, e->seq);
 	cf_aead_seal(w->body.p + w->body.len, p, n, ad, sizeof(ad), nonce,
 	    w->key);
+	crypto_generichash_update(w->hs, w->body.p + w->body.len, e->len);
 	w->body.len += e->len;
 	w->hents += entry_len(e->len, rawlen);
 	w->n++;
@@ -260,11 +273,13 @@ append_tail(struct cf_packw *w, const struct cf_buf *h, struct cf_err *err)
 	uint8_t nonce[CF_NONCE_BYTES], loc[12];
 	uint64_t hoff = w->base + w->body.len, total, pad;
 	struct cf_buf *b = &w->body;
+	size_t start;
 
 	total = hoff + h->len + CF_TAG_BYTES + CF_PACK_FOOTER_BYTES;
 	pad = cf_padme(total) - total;
 	if (cf_buf_reserve(b, (size_t)(total - hoff + pad)))
 		return cf_err_set(err, CF_ENOMEM, "pack buffer full");
+	start = b->len;
 	cf_crypto_nonce(nonce, NONCE_HEADER);
 	cf_aead_seal(b->p + b->len, h->p, h->len, w->wrap, CF_WRAP_BYTES, nonce,
 	    w->key);
@@ -279,6 +294,7 @@ append_tail(struct cf_packw *w, const struct cf_buf *h, struct cf_err *err)
 	cf_aead_seal(b->p + b->len, loc, sizeof(loc), w->wrap, CF_WRAP_BYTES,
 	    nonce, w->key);
 	b->len += sizeof(loc) + CF_TAG_BYTES;
+	crypto_generichash_update(w->hs, b->p + start, b->len - start);
 	return 0;
 }
 
@@ -297,6 +313,8 @@ cf_packw_finish(struct cf_packw *w, char name[static 65], uint8_t **bytes,
 		return -1;
 	}
 	cf_buf_release(&h);
+	crypto_generichash_final(w->hs, id, sizeof(id));
+	cf_hex(name, id, sizeof(id));
 	if (w->sink != NULL) {
 		uint8_t *last = w->body.p;
 		size_t len = w->body.len, cap = w->body.cap;
@@ -308,11 +326,8 @@ cf_packw_finish(struct cf_packw *w, char name[static 65], uint8_t **bytes,
 			return -1;
 		w->sink_abort = NULL; /* the caller commits it now */
 		*bytes = NULL;
-		name[0] = '\0';
 	} else {
-		cf_crypto_hash(w->body.p, w->body.len, id);
 		*bytes = cf_buf_take(&w->body, n);
-		cf_hex(name, id, sizeof(id));
 	}
 	*ents = w->ents;
 	*nents = w->n;

@@ -75,9 +75,8 @@ void cf_packw_use(struct cf_packw *w, uint8_t *buf, size_t cap);
  * blob: from now on hand the pack's bytes to ${fn} as they are made instead
  * of holding them.  ${fn} takes over the buffer it is given, also when it
  * fails.  cf_packw_finish then gives the rest to ${fn}, and no bytes (*bytes
- * NULL, *n the pack's size) and no name (the sink saw every byte: it
- * names the pack); the caller then owns ${arg}.  A pack freed unfinished
- * calls ${abort_fn}(${arg}). */
+ * NULL, *n the pack's size), and the name; the caller then owns ${arg}.  A pack
+ * freed unfinished calls ${abort_fn}(${arg}). */
 int cf_packw_stream(struct cf_packw *w, cf_pack_sink_fn fn,
     cf_pack_buf_fn getbuf, cf_pack_abort_fn abort_fn, void *arg,
     struct cf_err *err) CF_WUR;
@@ -100,8 +99,9 @@ uint64_t cf_packw_sealed_size(const struct cf_packw *w, int more, size_t n,
 /** cf_packw_count(w): blobs appended so far. */
 size_t cf_packw_count(const struct cf_packw *w);
 /** cf_packw_finish(w, name, bytes, n, ents, nents, err): seal the header,
- * pad, write the footer.  Hands out the pack bytes (*bytes, free()) and its
- * entries (*ents, free()); ${name} is the hex object name. */
+ * pad, write the footer.  Hands out the pack bytes (*bytes, free(); NULL
+ * if streamed) and its entries (*ents, free()); ${name} is the hex object
+ * name, BLAKE2b-256 of every byte (hashed as they were made). */
 int cf_packw_finish(struct cf_packw *w, char name[static 65], uint8_t **bytes,
     size_t *n, struct cf_blobent **ents, size_t *nents,
     struct cf_err *err) CF_WUR;

@@ -64,8 +64,7 @@ struct cf_packer {
 struct pstream {
 	struct cf_packer *pk;
 	struct cf_store_stream *st;
-	crypto_generichash_state *hs; /* the pack's name, as its bytes go */
-	int direct;                   /* write pieces now, not via the queue */
+	int direct; /* write pieces now, not via the queue */
 };
 
 static void *writer_main(void *arg);
@@ -308,17 +307,14 @@ ps_getbuf(void *arg, size_t *cap)
 	return pool_get(ps->pk, cap);
 }
 
-/* Write one piece, hashed first unless ${hashed}; the buffer goes back to
- * the pool. */
+/* Write one piece; the buffer goes back to the pool. */
 static int
-write_piece(struct pstream *ps, uint8_t *buf, size_t n, size_t cap, int hashed,
+write_piece(struct pstream *ps, uint8_t *buf, size_t n, size_t cap,
     struct cf_err *err)
 {
 	struct cf_store *s = ps->pk->r->store;
 	int rc;
 
-	if (!hashed)
-		crypto_generichash_update(ps->hs, buf, n);
 	rc = cf_store_stream_write(s, ps->st, buf, n, err);
 	pool_put(ps->pk, buf, cap);
 	return rc;
@@ -332,17 +328,11 @@ ps_sink(void *arg, uint8_t *buf, size_t n, size_t cap, struct cf_err *err)
 	struct wjob *j;
 
 	if (ps->direct)
-		return write_piece(ps, buf, n, cap, 0, err);
-	/* The pack's name is hashed here, by the thread that made the piece
-	 * (it holds the pack's slot, so pieces are hashed in order), not by
-	 * the one writer: hashing every stored byte there made the writer
-	 * the backup's bottleneck (as much CPU as a worker's chunk ids and
-	 * encryption together, on top of its waits for the disk). */
-	crypto_generichash_update(ps->hs, buf, n);
+		return write_piece(ps, buf, n, cap, err);
 	pthread_mutex_lock(&pk->wmu);
 	if (pk->nwriters != 1) {
 		pthread_mutex_unlock(&pk->wmu);
-		return write_piece(ps, buf, n, cap, 1, err);
+		return write_piece(ps, buf, n, cap, err);
 	}
 	while (pk->wpieces == MAX_PIECES && !pk->wfailed)
 		pthread_cond_wait(&pk->wq_nf, &pk->wmu);
@@ -363,7 +353,6 @@ ps_sink(void *arg, uint8_t *buf, size_t n, size_t cap, struct cf_err *err)
 static void
 ps_free(struct pstream *ps)
 {
-	free(ps->hs);
 	free(ps);
 }
 
@@ -395,16 +384,12 @@ new_pack(struct cf_packer *pk, int trees, struct cf_err *err)
 			cf_packw_use(w, buf, CF_PACK_PREALLOC);
 		return w;
 	}
-	if ((ps = calloc(1, sizeof(*ps))) == NULL ||
-	    (ps->hs = aligned_alloc(64, sizeof(*ps->hs))) == NULL) {
+	if ((ps = calloc(1, sizeof(*ps))) == NULL) {
 		cf_err_set(err, CF_ENOMEM, "out of memory");
-		if (ps != NULL)
-			ps_free(ps);
 		cf_packw_free(w);
 		return NULL;
 	}
 	ps->pk = pk;
-	crypto_generichash_init(ps->hs, NULL, 0, 32);
 	if ((ps->st = cf_store_stream_open(s, CF_KIND_PACK, err)) == NULL) {
 		ps_free(ps);
 		cf_packw_free(w);
@@ -435,8 +420,6 @@ finish_pack(struct cf_packer *pk, struct cf_packw *w, int trees,
 	if (cf_packw_finish(w, name, &bytes, &n, &ents, &nents, err))
 		goto out;
 	if (ps != NULL) {
-		crypto_generichash_final(ps->hs, id, sizeof(id));
-		cf_hex(name, id, sizeof(id));
 		rc = cf_store_stream_commit(pk->r->store, ps->st, CF_KIND_PACK,
 		    name, 0, err);
 		ps_free(ps);
@@ -503,7 +486,7 @@ writer_main(void *arg)
 		else if (j.w != NULL)
 			rc = finish_pack(pk, j.w, j.trees, &err);
 		else
-			rc = write_piece(j.ps, j.buf, j.n, j.cap, 1, &err);
+			rc = write_piece(j.ps, j.buf, j.n, j.cap, &err);
 		pthread_mutex_lock(&pk->wmu);
 		if (rc != 0 && !pk->wfailed) {
 			pk->wfailed = 1;
