@@ -313,7 +313,8 @@ cf_packw_finish(struct cf_packw *w, char name[static 65], uint8_t **bytes,
 		return -1;
 	}
 	cf_buf_release(&h);
-	crypto_generichash_final(w->hs, id, sizeof(id));
+	if (crypto_generichash_final(w->hs, id, sizeof(id)) != 0)
+		return cf_err_set(err, CF_EINTERNAL, "pack already sealed");
 	cf_hex(name, id, sizeof(id));
 	if (w->sink != NULL) {
 		uint8_t *last = w->body.p;

@@ -39,8 +39,8 @@ struct cf_packer {
 	size_t nlocs, caplocs, npacks;
 	struct cf_packer_stats st;
 	pthread_mutex_t flush_mu; /* one index write at a time */
-	/* Full packs wait here for a writer thread, which seals, hashes and
-	 * stores them while the callers go on encrypting: a bounded queue,
+	/* Full packs wait here for a writer thread, which seals and stores
+	 * them while the callers go on encrypting: a bounded queue,
 	 * so memory stays bounded and a slow store slows the backup. */
 	pthread_mutex_t wmu;
 	pthread_cond_t wq_ne, wq_nf, w_idle;
@@ -234,11 +234,11 @@ maybe_write_index(struct cf_packer *pk, int force, struct cf_err *err)
  * bytes go to the store's temporary file in pieces as they are made, so an
  * open pack holds at most CF_PACK_SPILL and a blob in memory, not up to
  * 32 MiB: the backup's peak memory no longer grows with pack size or the
- * number of open packs.  Pieces are hashed (the pack's name) by the thread
- * that made them and queue for the writer thread (at most MAX_PIECES),
- * which writes them in order: the one writer takes every piece of a pack
- * before the pack itself.  Packs of trees stay in
- * memory: the session reads them back (cf_repo_cache_pack).  A store
+ * number of open packs.  (The pack's name is hashed blob by blob in
+ * cf_packw_add, by the thread that seals them.)  Pieces queue for the
+ * writer thread (at most MAX_PIECES), which writes them in order: the one
+ * writer takes every piece of a pack before the pack itself.  Packs of trees
+ * stay in memory: the session reads them back (cf_repo_cache_pack).  A store
  * without streamed puts gets whole packs. */
 static uint8_t *
 pool_get(struct cf_packer *pk, size_t *cap)

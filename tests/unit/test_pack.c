@@ -399,6 +399,78 @@ test_recycled_buffer(const struct cf_keys *k)
 	free_blobs(b, 12);
 }
 
+/* A streamed pack (a local store's): the sink's pieces, in order, are the
+ * pack, and its name, hashed blob by blob as they were sealed, is the
+ * BLAKE2b-256 of those bytes. */
+struct sink {
+	struct cf_buf got;
+	size_t pieces;
+};
+
+static int
+sink_piece(void *arg, uint8_t *buf, size_t n, size_t cap, struct cf_err *err)
+{
+	struct sink *sk = arg;
+
+	(void)cap;
+	(void)err;
+	cf_buf_add(&sk->got, buf, n);
+	sk->pieces++;
+	free(buf);
+	return 0;
+}
+
+static uint8_t *
+sink_buf(void *arg, size_t *cap)
+{
+	uint8_t *p = NULL;
+
+	(void)arg;
+	if (posix_memalign((void **)&p, CF_PACK_ALIGN, 2 * CF_PACK_SPILL) != 0)
+		return NULL;
+	*cap = 2 * CF_PACK_SPILL;
+	return p;
+}
+
+static void
+sink_abort(void *arg)
+{
+	(void)arg;
+}
+
+static void
+test_streamed(const struct cf_keys *k)
+{
+	static struct blob b[80];
+	struct sink sk = {0};
+	struct cf_packw *w;
+	struct cf_err err;
+	struct pack pk;
+	uint8_t h[32];
+
+	make_blobs(k, b, 80, 600000, 17); /* ~16 MiB stored: 3+ pieces */
+	cf_buf_init(&sk.got, 1u << 28);
+	REQUIRE((w = cf_packw_new(k, &err)) != NULL);
+	REQUIRE(cf_packw_stream(w, sink_piece, sink_buf, sink_abort, &sk,
+	            &err) == 0);
+	for (size_t i = 0; i < 80; i++)
+		REQUIRE(cf_packw_add(w, b[i].type, b[i].id, b[i].flags,
+		            (uint32_t)b[i].plainlen, b[i].stored,
+		            b[i].storedlen, &err) == 0);
+	REQUIRE(cf_packw_finish(w, pk.name, &pk.bytes, &pk.n, &pk.ents,
+	            &pk.nents, &err) == 0);
+	CHECK(pk.bytes == NULL && pk.nents == 80);
+	CHECK(sk.pieces >= 3); /* some spilled before the last */
+	CHECK(sk.got.len == pk.n && pk.n == cf_padme(pk.n));
+	CHECK(open_pack(k, sk.got.p, sk.got.len, b, 80, NULL, NULL) == 0);
+	cf_crypto_hash(sk.got.p, sk.got.len, h);
+	CHECK(test_hex_eq(h, 32, pk.name));
+	cf_packw_free(w);
+	cf_buf_release(&sk.got);
+	free(pk.ents);
+	free_blobs(b, 80);
+}
+
 static void
 hdr_begin(struct cf_buf *b, uint64_t count)
 {
@@ -553,6 +625,7 @@ main(void)
 	test_tamper(k);
 	test_empty_and_limits(k);
 	test_recycled_buffer(k);
+	test_streamed(k);
 	test_header_decode();
 	cf_keys_free(k);
 	cf_keys_free(other);
