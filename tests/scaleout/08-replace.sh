@@ -19,7 +19,9 @@ req() {
 	shift
 	python3 "$RAW" "$PORT_A" "$SIGNREQ" "$T/$d.cfg" "$@"
 }
-status() { req "$@" | head -n 1; }
+# (sed reads to the end: with head, raw.py could write into a closed
+# pipe, and pipefail turned its BrokenPipeError into a failure; seen once.)
+status() { req "$@" | sed -n 1p; }
 want() { # want STATUS LABEL DEV METHOD URI [BODYFILE]
 	local w=$1 l=$2 got
 	shift 2

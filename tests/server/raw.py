@@ -193,5 +193,7 @@ if __name__ == "__main__":
         with open(sys.argv[6], "rb") as f:
             body = f.read()
     st, _, b = Client(int(port), signreq).signed(cfg, method, uri, body)
-    sys.stdout.write("%d\n" % st)
-    sys.stdout.buffer.write(b)
+    # One write, status first: a reader that stops after the status line
+    # must not see the body before it.
+    sys.stdout.buffer.write(b"%d\n" % st + b)
+    sys.stdout.buffer.flush()
