@@ -58,7 +58,7 @@ check_fails() {
 		grep -q "^coffer check: repository has [0-9]* errors$" "$T/err" ||
 			{ show_io; fail "no error summary"; }
 	done
-	sed 's/^/    /' "$T/err" | head -n 8
+	sed -n '1,8s/^/    /p' "$T/err"
 }
 # prefixes DIR: every restored file of DIR must be a prefix of its original
 prefixes() {
@@ -158,7 +158,7 @@ fresh "delete the first backup's index file"
 # those packs again (it adopts packs no index names) and check passes.
 rm "$CASE/repo/index/$INDEX1"
 expect 1 coffer check
-sed 's/^/    /' "$T/err" | head -n 8
+sed -n '1,8s/^/    /p' "$T/err"
 for p in $PACKS1; do
 	has "$T/err" "warning: pack $(hex "$p" 16) is in no index file"
 done

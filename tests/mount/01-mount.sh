@@ -138,7 +138,7 @@ mount_wait_gone "$M" "$MPID"
 
 log "random reads with a 16 MiB cache (evictions), parallel readers"
 mount_start "$M" --cache-size 16 --threads 2
-BIG=$(cd "$T/orig1" && find . -name '*big*' | head -n1)
+BIG=$(cd "$T/orig1" && find . -name '*big*' -print -quit)
 [ -n "$BIG" ] || fail "no big file"
 python3 - "$T/orig1/$BIG" "$M/snapshots/$D1$SRC/$BIG" \
 	"$T/orig3/special/sparse" "$M/latest$SRC/special/sparse" \

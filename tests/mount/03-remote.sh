@@ -27,7 +27,7 @@ log "mount; compare both snapshots"
 mount_start "$M"
 treecmp --no-root-meta "$T/orig1" "$M/tags/first/$D1$SRC"
 treecmp --no-root-meta "$SRC" "$M/latest$SRC"
-BIG=$(cd "$SRC" && find . -name '*big*' | head -n1)
+BIG=$(cd "$SRC" && find . -name '*big*' -print -quit)
 python3 - "$SRC/$BIG" "$M/latest$SRC/$BIG" <<'PY' || fail "random reads"
 import os, random, sys
 a = open(sys.argv[1], "rb").read()
