@@ -351,18 +351,12 @@ ps_sink(void *arg, uint8_t *buf, size_t n, size_t cap, struct cf_err *err)
 }
 
 static void
-ps_free(struct pstream *ps)
-{
-	free(ps);
-}
-
-static void
 ps_abort(void *arg)
 {
 	struct pstream *ps = arg;
 
 	cf_store_stream_abort(ps->pk->r->store, ps->st);
-	ps_free(ps);
+	free(ps);
 }
 
 /* A new pack: a streamed one (data, local store) works in pooled piece
@@ -391,7 +385,7 @@ new_pack(struct cf_packer *pk, int trees, struct cf_err *err)
 	}
 	ps->pk = pk;
 	if ((ps->st = cf_store_stream_open(s, CF_KIND_PACK, err)) == NULL) {
-		ps_free(ps);
+		free(ps);
 		cf_packw_free(w);
 		return NULL;
 	}
@@ -422,7 +416,7 @@ finish_pack(struct cf_packer *pk, struct cf_packw *w, int trees,
 	if (ps != NULL) {
 		rc = cf_store_stream_commit(pk->r->store, ps->st, CF_KIND_PACK,
 		    name, 0, err);
-		ps_free(ps);
+		free(ps);
 		if (rc != 0)
 			goto out;
 		rc = -1;

@@ -9,7 +9,7 @@
 # period, 8 s here; each one's run time is checked):
 #   1. backup B1 of a 100 MB tree is paused (SIGSTOP) once it has stored a
 #      pack but not yet indexed it;
-#   2. prune --grace 6s: B1's stored pack is in no index and no snapshot
+#   2. prune --grace 8s: B1's stored pack is in no index and no snapshot
 #      uses it: planned (plan P, time tp);
 #   3. B1 resumes and saves S1 (using that pack) within the grace period;
 #   4. backup B2 of the same tree plus a new 110 MB file starts after P
@@ -22,7 +22,7 @@
 #      could save its snapshot before the SIGSTOP landed (seen once in CI,
 #      under load);
 #   5. forget --keep-tag keep drops S1 (no snapshot has that tag);
-#   6. after tp + 8 s, prune --grace 6s carries P out: no snapshot uses
+#   6. after tp + 8 s, prune --grace 8s carries P out: no snapshot uses
 #      B1's pack any more: deleted;
 #   7. B2 resumes and saves S2, which names blobs of the deleted pack.
 # Expected (and checked): S2 restores bit for bit and check --read-data is
